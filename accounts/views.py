@@ -1,0 +1,123 @@
+"""Inloggning, utloggning, startsida, dataskyddssida, spärrsida och felsidor."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import sessions
+
+
+class LoginView(auth_views.LoginView):
+    """Inloggningssidan (svenska; spärr efter fem fel hanteras av django-axes)."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """Utloggning med POST från knappen "Logga ut" i menyraden."""
+
+
+@login_required
+def start(request: HttpRequest) -> HttpResponse:
+    """Startsidan för inloggad personal."""
+    return render(request, "accounts/start.html")
+
+
+@require_GET
+@sessions.background_request
+def session_status(request: HttpRequest) -> JsonResponse:
+    """Hur länge sessionen räcker (bakgrundsanrop: förlänger den inte).
+
+    Sidans skript frågar då och då, varnar före utloggningen och visar direkt när
+    sessionen har gått ut, innan personalen hinner skriva något som skulle gå förlorat.
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse({"inloggad": False, "sekunder_kvar": 0})
+    return JsonResponse({"inloggad": True, "sekunder_kvar": sessions.seconds_left(request.session)})
+
+
+@require_POST
+@login_required
+def keep_alive(request: HttpRequest) -> JsonResponse:
+    """Knappen "Fortsätt vara inloggad": en egen handling, så sessionen förlängs."""
+    return JsonResponse({"inloggad": True, "sekunder_kvar": sessions.seconds_left(request.session)})
+
+
+def data_protection(request: HttpRequest) -> HttpResponse:
+    """Dataskyddspolicyn: vad portalen sparar, hur länge, och leverantörens egna loggar."""
+    return render(
+        request,
+        "pages/dataskydd.html",
+        {
+            "retention_days": getattr(settings, "CAMPAIGN_RETENTION_DAYS", 7),
+            "session_minutes": settings.SESSION_TIMEOUT_MINUTES,
+        },
+    )
+
+
+def admin_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    """Django admins inloggning går via portalens egen inloggningssida."""
+    next_url = request.GET.get("next", reverse("admin:index"))
+    return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
+
+
+def lockout(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Sidan som django-axes visar när användarnamn + IP-adress är spärrade."""
+    unlock_at = timezone.localtime() + settings.AXES_COOLOFF_TIME
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "accounts/lockout.html",
+        {"minutes": minutes, "unlock_at": unlock_at},
+        status=429,
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Felsida 400 på svenska."""
+    return _error_page(request, 400, "Felaktig begäran", "Sidan kunde inte visas. Försök igen.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Felsida 403 på svenska."""
+    return _error_page(request, 403, "Åtkomst nekad", "Du har inte behörighet till den här sidan.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Felsida 404 på svenska."""
+    return _error_page(request, 404, "Sidan finns inte", "Kontrollera adressen och försök igen.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Felsida 500 på svenska, utan några tekniska detaljer."""
+    return _error_page(
+        request, 500, "Något gick fel", "Ett oväntat fel inträffade. Försök igen om en stund."
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF-fel (t.ex. ett formulär som legat öppet för länge) på svenska."""
+    return _error_page(
+        request,
+        403,
+        "Formuläret har gått ut",
+        "Ladda om sidan och försök igen. Inget har skickats.",
+    )
+
+
+def _error_page(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:
+    """Gemensam felsida utan begärans kontext: inga databasanrop, fungerar även när databasen är nere."""
+    html = render_to_string("error.html", {"status": status, "title": title, "text": text})
+    return HttpResponse(html, status=status)

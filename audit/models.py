@@ -1,0 +1,71 @@
+"""Audit-loggens modell: en rad per händelse, bara metadata, aldrig persondata om patienter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class Action(models.TextChoices):
+    """Vilka händelser som loggas."""
+
+    LOGIN = "login", "Inloggning"
+    LOGIN_FAILED = "login_failed", "Misslyckad inloggning"
+    LOGOUT = "logout", "Utloggning"
+    SESSION_EXPIRED = "session_expired", "Utloggad efter inaktivitet"
+    LOCKOUT = "lockout", "Spärrad efter för många försök"
+    SMS_SENT = "sms_sent", "SMS skickat"
+    SMS_FAILED = "sms_failed", "SMS misslyckades"
+    CAMPAIGN_CREATED = "campaign_created", "Kampanj skapad"
+    CAMPAIGN_FILLED = "campaign_filled", "Kampanj tillsatt"
+    CAMPAIGN_CLOSED = "campaign_closed", "Kampanj avslutad"
+    CAMPAIGN_PURGED = "campaign_purged", "Kampanjer raderade"
+
+
+class AuditEvent(models.Model):
+    """En händelse i audit-loggen.
+
+    Tillåtna uppgifter: vem (personal), när, vad, mallens kategori och rubrik, status,
+    SMS-leverantör, antal segment och räknare. Aldrig ett telefonnummer eller en
+    meddelandetext: `audit.services.record()` vägrar sådana värden.
+    """
+
+    created_at = models.DateTimeField("tidpunkt", auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="användare",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    # Användarnamnet sparas också, så att loggen går att läsa om kontot tas bort.
+    actor_username = models.CharField("användarnamn", max_length=150, blank=True)
+    action = models.CharField("händelse", max_length=32, choices=Action.choices, db_index=True)
+    status = models.CharField("status", max_length=32, blank=True)
+    reason = models.CharField("orsak", max_length=200, blank=True)
+    category = models.CharField("mallkategori", max_length=100, blank=True)
+    template_title = models.CharField("mall", max_length=200, blank=True)
+    edited = models.BooleanField("redigerad text", null=True, blank=True)
+    segments = models.PositiveSmallIntegerField("segment", null=True, blank=True)
+    provider = models.CharField("leverantör", max_length=32, blank=True)
+    provider_message_id = models.CharField("leverantörens meddelande-id", max_length=100, blank=True)
+    data = models.JSONField("övrigt (räknare)", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "audit-händelse"
+        verbose_name_plural = "audit-logg"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["actor", "action", "created_at"])]
+
+    def __str__(self) -> str:
+        """Kort beskrivning för admin och felsökning."""
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.get_action_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Sparar en ny händelse; befintliga händelser ändras aldrig (loggen är append-only)."""
+        if self.pk is not None:
+            raise ValueError("Audit-händelser ändras inte i efterhand.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,58 @@
+"""Audit-loggens enda ingång: `record()`, som alla delar av portalen använder."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+
+from audit.models import Action, AuditEvent
+
+# Sju eller fler siffror i följd (med vanliga skiljetecken) ser ut som ett telefonnummer.
+_PHONE_LIKE = re.compile(r"\+?\d(?:[\s\-().]*\d){6,}")
+
+
+class PersonalDataInAudit(ValueError):
+    """Ett värde som skulle loggas ser ut som ett telefonnummer."""
+
+
+def _check_no_phone_number(value: Any, field: str) -> None:
+    """Vägrar strängar (även i nästlade strukturer) som innehåller något som liknar ett nummer."""
+    if isinstance(value, str):
+        if _PHONE_LIKE.search(value):
+            raise PersonalDataInAudit(f"Fältet {field!r} liknar ett telefonnummer och loggas inte.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_no_phone_number(str(key), field)
+            _check_no_phone_number(item, f"{field}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_no_phone_number(item, field)
+
+
+def record(
+    action: Action | str,
+    *,
+    actor: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+    **fields: Any,
+) -> AuditEvent:
+    """Skriver en audit-händelse.
+
+    `actor` tas från `request.user` om den inte anges. Övriga fält är modellens
+    metadatafält (status, reason, category, template_title, edited, segments, provider,
+    provider_message_id, data). Ett värde som liknar ett telefonnummer ger
+    `PersonalDataInAudit` i stället för att hamna i loggen.
+    """
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            actor = user
+    for name, value in fields.items():
+        _check_no_phone_number(value, name)
+    username = actor.get_username() if actor is not None else fields.pop("actor_username", "")
+    return AuditEvent.objects.create(
+        action=str(action), actor=actor, actor_username=username, **fields
+    )

@@ -1,0 +1,278 @@
+"""Inställningar för SMS-portalen.
+
+En enda inställningsfil: varje ratt läses från miljön (eller från `.env`) med
+django-environ. Inbäddat standardläge (SQLite, kanal-lager i minnet, django-q2 med
+ORM-mäklare, konsol-SMS) kräver ingenting annat installerat. Med `REDIS_URL` används
+Redis för kanal-lager, cache och django-q2. Inga hemligheter har produktionsvärden.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Exempellösenordet i .env.example (från klinikens specifikation); får aldrig användas i drift.
+EXAMPLE_ADMIN_PASSWORD = "byt-detta-lösenord"
+
+env = environ.Env()
+# ENV_FILE pekar ut en annan fil; tom sträng betyder "läs ingen fil" (används av testerna).
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    # Befintliga miljövariabler vinner över filen.
+    env.read_env(_env_file, overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# --- Hemligheter -------------------------------------------------------------------
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY saknas. Sätt en lång slumpmässig nyckel i miljön eller i .env "
+            "(DEBUG är avstängt, så ingen utvecklingsnyckel används)."
+        )
+    SECRET_KEY = "django-insecure-endast-for-utveckling"
+
+ADMIN_USERNAME = env.str("ADMIN_USERNAME", default="admin")
+ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
+if not DEBUG and ADMIN_PASSWORD == EXAMPLE_ADMIN_PASSWORD:
+    raise ImproperlyConfigured(
+        "ADMIN_PASSWORD är exempellösenordet från .env.example. Välj ett eget starkt "
+        "lösenord innan portalen startas med DEBUG avstängt."
+    )
+
+# --- Adresser ------------------------------------------------------------------------
+PUBLIC_BASE_URL = env.str(
+    "PUBLIC_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else ""
+).rstrip("/")
+if not PUBLIC_BASE_URL and not DEBUG:
+    raise ImproperlyConfigured(
+        "PUBLIC_BASE_URL saknas: portalens publika adress (t.ex. https://sms.example.se) "
+        "behövs för patientlänkar och leveransrapporter."
+    )
+_public_host = urlsplit(PUBLIC_BASE_URL).hostname or ""
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else ([_public_host] if _public_host else []),
+)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS",
+    default=[PUBLIC_BASE_URL] if PUBLIC_BASE_URL.startswith("https://") else [],
+)
+
+# --- Applikationer -------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "axes",
+    "django_q",
+    "csp",
+    "audit",
+    "accounts",
+    "templates_app",
+    "smsportal",
+    "campaigns",
+    "replies",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.InactivityTimeoutMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # django-axes ska ligga sist enligt dess dokumentation.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databas, cache, kanal-lager, kö -------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Vänta på lås i stället för att genast ge "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "smsportal",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "smsportal"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+Q_CLUSTER = {
+    "name": "smsportal",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": 120,
+    "retry": 180,
+    "max_attempts": 1,
+    "catch_up": False,
+    "save_limit": 250,
+    "label": "Bakgrundsjobb",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Inloggning, sessioner, roller ---------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+SESSION_TIMEOUT_MINUTES = env.int("SESSION_TIMEOUT_MINUTES", default=30)
+# Inaktivitetsgränsen upprätthålls av accounts.middleware: bara användarens egna
+# sidvisningar räknas, aldrig bakgrundsanrop som polling eller websockets. Själva sessionen
+# lever högst en arbetsdag, så att utloggningen kan förklaras på inloggningssidan.
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# django-axes: fem fel lösenord ger 15 minuters spärr för kombinationen användarnamn + IP.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
+AXES_DISABLE_ACCESS_LOG = True  # egna inloggningar loggas i audit-appen
+# Antal betrodda proxyer framför portalen (för klientens IP-adress).
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
+
+# --- Språk och tid -------------------------------------------------------------------
+LANGUAGE_CODE = "sv"
+LANGUAGES = [("sv", "Svenska")]
+TIME_ZONE = "Europe/Stockholm"
+USE_I18N = True
+USE_TZ = True
+
+# --- Statiska filer ------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Utan insamlade filer (utveckling, tester) faller vi tillbaka på ohashade namn.
+WHITENOISE_MANIFEST_STRICT = False
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Säkerhet ------------------------------------------------------------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool("COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# "same-origin": patientlänkar läcker aldrig till andra webbplatser, och formulär behåller
+# sitt Origin-huvud (med "no-referrer" skickar webbläsare "Origin: null" och CSRF fallerar).
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+
+# Strikt Content-Security-Policy: inga inline-skript, inget från tredje part.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Loggning ------------------------------------------------------------------------
+# Regel: inga telefonnummer och ingen meddelandetext i loggarna, på någon nivå.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Djangos begäranlogg skriver ut hela sökvägar; patientlänkar hör inte hemma där.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}

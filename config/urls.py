@@ -1,0 +1,23 @@
+"""Portalens URL:er."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+
+admin.site.site_header = "SMS-portalen – administration"
+admin.site.site_title = "SMS-portalen"
+admin.site.index_title = "Mallar, användare och logg"
+
+urlpatterns = [
+    path("", account_views.start, name="start"),
+    path("konto/", include("accounts.urls")),
+    path("dataskydd/", account_views.data_protection, name="data_protection"),
+    path("admin/login/", account_views.admin_login_redirect),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "accounts.views.bad_request"
+handler403 = "accounts.views.permission_denied"
+handler404 = "accounts.views.page_not_found"
+handler500 = "accounts.views.server_error"

@@ -1,0 +1,59 @@
+"""Audit-loggen: record(), inga telefonnummer, skrivskyddad admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from audit.models import Action, AuditEvent
+from audit.services import PersonalDataInAudit, record
+
+
+def test_record_stores_metadata(staff_user: Any) -> None:
+    """record() sparar vem, vad och metadata."""
+    event = record(Action.SMS_SENT, actor=staff_user, status="skickat", category="Inför besök", segments=1)
+    assert event.actor_username == "anna"
+    assert AuditEvent.objects.get().category == "Inför besök"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["070-123 45 67", "+46701234567", "0046 70 123 45 67", "0701234567", "Ring 08-123 45 67"],
+)
+def test_record_refuses_phone_numbers(staff_user: Any, value: str) -> None:
+    """Ett värde som liknar ett telefonnummer loggas aldrig, inte ens nästlat."""
+    with pytest.raises(PersonalDataInAudit):
+        record(Action.SMS_FAILED, actor=staff_user, reason=value)
+    with pytest.raises(PersonalDataInAudit):
+        record(Action.SMS_FAILED, actor=staff_user, data={"x": [value]})
+    assert not AuditEvent.objects.exists()
+
+
+def test_events_are_append_only(staff_user: Any) -> None:
+    """En sparad händelse kan inte ändras via modellen."""
+    event = record(Action.LOGIN, actor=staff_user)
+    event.status = "ändrad"
+    with pytest.raises(ValueError):
+        event.save()
+
+
+def test_admin_can_view_but_not_change(admin_client_: Client, staff_user: Any) -> None:
+    """Administratören ser loggen men kan inte lägga till, ändra eller ta bort."""
+    event = record(Action.SMS_SENT, actor=staff_user, status="skickat", template_title="Receptpolicy")
+    base = "/admin/audit/auditevent/"
+    listing = admin_client_.get(base)
+    assert listing.status_code == 200 and "Receptpolicy" in listing.content.decode()
+    assert admin_client_.get(base + "add/").status_code == 403
+    detail = admin_client_.get(f"{base}{event.pk}/change/")
+    assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
+    assert admin_client_.post(f"{base}{event.pk}/change/", {"status": "x"}).status_code == 403
+    assert admin_client_.post(f"{base}{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.get(pk=event.pk).status == "skickat"
+
+
+def test_staff_cannot_open_admin(staff_client: Client) -> None:
+    """Vanlig personal kommer inte in i Django admin."""
+    response = staff_client.get("/admin/audit/auditevent/")
+    assert response.status_code == 302

@@ -1,0 +1,54 @@
+"""Riktiga webbläsartester: Debians chromium styrd av Playwright mot en live-server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+
+# Playwrights synkrona API kör en händelseloop; Djangos skydd mot synkrona anrop i
+# asynkron kontext slås av för testprocessen (live-servern kör i egna trådar).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """En chromium-instans för hela testkörningen."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """En ny, tom webbläsarflik (egen kontext: egna kakor)."""
+    context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Sparar en skärmbild som testartefakt i test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
