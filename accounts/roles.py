@@ -19,6 +19,11 @@ ADMIN_PERMISSIONS: list[tuple[str, str]] = [
     ("auth", "view_user"),
     ("auth", "view_group"),
     ("audit", "view_auditevent"),
+    *[
+        ("templates_app", f"{verb}_{model}")
+        for model in ("category", "messagetemplate")
+        for verb in ("add", "change", "delete", "view")
+    ],
 ]
 
 

@@ -29,12 +29,6 @@ class LogoutView(auth_views.LogoutView):
     """Utloggning med POST från knappen "Logga ut" i menyraden."""
 
 
-@login_required
-def start(request: HttpRequest) -> HttpResponse:
-    """Startsidan för inloggad personal."""
-    return render(request, "accounts/start.html")
-
-
 @require_GET
 @sessions.background_request
 def session_status(request: HttpRequest) -> JsonResponse:

@@ -52,6 +52,8 @@ class AuditEvent(models.Model):
     segments = models.PositiveSmallIntegerField("segment", null=True, blank=True)
     provider = models.CharField("leverantör", max_length=32, blank=True)
     provider_message_id = models.CharField("leverantörens meddelande-id", max_length=100, blank=True)
+    # Formulärets engångs-id: samma formulär skickat två gånger ger bara ett SMS.
+    request_id = models.CharField("formulär-id", max_length=64, blank=True, db_index=True)
     data = models.JSONField("övrigt (räknare)", default=dict, blank=True)
 
     class Meta:

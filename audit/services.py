@@ -10,6 +10,8 @@ from django.http import HttpRequest
 
 from audit.models import Action, AuditEvent
 
+# Slumpade identifierare (formulär-id, leverantörens meddelande-id) kan innehålla sifferserier.
+_IDENTIFIER_FIELDS = frozenset({"request_id", "provider_message_id"})
 # Sju eller fler siffror i följd (med vanliga skiljetecken) ser ut som ett telefonnummer.
 _PHONE_LIKE = re.compile(r"\+?\d(?:[\s\-().]*\d){6,}")
 
@@ -32,6 +34,11 @@ def _check_no_phone_number(value: Any, field: str) -> None:
             _check_no_phone_number(item, field)
 
 
+def redact_phone_numbers(text: str) -> str:
+    """Ersätter allt som liknar ett telefonnummer (t.ex. i en leverantörs felsvar) med [nummer]."""
+    return _PHONE_LIKE.sub("[nummer]", text)
+
+
 def record(
     action: Action | str,
     *,
@@ -51,7 +58,8 @@ def record(
         if user is not None and user.is_authenticated:
             actor = user
     for name, value in fields.items():
-        _check_no_phone_number(value, name)
+        if name not in _IDENTIFIER_FIELDS:
+            _check_no_phone_number(value, name)
     username = actor.get_username() if actor is not None else fields.pop("actor_username", "")
     return AuditEvent.objects.create(
         action=str(action), actor=actor, actor_username=username, **fields

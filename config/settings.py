@@ -206,6 +206,20 @@ AXES_DISABLE_ACCESS_LOG = True  # egna inloggningar loggas i audit-appen
 # Antal betrodda proxyer framför portalen (för klientens IP-adress).
 AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
 
+# --- SMS ------------------------------------------------------------------------------
+# Leverantörer i failover-ordning. console (skriver ut) och locmem (tester) skickar inget.
+SMS_PROVIDERS = env.list("SMS_PROVIDERS", default=["console"] if DEBUG else [])
+if not SMS_PROVIDERS:
+    raise ImproperlyConfigured(
+        "SMS_PROVIDERS saknas: ange SMS-leverantörer i failover-ordning, t.ex. sinch,twilio."
+    )
+# Max antal envägs-SMS per användare och rullande timme (räknas ur audit-loggen).
+SMS_RATE_LIMIT_PER_HOUR = env.int("SMS_RATE_LIMIT_PER_HOUR", default=30)
+# Signaturen som avslutar varje mall-SMS.
+SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="/Södermalms Ortopedi")
+# Längsta text som går att skicka från sändsidan (tecken).
+SMS_MAX_LENGTH = env.int("SMS_MAX_LENGTH", default=612)
+
 # --- Språk och tid -------------------------------------------------------------------
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", "Svenska")]

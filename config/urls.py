@@ -10,7 +10,8 @@ admin.site.site_title = "SMS-portalen"
 admin.site.index_title = "Mallar, användare och logg"
 
 urlpatterns = [
-    path("", account_views.start, name="start"),
+    path("", include("smsportal.urls")),
+    path("logg/", include("audit.urls")),
     path("konto/", include("accounts.urls")),
     path("dataskydd/", account_views.data_protection, name="data_protection"),
     path("admin/login/", account_views.admin_login_redirect),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +25,16 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     settings.WHITENOISE_AUTOREFRESH = True
     settings.WHITENOISE_USE_FINDERS = True
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox() -> Iterator[list[Any]]:
+    """Utkorgen för locmem-backenden, tömd före varje test."""
+    from smsportal.backends import locmem
+
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
 
 
 @pytest.fixture
@@ -52,7 +63,8 @@ def staff_client(client: Client, staff_user: Any) -> Client:
 
 
 @pytest.fixture
-def admin_client_(client: Client, admin_user: Any) -> Client:
-    """En testklient inloggad som administratör."""
-    client.force_login(admin_user)
-    return client
+def admin_client_(admin_user: Any) -> Client:
+    """En egen testklient inloggad som administratör (oberoende av `client`)."""
+    admin = Client()
+    admin.force_login(admin_user)
+    return admin

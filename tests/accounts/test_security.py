@@ -29,6 +29,7 @@ def production_env(**changes: str) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(50),
         ADMIN_PASSWORD="Ett-Riktigt-Starkt-Lösenord-2026",
         PUBLIC_BASE_URL="https://sms.sodermalmsortopedi.se",
+        SMS_PROVIDERS="console",
     )
     env.update(changes)
     return env

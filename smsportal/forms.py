@@ -1,0 +1,71 @@
+"""Sändformuläret för envägs-SMS."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
+
+from smsportal.phone import InvalidPhoneNumber, parse_swedish_mobile
+from templates_app.models import MessageTemplate
+
+
+class SendForm(forms.Form):
+    """Mall, mobilnummer och (eventuellt redigerad) text. Allt som skrivits finns kvar vid fel."""
+
+    template = forms.ModelChoiceField(
+        queryset=MessageTemplate.objects.active(),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Välj en mall till vänster.",
+            "invalid_choice": "Mallen finns inte längre. Välj en annan mall.",
+        },
+    )
+    phone = forms.CharField(
+        label="Mobilnummer",
+        max_length=40,
+        error_messages={"required": "Ange patientens mobilnummer."},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "inputmode": "tel",
+                "placeholder": "070-123 45 67",
+                "class": "form-control form-control-lg",
+            }
+        ),
+    )
+    body = forms.CharField(
+        label="Meddelande",
+        strip=True,
+        error_messages={"required": "Meddelandet är tomt. Välj en mall eller skriv en text."},
+        widget=forms.Textarea(attrs={"rows": 6, "class": "form-control"}),
+    )
+    request_id = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Sätter ett nytt engångs-id på tomma formulär och textens maxlängd."""
+        super().__init__(*args, **kwargs)
+        self.fields["request_id"].initial = uuid.uuid4()
+        self.fields["body"].max_length = settings.SMS_MAX_LENGTH
+        self.fields["body"].validators.append(MaxLengthValidator(settings.SMS_MAX_LENGTH))
+        self.fields["body"].widget.attrs["maxlength"] = settings.SMS_MAX_LENGTH
+        self.fields["body"].error_messages["max_length"] = (
+            f"Meddelandet är för långt: högst {settings.SMS_MAX_LENGTH} tecken."
+        )
+
+    def clean_phone(self) -> str:
+        """Tolkar det inklistrade numret till E.164; bara svenska mobilnummer godtas."""
+        try:
+            return parse_swedish_mobile(self.cleaned_data["phone"])
+        except InvalidPhoneNumber as error:
+            raise forms.ValidationError(str(error), code="invalid_phone") from None
+
+    def failure_reason(self) -> str:
+        """Kort orsak för audit-loggen (fältnamn och felkoder, aldrig det som skrevs)."""
+        codes = [
+            f"{field}:{error.code}" for field, errors in self.errors.as_data().items() for error in errors
+        ]
+        return "ogiltigt formulär (" + ", ".join(codes) + ")"

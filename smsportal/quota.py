@@ -1,0 +1,59 @@
+"""SMS-kvoten: högst SMS_RATE_LIMIT_PER_HOUR envägs-SMS per användare och rullande timme.
+
+Räknas ur audit-loggen, så den stämmer över processer och omstarter. Den som skickar låser
+sin egen användarrad först (se smsportal.oneway), så två flikar aldrig båda får det 30:e.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from audit.models import Action, AuditEvent
+
+WINDOW = timedelta(hours=1)
+QUOTA_MESSAGE = "Du har överskridit SMS-kvoten, vänta till nästa timme"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Kvotens läge för en användare just nu."""
+
+    limit: int
+    used: int
+    next_available_at: datetime | None
+
+    @property
+    def remaining(self) -> int:
+        """Antal SMS kvar den här rullande timmen."""
+        return max(0, self.limit - self.used)
+
+    @property
+    def exceeded(self) -> bool:
+        """Sant när inga SMS finns kvar."""
+        return self.remaining == 0
+
+    def message(self) -> str:
+        """Svenskt besked när kvoten är slut, med klockslaget då nästa SMS kan skickas."""
+        if self.next_available_at is None:
+            return QUOTA_MESSAGE
+        at = timezone.localtime(self.next_available_at)
+        return f"{QUOTA_MESSAGE} (nästa SMS kan skickas kl. {at:%H:%M})."
+
+
+def quota_for(user: Any) -> Quota:
+    """Räknar användarens skickade envägs-SMS under den senaste timmen."""
+    limit = settings.SMS_RATE_LIMIT_PER_HOUR
+    since = timezone.now() - WINDOW
+    sent_at = list(
+        AuditEvent.objects.filter(actor=user, action=Action.SMS_SENT, created_at__gt=since)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    used = len(sent_at)
+    next_available_at = sent_at[used - limit] + WINDOW if used >= limit else None
+    return Quota(limit=limit, used=used, next_available_at=next_available_at)

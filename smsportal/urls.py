@@ -1,0 +1,12 @@
+"""URL:er för envägs-SMS."""
+
+from django.urls import path
+
+from smsportal import views
+
+app_name = "smsportal"
+
+urlpatterns = [
+    path("", views.send_page, name="send"),
+    path("utveckling/utkorg/", views.dev_outbox, name="dev_outbox"),
+]

@@ -1,0 +1,75 @@
+"""Sändsidan för envägs-SMS (startsidan) och utvecklingsutkorgen."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from smsportal.backends import console
+from smsportal.forms import SendForm
+from smsportal.oneway import SendRefused, record_invalid_form, send_template_sms
+from smsportal.quota import quota_for
+from templates_app.models import MessageTemplate, with_signature
+
+
+@login_required
+def send_page(request: HttpRequest) -> HttpResponse:
+    """Välj mall, klistra in numret, skicka. Efter sändning: bekräftelse och tomt nummerfält."""
+    if request.method == "POST":
+        form = SendForm(request.POST)
+        if form.is_valid():
+            try:
+                sent = send_template_sms(
+                    user=request.user,
+                    template=form.cleaned_data["template"],
+                    to=form.cleaned_data["phone"],
+                    body=form.cleaned_data["body"],
+                    request_id=str(form.cleaned_data["request_id"] or ""),
+                )
+            except SendRefused as refused:
+                form.add_error(None, refused.message)
+            else:
+                messages.success(request, _confirmation(form.cleaned_data["template"], sent.segments, sent.duplicate))
+                return redirect("smsportal:send")
+        else:
+            record_invalid_form(request.user, form.failure_reason())
+    else:
+        form = SendForm()
+    return render(
+        request,
+        "smsportal/send.html",
+        {
+            "form": form,
+            "categories": _templates_by_category(),
+            "quota": quota_for(request.user),
+            "signature": settings.SMS_SIGNATURE,
+            "preview": with_signature(form["body"].value() or "") if form.is_bound else "",
+        },
+    )
+
+
+def _confirmation(template: MessageTemplate, segments: int, duplicate: bool) -> str:
+    """Bekräftelsen efter sändning (utan nummer eller text)."""
+    parts = "1 SMS-del" if segments == 1 else f"{segments} SMS-delar"
+    if duplicate:
+        return f"SMS:et med mallen ”{template.title}” var redan skickat. Inget nytt SMS skickades."
+    return f"SMS skickat: {template.title} ({parts})."
+
+
+def _templates_by_category() -> list[tuple[str, list[MessageTemplate]]]:
+    """Aktiva mallar grupperade per kategori, i visningsordning."""
+    templates = MessageTemplate.objects.active()
+    return [(name, list(group)) for name, group in groupby(templates, key=lambda t: t.category.name)]
+
+
+@login_required
+def dev_outbox(request: HttpRequest) -> HttpResponse:
+    """Utvecklingsutkorgen: SMS som konsolbackenden "skickat" (bara med DEBUG på)."""
+    if not settings.DEBUG:
+        raise Http404
+    return render(request, "smsportal/dev_outbox.html", {"outbox": list(console.recent)})

@@ -1,0 +1,100 @@
+/*
+ * Sändsidan: klick på en mall fyller texten, räknaren visar tecken, kodning och SMS-delar,
+ * förhandsgranskningen visar exakt SMS (med signatur), och knappen kan bara tryckas en gång.
+ */
+(function () {
+  "use strict";
+
+  const form = document.getElementById("send-form");
+  if (!form || !window.SmsText) {
+    return;
+  }
+  const templateInput = form.querySelector("input[name=template]");
+  const phone = form.querySelector("input[name=phone]");
+  const body = form.querySelector("textarea[name=body]");
+  const preview = form.querySelector("[data-sms-preview]");
+  const counter = document.getElementById("sms-raknare");
+  const warning = document.getElementById("ucs2-varning");
+  const sendButton = form.querySelector("[data-send-button]");
+  const templateButtons = Array.from(form.querySelectorAll("[data-template-id]"));
+  const signature = form.dataset.signature || "";
+
+  /** Exakt SMS: texten och signaturen på egen rad (som templates_app.models.with_signature). */
+  function smsText() {
+    const text = body.value.trim();
+    if (!text) {
+      return "";
+    }
+    return signature.trim() ? text + "\n" + signature.trim() : text;
+  }
+
+  /** Visar tecken, kodning och delar; varnar för fler delar och för tecken som ger UCS-2. */
+  function update() {
+    const text = smsText();
+    const info = window.SmsText.analyse(text);
+    preview.textContent = text;
+    const parts = info.segments === 1 ? "1 SMS-del" : info.segments + " SMS-delar";
+    counter.textContent = info.characters + " tecken · " + info.encoding + " · " + parts +
+      (info.segments > 1 ? " – längre än ett SMS, kostar " + info.segments + " gånger så mycket." : "");
+    counter.classList.toggle("text-danger", info.segments > 1);
+    counter.classList.toggle("fw-semibold", info.segments > 1);
+    if (info.nonGsmCharacters.length > 0) {
+      const names = info.nonGsmCharacters.map(function (c) { return c === "\u00a0" ? "hårt mellanslag" : "”" + c + "”"; });
+      warning.querySelector("[data-ucs2-text]").textContent =
+        "Tecknen " + names.join(", ") + " gör att SMS:et kodas som UCS-2 (70 tecken per del i stället för 160).";
+      warning.hidden = false;
+    } else {
+      warning.hidden = true;
+    }
+  }
+
+  /** Markerar vald mall (synligt och för skärmläsare). */
+  function markSelected(id) {
+    templateButtons.forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.templateId === id));
+    });
+  }
+
+  templateButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      templateInput.value = button.dataset.templateId;
+      body.value = button.dataset.templateBody;
+      markSelected(button.dataset.templateId);
+      update();
+      phone.focus();
+    });
+  });
+
+  warning.querySelector("[data-ucs2-replace]").addEventListener("click", function () {
+    body.value = window.SmsText.replaceNonGsm(body.value);
+    update();
+    body.focus();
+  });
+
+  body.addEventListener("input", update);
+
+  form.addEventListener("submit", function (event) {
+    if (sendButton.dataset.sending === "true") {
+      event.preventDefault(); // dubbelklick: formuläret är redan på väg
+      return;
+    }
+    sendButton.dataset.sending = "true";
+    sendButton.textContent = "Skickar …";
+    sendButton.setAttribute("aria-disabled", "true");
+  });
+
+  // Tillbaka-knappen kan visa sidan ur webbläsarens cache: släpp knappen igen.
+  window.addEventListener("pageshow", function () {
+    sendButton.dataset.sending = "false";
+    sendButton.textContent = "Skicka SMS";
+    sendButton.removeAttribute("aria-disabled");
+  });
+
+  markSelected(templateInput.value);
+  update();
+  if (!templateInput.value && templateButtons.length > 0) {
+    templateButtons[0].focus();
+  } else if (templateInput.value && !phone.value) {
+    phone.focus();
+  }
+})();

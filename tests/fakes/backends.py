@@ -1,0 +1,25 @@
+"""Testbackends som beter sig som leverantörer med fel (för sändsidans felvägar)."""
+
+from __future__ import annotations
+
+from smsportal.backends.base import BaseBackend, SendResult, SmsError
+
+
+class DownBackend(BaseBackend):
+    """En leverantör som inte svarar (tillfälligt fel: nästa leverantör provas)."""
+
+    name = "nere"
+
+    def send(self, to: str, text: str) -> SendResult:
+        """Kastar alltid ett tillfälligt fel."""
+        raise SmsError(permanent=False, provider=self.name, reason="anslutningen nekades")
+
+
+class RejectingBackend(BaseBackend):
+    """En leverantör som vägrar (permanent fel, t.ex. fel inloggningsuppgifter)."""
+
+    name = "vagrar"
+
+    def send(self, to: str, text: str) -> SendResult:
+        """Kastar ett permanent fel vars orsak ekar numret, som en del leverantörer gör."""
+        raise SmsError(permanent=True, provider=self.name, reason=f"401 obehörig för {to}")
