@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.models import Action, AuditEvent
-from audit.services import record, redact_phone_numbers
+from audit.services import record
 from smsportal.backends.base import SmsError
 from smsportal.quota import Quota, quota_for
 from smsportal.sending import send_sms
@@ -82,7 +82,7 @@ def send_template_sms(
                     Action.SMS_FAILED,
                     actor=user,
                     status=STATUS_FAILED,
-                    reason=redact_phone_numbers(error.reason)[:200],
+                    reason=error.reason,
                     provider=error.provider,
                     **audit_fields,
                 )

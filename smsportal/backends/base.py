@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from audit.services import redact_phone_numbers
 from smsportal.smstext import analyse
 
 # Felmeddelandet som personalen ser när inget SMS kunde skickas (klinikens specifikation).
@@ -46,7 +47,8 @@ class SmsError(Exception):
         self.message = message
         self.permanent = permanent
         self.provider = provider
-        self.reason = reason or message
+        # Leverantörers felsvar kan eka numret: orsaken tvättas innan den loggas eller sparas.
+        self.reason = redact_phone_numbers(reason or message)[:200]
 
 
 class BaseBackend(ABC):

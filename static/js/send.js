@@ -39,13 +39,28 @@
     counter.classList.toggle("text-danger", info.segments > 1);
     counter.classList.toggle("fw-semibold", info.segments > 1);
     if (info.nonGsmCharacters.length > 0) {
-      const names = info.nonGsmCharacters.map(function (c) { return c === "\u00a0" ? "hårt mellanslag" : "”" + c + "”"; });
+      const names = info.nonGsmCharacters.map(characterName);
       warning.querySelector("[data-ucs2-text]").textContent =
-        "Tecknen " + names.join(", ") + " gör att SMS:et kodas som UCS-2 (70 tecken per del i stället för 160).";
+        "Dessa tecken gör att SMS:et kodas som UCS-2 (70 tecken per del i stället för 160): " +
+        names.join(", ") + ".";
       warning.hidden = false;
     } else {
       warning.hidden = true;
     }
+  }
+
+  // Begripliga namn på vanliga tecken som tvingar fram UCS-2.
+  const CHARACTER_NAMES = {
+    "\u201c": "typografiskt citattecken “", "\u201d": "typografiskt citattecken ”",
+    "\u201e": "typografiskt citattecken „", "\u2018": "typografisk apostrof ‘",
+    "\u2019": "typografisk apostrof ’", "\u2013": "tankstreck –", "\u2014": "långt tankstreck —",
+    "\u2026": "tre punkter …", "\u00a0": "hårt mellanslag", "\u2009": "smalt mellanslag",
+    "\u202f": "smalt hårt mellanslag",
+  };
+
+  /** Namnet på ett tecken som ger UCS-2 (eller tecknet självt, t.ex. en emoji). */
+  function characterName(character) {
+    return CHARACTER_NAMES[character] || character;
   }
 
   /** Markerar vald mall (synligt och för skärmläsare). */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,14 @@ ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 # Playwrights synkrona API kör en händelseloop; Djangos skydd mot synkrona anrop i
 # asynkron kontext slås av för testprocessen (live-servern kör i egna trådar).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def seeded_templates(transactional_db: Any) -> None:
+    """Lägger in mallarna igen: live-serverns transaktionella tester tömmer databasen efter sig."""
+    from django.apps import apps
+
+    importlib.import_module("templates_app.migrations.0002_seed_templates").seed(apps, None)
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +61,21 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def log_in(page: Any, base_url: str, username: str, password: str) -> None:
+    """Loggar in via inloggningssidan, som en människa gör."""
+    page.goto(base_url + "/konto/logga-in/")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(password)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(base_url + "/")
+
+
+@pytest.fixture
+def console_errors(page: Any) -> list[str]:
+    """Skriptfel och CSP-brott i webbläsarkonsolen (ska vara tom)."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

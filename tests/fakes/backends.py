@@ -23,3 +23,18 @@ class RejectingBackend(BaseBackend):
     def send(self, to: str, text: str) -> SendResult:
         """Kastar ett permanent fel vars orsak ekar numret, som en del leverantörer gör."""
         raise SmsError(permanent=True, provider=self.name, reason=f"401 obehörig för {to}")
+
+
+class SlowBackend(BaseBackend):
+    """En långsam leverantör (0,3 s per SMS) som räknar sina sändningar, för samtidighetstester."""
+
+    name = "langsam"
+    sent: list[str] = []
+
+    def send(self, to: str, text: str) -> SendResult:
+        """Väntar en stund och noterar sändningen."""
+        import time
+
+        time.sleep(0.3)
+        SlowBackend.sent.append(to)
+        return self.result(f"langsam-{len(SlowBackend.sent)}", text)

@@ -1,0 +1,55 @@
+"""Sökning efter persondata: finns ett nummer eller en text kvar i databasen, cachen eller loggarna?"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable
+
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.db import connection
+
+
+def phone_forms(e164: str) -> list[str]:
+    """Ett svenskt mobilnummer (E.164) i alla former det kan skrivas: +46…, 46…, 07…, 7…, med mellanslag."""
+    national = "0" + e164[3:]
+    return [
+        e164,
+        e164[1:],
+        national,
+        national[1:],
+        f"{national[:3]}-{national[3:6]} {national[6:8]} {national[8:]}",
+        f"{national[:3]} {national[3:6]} {national[6:8]} {national[8:]}",
+        f"+46 {national[1:3]} {national[3:6]} {national[6:8]} {national[8:]}",
+        national[3:],  # sista sju siffrorna
+    ]
+
+
+def database_text() -> str:
+    """Hela databasens innehåll som text: varje rad i varje tabell, och avkodade sessioner."""
+    chunks: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            chunks.extend(repr(row) for row in cursor.fetchall())
+    chunks.extend(repr(session.get_decoded()) for session in Session.objects.all())
+    return "\n".join(chunks)
+
+
+def cache_text() -> str:
+    """Cachens innehåll som text (LocMemCache i minnet, eller alla nycklar i Redis)."""
+    backend = cache._cache if hasattr(cache, "_cache") else None  # type: ignore[attr-defined]
+    if isinstance(backend, dict):
+        return "\n".join(repr(pickle.loads(value)) for value in backend.values())
+    client = cache._cache.get_client()  # type: ignore[attr-defined]
+    return "\n".join(repr(client.get(key)) for key in client.scan_iter("*"))
+
+
+def leaks(needles: Iterable[str], **haystacks: str) -> list[str]:
+    """Vilka nålar som finns i vilka höstackar (tom lista = inga läckor)."""
+    found = []
+    for name, haystack in haystacks.items():
+        for needle in needles:
+            if needle in haystack:
+                found.append(f"{needle!r} i {name}")
+    return found
