@@ -4,9 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-HOST ?= 127.0.0.1
-PORT ?= 8000
-export HOST PORT
+# HOST och PORT (standard 127.0.0.1:8000) läses av `manage.py runportal` från miljön eller .env.
 
 .PHONY: run test install install-dev browser bench check clean
 

@@ -67,9 +67,14 @@ def _templates_by_category() -> list[tuple[str, list[MessageTemplate]]]:
     return [(name, list(group)) for name, group in groupby(templates, key=lambda t: t.category.name)]
 
 
+def dev_outbox_enabled() -> bool:
+    """Utvecklingsutkorgen finns bara med DEBUG på och konsolbackenden vald."""
+    return settings.DEBUG and "console" in settings.SMS_PROVIDERS
+
+
 @login_required
 def dev_outbox(request: HttpRequest) -> HttpResponse:
-    """Utvecklingsutkorgen: SMS som konsolbackenden "skickat" (bara med DEBUG på)."""
-    if not settings.DEBUG:
+    """Utvecklingsutkorgen: SMS som konsolbackenden "skickat" (bara i utvecklingsläge)."""
+    if not dev_outbox_enabled():
         raise Http404
     return render(request, "smsportal/dev_outbox.html", {"outbox": list(console.recent)})
