@@ -18,10 +18,19 @@ class Action(models.TextChoices):
     LOCKOUT = "lockout", "Spärrad efter för många försök"
     SMS_SENT = "sms_sent", "SMS skickat"
     SMS_FAILED = "sms_failed", "SMS misslyckades"
+    SMS_UNCERTAIN = "sms_uncertain", "SMS osäkert (inget svar från leverantören)"
     CAMPAIGN_CREATED = "campaign_created", "Kampanj skapad"
     CAMPAIGN_FILLED = "campaign_filled", "Kampanj tillsatt"
     CAMPAIGN_CLOSED = "campaign_closed", "Kampanj avslutad"
     CAMPAIGN_PURGED = "campaign_purged", "Kampanjer raderade"
+
+
+class DeliveryStatus(models.TextChoices):
+    """Leveransstatus för ett skickat SMS, som personalen ser den."""
+
+    PENDING = "väntar", "väntar"
+    DELIVERED = "levererat", "levererat"
+    FAILED = "ej levererat", "ej levererat"
 
 
 class AuditEvent(models.Model):
@@ -71,3 +80,28 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit-händelser ändras inte i efterhand.")
         super().save(*args, **kwargs)
+
+
+class DeliveryReport(models.Model):
+    """Slutlig leveransstatus för ett SMS, nyckel: leverantör + leverantörens meddelande-id.
+
+    Bara slutstatus sparas, och bara den första: en rapport som kommer igen (leverantörer
+    försöker i timmar) eller för sent (levererat efter ej levererat) ändrar ingenting.
+    Inga persondata: bara id, status och tid. Saknas raden väntar SMS:et fortfarande.
+    """
+
+    provider = models.CharField("leverantör", max_length=32)
+    message_id = models.CharField("leverantörens meddelande-id", max_length=100)
+    status = models.CharField("status", max_length=16, choices=DeliveryStatus.choices)
+    received_at = models.DateTimeField("mottagen", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "leveransrapport"
+        verbose_name_plural = "leveransrapporter"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "message_id"], name="one_report_per_message")
+        ]
+
+    def __str__(self) -> str:
+        """Leverantör, id och status."""
+        return f"{self.provider} {self.message_id}: {self.status}"

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
 
 # Slumpade identifierare (formulär-id, leverantörens meddelande-id) kan innehålla sifferserier.
 _IDENTIFIER_FIELDS = frozenset({"request_id", "provider_message_id"})
@@ -64,3 +64,13 @@ def record(
     return AuditEvent.objects.create(
         action=str(action), actor=actor, actor_username=username, **fields
     )
+
+
+def record_delivery(provider: str, message_id: str, status: DeliveryStatus | str) -> bool:
+    """Sparar en slutlig leveransstatus; sant bara första gången (idempotent och monoton)."""
+    if status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED) or not message_id:
+        return False
+    _, created = DeliveryReport.objects.get_or_create(
+        provider=provider, message_id=message_id[:100], defaults={"status": status}
+    )
+    return created

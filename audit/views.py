@@ -9,12 +9,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent
+from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
 
 CSV_COLUMNS = [
     ("created_at", "Tidpunkt"),
@@ -27,6 +27,7 @@ CSV_COLUMNS = [
     ("edited", "Redigerad"),
     ("segments", "Segment"),
     ("provider", "Leverantör"),
+    ("delivery", "Leverans"),
 ]
 
 
@@ -65,11 +66,26 @@ def _start_of(day: datetime) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def with_delivery_status(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Lägger till leveransstatus (levererat / ej levererat) från leveransrapporterna."""
+    reports = DeliveryReport.objects.filter(
+        provider=OuterRef("provider"), message_id=OuterRef("provider_message_id")
+    ).values("status")[:1]
+    return events.annotate(delivery_report=Subquery(reports))
+
+
+def delivery_label(event: AuditEvent) -> str:
+    """Leveransstatus för ett skickat SMS: rapportens status, annars "väntar"."""
+    if event.action != Action.SMS_SENT:
+        return ""
+    return getattr(event, "delivery_report", None) or DeliveryStatus.PENDING
+
+
 @permission_required("audit.view_auditevent")
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Audit-loggen med filter; `?format=csv` ger samma urval som CSV-fil."""
     form = AuditFilterForm(request.GET or None)
-    events = form.filter(AuditEvent.objects.all())
+    events = with_delivery_status(form.filter(AuditEvent.objects.all()))
     if request.GET.get("format") == "csv":
         return _csv(events)
     per_template = (
@@ -80,6 +96,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         .order_by("-sent", "category", "template_title")
     )
     page = Paginator(events, 50).get_page(request.GET.get("sida"))
+    for event in page:
+        event.delivery = delivery_label(event)
     query = request.GET.copy()
     query.pop("sida", None)
     return render(
@@ -101,11 +119,13 @@ def _csv(events: QuerySet[AuditEvent]) -> HttpResponse:
     for event in events.iterator():
         row = []
         for field, _ in CSV_COLUMNS:
-            value = getattr(event, field)
+            value = getattr(event, field, None)
             if field == "created_at":
                 value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
             elif field == "action":
                 value = labels.get(value, value)
+            elif field == "delivery":
+                value = delivery_label(event)
             elif field == "edited":
                 value = {True: "ja", False: "nej", None: ""}[value]
             row.append("" if value is None else value)

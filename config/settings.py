@@ -9,6 +9,7 @@ Redis för kanal-lager, cache och django-q2. Inga hemligheter har produktionsvä
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -215,6 +216,32 @@ if not SMS_PROVIDERS:
     raise ImproperlyConfigured(
         "SMS_PROVIDERS saknas: ange SMS-leverantörer i failover-ordning, t.ex. sinch,twilio."
     )
+# Avsändare: ett alfanumeriskt namn gör SMS:et envägs (patienten kan inte svara).
+SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="SodermOrto")
+if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,10}", SMS_SENDER_ID):
+    raise ImproperlyConfigured(
+        "SMS_SENDER_ID måste vara 3–11 bokstäver (a–z) eller siffror och börja med en bokstav, "
+        "t.ex. SodermOrto."
+    )
+# Tidsgräns (sekunder) för varje anrop till en leverantör.
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+# Hemlig token i återanropsadressen för leveransrapporter (46elks, och Sinch utan signering).
+SMS_WEBHOOK_TOKEN = env.str("SMS_WEBHOOK_TOKEN", default="")
+# Sinch: service plan id, API-token, region (eu/us) och valfri signeringshemlighet för webhooks.
+SINCH_SERVICE_PLAN_ID = env.str("SINCH_SERVICE_PLAN_ID", default="")
+SINCH_API_TOKEN = env.str("SINCH_API_TOKEN", default="")
+SINCH_REGION = env.str("SINCH_REGION", default="eu")
+SINCH_WEBHOOK_SECRET = env.str("SINCH_WEBHOOK_SECRET", default="")
+# Twilio: konto och token (token kontrollerar också webhook-signaturer).
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# 46elks: API-användarnamn och lösenord.
+ELKS46_API_USERNAME = env.str("ELKS46_API_USERNAME", default="")
+ELKS46_API_PASSWORD = env.str("ELKS46_API_PASSWORD", default="")
+# Annan adress till leverantörens API (tester mot lokala låtsasservrar, proxy).
+SINCH_BASE_URL = env.str("SINCH_BASE_URL", default="")
+TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
+ELKS46_BASE_URL = env.str("ELKS46_BASE_URL", default="https://api.46elks.com/a1")
 # Max antal envägs-SMS per användare och rullande timme (räknas ur audit-loggen).
 SMS_RATE_LIMIT_PER_HOUR = env.int("SMS_RATE_LIMIT_PER_HOUR", default=30)
 # Signaturen som avslutar varje mall-SMS.

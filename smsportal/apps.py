@@ -8,3 +8,10 @@ class SmsportalConfig(AppConfig):
 
     name = "smsportal"
     verbose_name = "SMS-utskick"
+
+    def ready(self) -> None:
+        """Kontrollerar leverantörernas inställningar vid start (saknad uppgift stoppar starten)."""
+        from smsportal import checks  # noqa: F401  (registrerar driftkontrollen)
+        from smsportal.sending import get_backends
+
+        get_backends()

@@ -15,13 +15,14 @@ from django.db import transaction
 
 from audit.models import Action, AuditEvent
 from audit.services import record
-from smsportal.backends.base import SmsError
-from smsportal.quota import Quota, quota_for
+from smsportal.backends.base import AMBIGUOUS_MESSAGE, SmsError
+from smsportal.quota import COUNTED_ACTIONS, Quota, quota_for
 from smsportal.sending import send_sms
 from templates_app.models import MessageTemplate, with_signature
 
 STATUS_SENT = "skickat"
 STATUS_FAILED = "misslyckat"
+STATUS_UNCERTAIN = "osäkert"
 
 
 @dataclass(frozen=True)
@@ -63,29 +64,20 @@ def send_template_sms(
         # Lås användarens rad: samma persons sändningar (flera flikar) köas efter varandra.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         previous = _previous_send(user, request_id)
-        if previous is not None:
-            return Sent(
-                segments=previous.segments or 0,
-                provider=previous.provider,
-                duplicate=True,
-                quota=quota_for(user),
-            )
         quota = quota_for(user)
-        if quota.exceeded:
+        if previous is not None and previous.action == Action.SMS_SENT:
+            return Sent(segments=previous.segments or 0, provider=previous.provider, duplicate=True, quota=quota)
+        if previous is not None:
+            # Samma formulär gav ett osäkert SMS: skicka inte igen på chans.
+            refused = SendRefused(AMBIGUOUS_MESSAGE)
+        elif quota.exceeded:
             record(Action.SMS_FAILED, actor=user, status=STATUS_FAILED, reason="kvoten överskriden", **audit_fields)
             refused = SendRefused(quota.message(), quota)
         else:
             try:
                 result = send_sms(to, text)
             except SmsError as error:
-                record(
-                    Action.SMS_FAILED,
-                    actor=user,
-                    status=STATUS_FAILED,
-                    reason=error.reason,
-                    provider=error.provider,
-                    **audit_fields,
-                )
+                _record_failure(user, error, request_id, audit_fields)
                 refused = SendRefused(error.message)
             else:
                 record(
@@ -104,10 +96,33 @@ def send_template_sms(
 
 
 def _previous_send(user: Any, request_id: str) -> AuditEvent | None:
-    """Audit-händelsen för ett SMS som samma formulär redan har skickat, annars None."""
+    """Audit-händelsen för ett SMS som samma formulär redan har skickat (eller kanske skickat)."""
     if not request_id:
         return None
-    return AuditEvent.objects.filter(actor=user, action=Action.SMS_SENT, request_id=request_id).first()
+    return AuditEvent.objects.filter(actor=user, action__in=COUNTED_ACTIONS, request_id=request_id).first()
+
+
+def _record_failure(user: Any, error: SmsError, request_id: str, audit_fields: dict[str, Any]) -> None:
+    """Audit för ett misslyckat eller osäkert SMS (osäkert räknas mot kvoten och spärrar omsändning)."""
+    if error.ambiguous:
+        record(
+            Action.SMS_UNCERTAIN,
+            actor=user,
+            status=STATUS_UNCERTAIN,
+            reason=error.reason,
+            provider=error.provider,
+            request_id=request_id,
+            **audit_fields,
+        )
+    else:
+        record(
+            Action.SMS_FAILED,
+            actor=user,
+            status=STATUS_FAILED,
+            reason=error.reason,
+            provider=error.provider,
+            **audit_fields,
+        )
 
 
 def record_invalid_form(user: Any, reason: str) -> None:

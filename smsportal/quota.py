@@ -16,6 +16,8 @@ from django.utils import timezone
 from audit.models import Action, AuditEvent
 
 WINDOW = timedelta(hours=1)
+# Osäkra SMS (inget svar efter sändning) kan ha skickats och räknas därför med.
+COUNTED_ACTIONS = (Action.SMS_SENT, Action.SMS_UNCERTAIN)
 QUOTA_MESSAGE = "Du har överskridit SMS-kvoten, vänta till nästa timme"
 
 
@@ -50,7 +52,7 @@ def quota_for(user: Any) -> Quota:
     limit = settings.SMS_RATE_LIMIT_PER_HOUR
     since = timezone.now() - WINDOW
     sent_at = list(
-        AuditEvent.objects.filter(actor=user, action=Action.SMS_SENT, created_at__gt=since)
+        AuditEvent.objects.filter(actor=user, action__in=COUNTED_ACTIONS, created_at__gt=since)
         .order_by("created_at")
         .values_list("created_at", flat=True)
     )

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from audit.services import redact_phone_numbers
 from smsportal.smstext import analyse
 
 # Felmeddelandet som personalen ser när inget SMS kunde skickas (klinikens specifikation).
 SEND_FAILED_MESSAGE = "SMS kunde inte skickas - kontrollera API-inställningar"
+# Beskedet när begäran skickades men inget svar kom: SMS:et kan ha gått iväg.
+AMBIGUOUS_MESSAGE = (
+    "Osäkert om SMS:et skickades: leverantören svarade inte i tid. "
+    "Skicka inte igen förrän du vet att patienten inte fått det."
+)
 
 
 @dataclass(frozen=True)
@@ -28,10 +34,12 @@ class SendResult:
 
 
 class SmsError(Exception):
-    """Ett SMS kunde inte skickas.
+    """Ett SMS kunde inte skickas (eller vet inte om det skickades).
 
     `message` är svensk text för personalen, `reason` en kort teknisk orsak utan
-    persondata (för audit-loggen), `permanent` säger om en annan leverantör vore meningslös.
+    persondata (för audit-loggen). `permanent`: en annan leverantör vore meningslös (fel
+    nummer, fel inloggning). `ambiguous`: begäran nådde leverantören men svaret uteblev
+    (tidsgräns efter sändning) – SMS:et kan ha skickats, så ingen annan leverantör provas.
     """
 
     def __init__(
@@ -39,13 +47,15 @@ class SmsError(Exception):
         message: str = SEND_FAILED_MESSAGE,
         *,
         permanent: bool,
+        ambiguous: bool = False,
         provider: str = "",
         reason: str = "",
     ) -> None:
-        """Sparar meddelande, orsak och om felet är permanent."""
+        """Sparar meddelande, orsak och felets slag."""
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.ambiguous = ambiguous
         self.provider = provider
         # Leverantörers felsvar kan eka numret: orsaken tvättas innan den loggas eller sparas.
         self.reason = redact_phone_numbers(reason or message)[:200]
@@ -56,10 +66,28 @@ class BaseBackend(ABC):
 
     #: Kort namn som används i SMS_PROVIDERS och i audit-loggen.
     name = "base"
+    #: Sant om leverantören skickar leveransrapporter till portalens webhook.
+    delivery_reports = False
 
     @abstractmethod
     def send(self, to: str, text: str) -> SendResult:
         """Skickar `text` till `to` (E.164) och returnerar leverantörens svar."""
+
+    def check(self) -> str:
+        """Kontrollerar inställningarna utan att skicka något; returnerar en kort svensk rad.
+
+        Riktiga leverantörer frågar sitt API om inloggningsuppgifterna gäller och kastar
+        `SmsError` annars. Backends utan nätverk har inget att kontrollera.
+        """
+        return "inget att kontrollera (skickar inga riktiga SMS)"
+
+    def verify_webhook(self, request: Any) -> bool:
+        """Sant om en leveransrapport verkligen kommer från leverantören (signatur eller token)."""
+        return False
+
+    def parse_delivery_report(self, request: Any) -> list[tuple[str, str]]:
+        """Leveransrapportens (meddelande-id, DeliveryStatus-värde) – tom lista för mellanlägen."""
+        return []
 
     def result(self, message_id: str, text: str) -> SendResult:
         """Hjälp för underklasser: ett resultat med antal delar räknat ur texten."""

@@ -38,3 +38,15 @@ class SlowBackend(BaseBackend):
         time.sleep(0.3)
         SlowBackend.sent.append(to)
         return self.result(f"langsam-{len(SlowBackend.sent)}", text)
+
+
+class AmbiguousBackend(BaseBackend):
+    """En leverantör som tog emot begäran men aldrig svarade (tidsgräns efter sändning)."""
+
+    name = "tyst"
+
+    def send(self, to: str, text: str) -> SendResult:
+        """Kastar ett osäkert fel."""
+        from smsportal.backends.base import AMBIGUOUS_MESSAGE
+
+        raise SmsError(AMBIGUOUS_MESSAGE, permanent=False, ambiguous=True, provider=self.name, reason="läs-tidsgräns")

@@ -1,0 +1,44 @@
+"""Webhooks för leveransrapporter: /webhooks/sms/<leverantör>/.
+
+CSRF-undantagna (leverantörerna har ingen CSRF-token) men autentiserade: varje backend
+kontrollerar sin signatur eller hemliga token. Fel signatur ger 403 och ändrar ingenting.
+Kroppen loggas aldrig (den kan innehålla mottagarens nummer).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from smsportal.delivery import URL_SLUGS, receive_report
+from smsportal.sending import BACKENDS, get_backend
+
+logger = logging.getLogger(__name__)
+
+#: Namnet i adressen -> namnet i SMS_PROVIDERS (46elks -> elks46).
+_PROVIDER_BY_SLUG = {slug: name for name, slug in URL_SLUGS.items()}
+
+
+@csrf_exempt
+@require_POST
+def delivery_report(request: HttpRequest, provider: str) -> HttpResponse:
+    """Tar emot en leveransrapport; 403 vid fel signatur, 404 för okänd eller okonfigurerad leverantör."""
+    name = _PROVIDER_BY_SLUG.get(provider, provider)
+    if name not in BACKENDS:
+        return HttpResponse(status=404)
+    try:
+        backend = get_backend(name)
+    except (ImproperlyConfigured, ImportError):
+        return HttpResponse(status=404)
+    if not backend.delivery_reports:
+        return HttpResponse(status=404)
+    if not backend.verify_webhook(request):
+        logger.warning("Leveransrapport från %s med fel eller saknad signatur avvisad", name)
+        return HttpResponse(status=403)
+    changed = sum(receive_report(name, message_id, status) for message_id, status in backend.parse_delivery_report(request))
+    logger.info("Leveransrapport från %s: %d ny(a) status(ar)", name, changed)
+    return HttpResponse(status=200)
