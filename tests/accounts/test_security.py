@@ -29,7 +29,9 @@ def production_env(**changes: str) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(50),
         ADMIN_PASSWORD="Ett-Riktigt-Starkt-Lösenord-2026",
         PUBLIC_BASE_URL="https://sms.sodermalmsortopedi.se",
-        SMS_PROVIDERS="console",
+        SMS_PROVIDERS="twilio",
+        TWILIO_ACCOUNT_SID="AC" + secrets.token_hex(16),
+        TWILIO_AUTH_TOKEN=secrets.token_hex(16),
     )
     env.update(changes)
     return env
@@ -67,9 +69,30 @@ def test_example_admin_password_stops_startup() -> None:
     assert "exempellösenordet" in result.stderr
 
 
+def test_console_backend_fails_deploy_check() -> None:
+    """I drift varnar check --deploy för console/locmem: inga riktiga SMS skulle skickas."""
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(SMS_PROVIDERS="console"))
+    assert result.returncode != 0 and "smsportal.W001" in result.stderr
+
+
+def test_missing_provider_credential_stops_startup() -> None:
+    """En vald leverantör utan inloggningsuppgifter stoppar starten med ett svenskt besked."""
+    result = manage("check", env=production_env(SMS_PROVIDERS="sinch,twilio"))
+    assert result.returncode != 0
+    assert "SINCH_API_TOKEN" in result.stderr
+
+
+def test_invalid_sender_id_stops_startup() -> None:
+    """Avsändarnamnet måste vara 3–11 tecken, bokstäver/siffror, börja med bokstav."""
+    for bad in ["SO", "1Klinik", "Södermalms Ortopedi", "Klinik-SMS"]:
+        result = manage("check", env=production_env(SMS_SENDER_ID=bad))
+        assert result.returncode != 0 and "SMS_SENDER_ID" in result.stderr, bad
+
+
 def test_development_mode_starts_without_secrets() -> None:
     """Med DEBUG på startar portalen utan hemligheter (inbäddat utvecklingsläge)."""
     env = production_env(DEBUG="true", SECRET_KEY="", PUBLIC_BASE_URL="")
+    env.pop("SMS_PROVIDERS")  # utvecklingsläget väljer konsolbackenden själv
     result = manage("check", env=env)
     assert result.returncode == 0, result.stderr
 

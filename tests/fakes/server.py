@@ -104,7 +104,9 @@ class FakeProvider:
 
     def start(self) -> "FakeProvider":
         """Startar servern i en bakgrundstråd."""
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
