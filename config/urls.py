@@ -1,7 +1,9 @@
 """Portalens URL:er."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts import views as account_views
 
@@ -14,6 +16,8 @@ urlpatterns = [
     path("logg/", include("audit.urls")),
     path("konto/", include("accounts.urls")),
     path("dataskydd/", account_views.data_protection, name="data_protection"),
+    # Sidor utan egen ikon (t.ex. Django admin) frågar efter /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("admin/login/", account_views.admin_login_redirect),
     path("admin/", admin.site.urls),
 ]
