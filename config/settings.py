@@ -249,6 +249,21 @@ SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="/Södermalms Ortopedi")
 # Längsta text som går att skicka från sändsidan (tecken).
 SMS_MAX_LENGTH = env.int("SMS_MAX_LENGTH", default=612)
 
+# --- Akut-SMS-kampanjer ---------------------------------------------------------------
+# Nyckel för HMAC-SHA256 av mottagarnas nummer (dubblettkontroll). Ligger aldrig i databasen.
+PHONE_HASH_KEY = env.str("PHONE_HASH_KEY", default="")
+if not PHONE_HASH_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PHONE_HASH_KEY saknas: en lång slumpmässig nyckel för kampanjmottagarnas "
+            "nummerhash (inte samma som SECRET_KEY)."
+        )
+    PHONE_HASH_KEY = "endast-for-utveckling-" + SECRET_KEY
+# Högst så här många mottagare per kampanj.
+CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=50)
+# Kampanjer (namn, svar) raderas så här många dagar efter att de skapades.
+CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
+
 # --- Språk och tid -------------------------------------------------------------------
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", "Svenska")]

@@ -1,7 +1,7 @@
 """Portalens URL:er."""
 
 from django.contrib import admin
-from django.templatetags.static import static
+from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -17,7 +17,7 @@ urlpatterns = [
     path("konto/", include("accounts.urls")),
     path("dataskydd/", account_views.data_protection, name="data_protection"),
     # Sidor utan egen ikon (t.ex. Django admin) frågar efter /favicon.ico.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "favicon.svg")),
     path("admin/login/", account_views.admin_login_redirect),
     path("admin/", admin.site.urls),
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 DEV_DEFAULTS: dict[str, Callable[[], str]] = {
     "DEBUG": lambda: "true",
     "SECRET_KEY": lambda: secrets.token_urlsafe(50),
+    "PHONE_HASH_KEY": lambda: secrets.token_urlsafe(50),
     "ADMIN_USERNAME": lambda: "admin",
     "ADMIN_PASSWORD": lambda: secrets.token_urlsafe(12),
 }

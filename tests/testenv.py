@@ -17,6 +17,7 @@ TEST_ENVIRONMENT = {
     "SECURE_SSL_REDIRECT": "false",
     "COOKIE_SECURE": "false",
     "SMS_PROVIDERS": "locmem",
+    "PHONE_HASH_KEY": "test-nyckel-for-nummerhash-0123456789abcdef",
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
 }

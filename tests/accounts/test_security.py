@@ -27,6 +27,7 @@ def production_env(**changes: str) -> dict[str, str]:
         ENV_FILE="",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
+        PHONE_HASH_KEY=secrets.token_urlsafe(50),
         ADMIN_PASSWORD="Ett-Riktigt-Starkt-Lösenord-2026",
         PUBLIC_BASE_URL="https://sms.sodermalmsortopedi.se",
         SMS_PROVIDERS="twilio",
@@ -62,6 +63,12 @@ def test_missing_secret_key_stops_startup() -> None:
     assert "SECRET_KEY saknas" in result.stderr
 
 
+def test_missing_phone_hash_key_stops_startup() -> None:
+    """Utan PHONE_HASH_KEY (och DEBUG av) startar inget: nummerhashen kräver en egen nyckel."""
+    result = manage("check", env=production_env(PHONE_HASH_KEY=""))
+    assert result.returncode != 0 and "PHONE_HASH_KEY saknas" in result.stderr
+
+
 def test_example_admin_password_stops_startup() -> None:
     """Exempellösenordet från .env.example stoppar starten när DEBUG är av."""
     result = manage("check", env=production_env(ADMIN_PASSWORD="byt-detta-lösenord"))
@@ -91,7 +98,7 @@ def test_invalid_sender_id_stops_startup() -> None:
 
 def test_development_mode_starts_without_secrets() -> None:
     """Med DEBUG på startar portalen utan hemligheter (inbäddat utvecklingsläge)."""
-    env = production_env(DEBUG="true", SECRET_KEY="", PUBLIC_BASE_URL="")
+    env = production_env(DEBUG="true", SECRET_KEY="", PUBLIC_BASE_URL="", PHONE_HASH_KEY="")
     env.pop("SMS_PROVIDERS")  # utvecklingsläget väljer konsolbackenden själv
     result = manage("check", env=env)
     assert result.returncode == 0, result.stderr
