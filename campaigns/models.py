@@ -1,0 +1,102 @@
+"""Akut-SMS-kampanjer: en ledig operationstid och de väntelistepatienter som fått frågan.
+
+Persondata enligt dataskyddskartan: mottagarens namn (tills kampanjen raderas), numret
+krypterat bara tills SMS:et är skickat och därefter endast nyckelhash och maskerad form,
+operationstypen bara för den som samtyckt. Allt raderas CAMPAIGN_RETENTION_DAYS efter start.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def new_reply_code() -> str:
+    """En svarskod med 128 bitar slump (minst 96 krävs), URL-säker, 22 tecken."""
+    return secrets.token_urlsafe(16)
+
+
+class Campaign(models.Model):
+    """En kampanj för en ledig tid."""
+
+    class Status(models.TextChoices):
+        """Kampanjens liv: aktiv → tillsatt eller avslutad → raderad."""
+
+        ACTIVE = "active", "aktiv"
+        FILLED = "filled", "tillsatt"
+        CLOSED = "closed", "avslutad"
+
+    slot_at = models.DateTimeField("ledig tid")
+    operation_type = models.CharField(
+        "operationstyp",
+        max_length=100,
+        blank=True,
+        help_text="Visas bara för mottagare som samtyckt till SMS om sina bokningar.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="skapad av", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("skapad", auto_now_add=True, db_index=True)
+    status = models.CharField("status", max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_changed_at = models.DateTimeField("status ändrad", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "kampanj"
+        verbose_name_plural = "kampanjer"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        """Kort beskrivning med tiden."""
+        return f"Ledig tid {self.slot_at:%Y-%m-%d %H:%M}"
+
+
+class Recipient(models.Model):
+    """En patient som fått (eller ska få) frågan om den lediga tiden."""
+
+    class SendStatus(models.TextChoices):
+        """Sändningens läge; `sending` som blev kvar efter en krasch visas som osäkert."""
+
+        QUEUED = "queued", "i kö"
+        SENDING = "sending", "skickas"
+        SENT = "sent", "skickat"
+        FAILED = "failed", "misslyckades"
+        UNCERTAIN = "uncertain", "osäkert"
+
+    class Answer(models.TextChoices):
+        """Patientens svar."""
+
+        NONE = "", "ej svarat"
+        YES = "yes", "JA"
+        NO = "no", "NEJ"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    name = models.CharField("namn", max_length=100)
+    consent = models.BooleanField("samtycke", default=False)
+    phone_hash = models.CharField("nummerhash (HMAC)", max_length=64)
+    phone_masked = models.CharField("maskerat nummer", max_length=20)
+    phone_encrypted = models.TextField("krypterat nummer (till sändning)", blank=True)
+    code = models.CharField("svarskod", max_length=32, unique=True, default=new_reply_code)
+    send_status = models.CharField("sändning", max_length=16, choices=SendStatus.choices, default=SendStatus.QUEUED)
+    provider = models.CharField("leverantör", max_length=32, blank=True)
+    provider_message_id = models.CharField("leverantörens meddelande-id", max_length=100, blank=True)
+    sent_at = models.DateTimeField("skickat", null=True, blank=True)
+    opened_at = models.DateTimeField("öppnat", null=True, blank=True)
+    answer = models.CharField("svar", max_length=3, choices=Answer.choices, blank=True, default=Answer.NONE)
+    answered_at = models.DateTimeField("svarstid", null=True, blank=True)
+    # Ordningen bland JA (1 = ring först); sätts under lås på kampanjen, så exakt en är först.
+    yes_rank = models.PositiveIntegerField("JA-ordning", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "mottagare"
+        verbose_name_plural = "mottagare"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "phone_hash"], name="one_number_per_campaign"),
+            models.UniqueConstraint(fields=["campaign", "yes_rank"], name="unique_yes_rank_per_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        """Namnet (aldrig numret)."""
+        return self.name
