@@ -31,8 +31,12 @@ Fel för failover-kedjan (`smsportal.sending`):
 - 401, 403, 404 och övriga 4xx: permanenta (fel token, fel service plan, ogiltigt fält).
 - 408, 429 och 5xx: tillfälliga, nästa leverantör provas.
 - Gick inte att ansluta (nekad, namnuppslag, tidsgräns vid anslutning, TLS): tillfälligt.
+- Ogiltig adress (t.ex. SINCH_BASE_URL med felaktig värd): permanent.
 - Begäran skickad men svaret uteblev (läs-tidsgräns, avbruten anslutning) eller ett 2xx-svar
   som inte går att tolka: *osäkert* – SMS:et kan ha skickats, ingen annan leverantör provas.
+
+Klassningen av nätverksfel, HTTP-status och oläsbara svar delas med de andra leverantörerna
+och finns i `smsportal.backends.common`.
 
 Leveransrapporter: `delivery_report="per_recipient_final"` och återanropsadressen
 `/webhooks/sms/sinch/` skickas med varje SMS (SDK:ts `event_destination_target`, på tråden
@@ -60,7 +64,6 @@ godtas aldrig).
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from functools import cached_property
@@ -69,16 +72,24 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
 from sinch import SinchClient
 from sinch.core.adapters.requests_http_transport import HTTPTransportRequests
 from sinch.core.clients.retry_configuration import RetryConfiguration
 from sinch.core.enums import RetryPolicy, SmsRegionEnum
 from sinch.core.exceptions import SinchException
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from audit.models import DeliveryStatus
-from smsportal.backends.base import AMBIGUOUS_MESSAGE, BaseBackend, SendResult, SmsError
-from smsportal.delivery import callback_url
+from smsportal.backends.base import BaseBackend, SendResult, SmsError
+from smsportal.backends.common import (
+    final_status,
+    network_error,
+    report_rows,
+    require_settings,
+    status_error,
+    token_matches,
+    unreadable_reply,
+)
+from smsportal.delivery import DeliveryStatus, callback_url
 
 logger = logging.getLogger(__name__)
 
@@ -136,15 +147,10 @@ class SinchBackend(BaseBackend):
 
     def __init__(self) -> None:
         """Kontrollerar inställningarna; saknade uppgifter ger ImproperlyConfigured på svenska."""
-        missing = [
-            setting for setting in ("SINCH_SERVICE_PLAN_ID", "SINCH_API_TOKEN")
-            if not getattr(settings, setting, "")
-        ]
-        if missing:
-            raise ImproperlyConfigured(
-                f"Sinch saknar {' och '.join(missing)}: ange service plan id och API-token "
-                "från Sinch-kontot (SMS → Service APIs)."
-            )
+        require_settings(
+            self.name, "SINCH_SERVICE_PLAN_ID", "SINCH_API_TOKEN",
+            hint="Service plan id och API-token finns i Sinch-kontot (SMS → Service APIs).",
+        )
         self.region = (settings.SINCH_REGION or "").strip().lower()
         if self.region not in REGIONS:
             raise ImproperlyConfigured(
@@ -201,17 +207,17 @@ class SinchBackend(BaseBackend):
         except SinchException as error:
             raise self._api_error(error, sending=True) from None
         except requests.RequestException as error:
-            raise self._network_error(error, sending=True) from None
+            raise network_error(self.name, error, may_have_sent=True) from None
         except Exception as error:  # SDK:ts tolkning av svaret, t.ex. pydantic
             # Texten kan eka svaret (nummer, text): bara typen sparas.
             if transport.attempted:
-                raise self._ambiguous(f"oväntat svar från Sinch ({type(error).__name__})") from None
+                raise unreadable_reply(self.name, may_have_sent=True, detail=type(error).__name__) from None
             raise SmsError(
                 permanent=True, provider=self.name, reason=f"Sinch-klienten: {type(error).__name__}"
             ) from None
         batch_id = getattr(batch, "id", None)
         if not isinstance(batch_id, str) or not batch_id:
-            raise self._ambiguous("Sinch svarade utan batch-id")
+            raise unreadable_reply(self.name, may_have_sent=True, detail="utan batch-id")
         return self.result(batch_id, text)
 
     def check(self) -> str:
@@ -221,18 +227,12 @@ class SinchBackend(BaseBackend):
         except SinchException as error:
             raise self._api_error(error, sending=False) from None
         except requests.RequestException as error:
-            raise self._network_error(error, sending=False) from None
+            raise network_error(self.name, error, may_have_sent=False) from None
         except Exception as error:  # oväntat svar på en läsning
-            raise SmsError(
-                permanent=False, provider=self.name, reason=f"oväntat svar från Sinch ({type(error).__name__})"
-            ) from None
+            raise unreadable_reply(self.name, may_have_sent=False, detail=type(error).__name__) from None
         return f"inloggningen fungerar ({self.origin})"
 
     # --- Felklassning -----------------------------------------------------------------
-
-    def _ambiguous(self, reason: str) -> SmsError:
-        """Begäran nådde Sinch men utfallet är okänt: SMS:et kan ha skickats."""
-        return SmsError(AMBIGUOUS_MESSAGE, permanent=False, ambiguous=True, provider=self.name, reason=reason)
 
     def _api_error(self, error: SinchException, *, sending: bool) -> SmsError:
         """Ett svar från Sinch som SDK:t inte godtog (HTTP-fel eller kropp som inte är JSON)."""
@@ -244,33 +244,15 @@ class SinchBackend(BaseBackend):
             return SmsError(permanent=True, provider=self.name, reason="Sinch-klienten vägrade skicka")
         if status < 400:
             # 2xx med en kropp som inte är JSON: Sinch tog emot begäran.
-            reason = f"HTTP {status} med oläsbart svar"
-            if sending:
-                return self._ambiguous(reason)
-            return SmsError(permanent=False, provider=self.name, reason=reason)
+            return unreadable_reply(self.name, may_have_sent=sending, detail=f"HTTP {status}")
         reason = f"HTTP {status}" + _describe_body(getattr(error.http_response, "body", None))
         if status == 401:
             reason += " (fel SINCH_API_TOKEN eller SINCH_SERVICE_PLAN_ID)"
-        temporary = status in (408, 429) or status >= 500
-        return SmsError(permanent=not temporary, provider=self.name, reason=reason)
-
-    def _network_error(self, error: requests.RequestException, *, sending: bool) -> SmsError:
-        """Nätverksfel från requests: före sändning tillfälligt, efter sändning osäkert."""
-        if not _may_have_reached_sinch(error):
-            return SmsError(
-                permanent=False, provider=self.name, reason=f"kunde inte ansluta till Sinch ({_cause_name(error)})"
-            )
-        if isinstance(error, requests.Timeout):
-            reason = f"inget svar inom {settings.SMS_TIMEOUT_SECONDS:g} s"
-        else:
-            reason = f"anslutningen bröts ({_cause_name(error)})"
-        if sending:
-            return self._ambiguous(reason + " efter sändning")
-        return SmsError(permanent=False, provider=self.name, reason=reason)
+        return status_error(self.name, status, reason=reason)
 
     # --- Leveransrapporter ------------------------------------------------------------
 
-    def verify_webhook(self, request: Any) -> bool:
+    def verify_webhook(self, request: HttpRequest) -> bool:
         """Sinchs signatur (med SINCH_WEBHOOK_SECRET) eller annars hemlig token i adressen."""
         secret = settings.SINCH_WEBHOOK_SECRET
         if secret:
@@ -279,11 +261,9 @@ class SinchBackend(BaseBackend):
                 return bool(events.validate_authentication_header(dict(request.headers), request.body))
             except (UnicodeDecodeError, LookupError, ValueError):
                 return False  # kroppen gick inte att avkoda med angiven teckenkodning
-        expected = settings.SMS_WEBHOOK_TOKEN
-        given = request.GET.get("token", "")
-        return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+        return token_matches(request, settings.SMS_WEBHOOK_TOKEN)
 
-    def parse_delivery_report(self, request: Any) -> list[tuple[str, str]]:
+    def parse_delivery_report(self, request: HttpRequest) -> list[tuple[str, str]]:
         """(batch-id, status) ur en rapport; tom lista för mellanlägen och okända kroppar."""
         try:
             report = json.loads(request.body)
@@ -291,22 +271,14 @@ class SinchBackend(BaseBackend):
             return []
         if not isinstance(report, dict):
             return []
-        batch_id = report.get("batch_id")
-        if not isinstance(batch_id, str) or not batch_id:
-            return []
         kind = report.get("type")
         if kind == RECIPIENT_REPORT:
-            status = _map_status(report.get("status"))
+            status = final_status(report.get("status"), STATUS_MAP)
         elif kind == SUMMARY_REPORT:
             status = _summary_status(report.get("statuses"))
         else:
             status = None
-        return [(batch_id, status)] if status else []
-
-
-def _map_status(value: Any) -> str | None:
-    """Sinchs status (t.ex. "Delivered", SDK:t skriver "DELIVERED") -> portalens, eller None."""
-    return STATUS_MAP.get(value.strip().lower()) if isinstance(value, str) else None
+        return report_rows(report.get("batch_id"), status)
 
 
 def _summary_status(statuses: Any) -> str | None:
@@ -320,7 +292,7 @@ def _summary_status(statuses: Any) -> str | None:
         count = row.get("count", 1)
         if isinstance(count, int) and count <= 0:
             continue
-        found.add(_map_status(row.get("status")))
+        found.add(final_status(row.get("status"), STATUS_MAP))
     if len(found) != 1:
         return None
     return found.pop()
@@ -336,33 +308,3 @@ def _describe_body(body: Any) -> str:
     text = body.get("text") or body.get("message")
     parts = [str(part) for part in (code, text) if part not in (None, "")]
     return (" " + ": ".join(parts)) if parts else ""
-
-
-def _cause_name(error: requests.RequestException) -> str:
-    """Namnet på den egentliga orsaken (t.ex. NewConnectionError), utan adresser eller data."""
-    cause: Any = error.args[0] if error.args else error
-    if isinstance(cause, MaxRetryError) and cause.reason is not None:
-        cause = cause.reason
-    return type(cause).__name__ if isinstance(cause, BaseException) else type(error).__name__
-
-
-def _may_have_reached_sinch(error: requests.RequestException) -> bool:
-    """Falskt bara när begäran säkert aldrig skickades (ingen anslutning upprättades).
-
-    requests: `ConnectTimeout`, `SSLError` och `ProxyError` uppstår före sändning; en
-    `ConnectionError` som bär urllib3:s `NewConnectionError` (nekad, namnuppslag) likaså.
-    `ReadTimeout` och "Connection aborted" (`ProtocolError`) kommer efter att begäran
-    skickats. Okända fall räknas som skickade: hellre osäkert än skickat två gånger.
-    """
-    if isinstance(error, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.ProxyError)):
-        return False
-    if isinstance(error, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                          requests.exceptions.InvalidSchema)):
-        return False
-    if isinstance(error, requests.ConnectionError):
-        cause = error.args[0] if error.args else None
-        if isinstance(cause, MaxRetryError):
-            cause = cause.reason
-        if isinstance(cause, NewConnectionError):
-            return False
-    return True

@@ -22,9 +22,10 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from smsportal.backends.base import BaseBackend, SendResult, SmsError
-from smsportal.backends.elks46 import (
+from smsportal.backends.common import (
     final_report,
     form_data,
+    http_reason,
     network_error,
     require_settings,
     status_error,
@@ -138,7 +139,6 @@ class TwilioBackend(BaseBackend):
             return SmsError(permanent=True, provider=self.name, reason=reason)
         code = getattr(error, "code", None)
         if not isinstance(code, int):
-            return status_error(self.name, status, invalid_number=False)
-        return status_error(
-            self.name, status, invalid_number=code in INVALID_NUMBER_CODES, detail=f"Twilio-felkod {code}"
-        )
+            return status_error(self.name, status)
+        reason = http_reason(status, f"Twilio-felkod {code}")
+        return status_error(self.name, status, invalid_number=code in INVALID_NUMBER_CODES, reason=reason)

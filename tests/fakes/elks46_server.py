@@ -7,13 +7,11 @@ texten "Unauthorized"), formulärkodade begäranden, JSON-svar och felsvar som v
 
 from __future__ import annotations
 
-import base64
-import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.fakes.server import FakeProvider, RecordedRequest, Reply
+from tests.fakes.server import E164, FakeProvider, RecordedRequest, Reply
 
 API_USERNAME = "u" + "0123456789abcdef" * 2
 API_PASSWORD = "C0FFEE" * 5 + "AB"
@@ -21,7 +19,6 @@ DISPLAY_NAME = "Södermalms Ortopedi"
 #: Kontots eget mobilnummer, som 46elks visar i /me: får aldrig synas i portalen.
 ACCOUNT_MOBILE = "+46700000001"
 
-_E164 = re.compile(r"\+[1-9]\d{7,14}")
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
 
@@ -46,12 +43,11 @@ class FakeElks46(FakeProvider):
 
     def fail_with_text(self, status: int, text: str, times: int = 1) -> None:
         """Nästa `times` svar blir detta textfel (46elks felkroppar är vanlig text)."""
-        with self._lock:
-            self._failures.extend([text_reply(status, text)] * times)
+        self.queue_reply(text_reply(status, text), times)
 
     def handle(self, request: RecordedRequest) -> Reply:
         """Kontrollerar inloggningen och svarar för /sms och /me."""
-        if not self._authorized(request):
+        if not request.has_basic_auth(self.username, self.password):
             return text_reply(401, "Unauthorized")
         if request.method == "POST" and request.path == "/a1/sms":
             return self._send(request)
@@ -59,18 +55,13 @@ class FakeElks46(FakeProvider):
             return Reply(200, self._me())
         return text_reply(404, "Not Found")
 
-    def _authorized(self, request: RecordedRequest) -> bool:
-        """Sant om Authorization-huvudet är Basic med rätt användarnamn och lösenord."""
-        expected = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        return request.headers.get("authorization") == f"Basic {expected}"
-
     def _send(self, request: RecordedRequest) -> Reply:
         """POST /sms: 200 med SMS:et, eller 403 för saknade fält och ogiltigt nummer."""
-        form = {key: values[0] for key, values in request.form().items()}
+        form = request.form_fields()
         for key in ("from", "to", "message"):
             if not form.get(key):
                 return text_reply(403, f"Missing key {key}")
-        if not _E164.fullmatch(form["to"]):
+        if not E164.fullmatch(form["to"]):
             return text_reply(403, "Invalid to number")
         return Reply(200, self._sms(form))
 

@@ -8,13 +8,18 @@ riktiga API:et (sökvägar, autentisering, kroppar, felkroppar). Testet styr bet
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+#: Ett nummer i E.164-form, som leverantörerna kräver det i `To`/`to`.
+E164 = re.compile(r"\+[1-9]\d{7,14}")
 
 
 @dataclass
@@ -35,6 +40,15 @@ class RecordedRequest:
         """Kroppen tolkad som formulärdata."""
         return parse_qs(self.body.decode(), keep_blank_values=True)
 
+    def form_fields(self) -> dict[str, str]:
+        """Formulärdatan med första värdet per fält (som leverantörernas API:er läser den)."""
+        return {key: values[0] for key, values in self.form().items()}
+
+    def has_basic_auth(self, username: str, password: str) -> bool:
+        """Sant om Authorization-huvudet är HTTP Basic med just dessa uppgifter."""
+        expected = base64.b64encode(f"{username}:{password}".encode()).decode()
+        return self.headers.get("authorization") == f"Basic {expected}"
+
 
 @dataclass
 class Reply:
@@ -47,6 +61,9 @@ class Reply:
 
 class FakeProvider:
     """Basklass: starta med `start()`, stoppa med `stop()`; underklasser implementerar `handle()`."""
+
+    #: Hur ofta servertråden ser efter `stop()` (sekunder); kortare ger snabbare stopp.
+    poll_interval = 0.05
 
     def __init__(self) -> None:
         """Skapar servern på en ledig port (startas med `start()`)."""
@@ -102,10 +119,10 @@ class FakeProvider:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeProvider":
+    def start(self) -> Self:
         """Startar servern i en bakgrundstråd."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": self.poll_interval}, daemon=True
         )
         self._thread.start()
         return self
@@ -117,8 +134,12 @@ class FakeProvider:
 
     def fail_with(self, status: int, body: Any = None, times: int = 1) -> None:
         """Nästa `times` svar blir detta fel i stället för det vanliga svaret."""
+        self.queue_reply(Reply(status, body), times)
+
+    def queue_reply(self, reply: Reply, times: int = 1) -> None:
+        """Nästa `times` svar blir `reply` (med egna huvuden) i stället för det vanliga svaret."""
         with self._lock:
-            self._failures.extend([Reply(status, body)] * times)
+            self._failures.extend([reply] * times)
 
     def _reply(self, request: RecordedRequest) -> Reply:
         """Spelar in begäran och väljer svar: ett köat fel, annars `handle()`."""

@@ -27,7 +27,6 @@ import hmac
 import json
 import re
 import secrets
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -62,6 +61,9 @@ def _error(status: int, code: str, text: str) -> Reply:
 class FakeSinch(FakeProvider):
     """Sinchs SMS-API (batches) med service plan id och API-token."""
 
+    #: Kort avläsningsintervall så att `stop()` tar millisekunder, inte 0,5 s.
+    poll_interval = 0.02
+
     def __init__(self, service_plan_id: str = SERVICE_PLAN_ID, api_token: str = API_TOKEN) -> None:
         """Skapar servern (startas med `start()`)."""
         super().__init__()
@@ -70,26 +72,16 @@ class FakeSinch(FakeProvider):
         #: Skapade batchar i ordning (som Sinch sparar dem).
         self.batches: list[dict[str, Any]] = []
 
-    def start(self) -> "FakeSinch":
-        """Startar servern; kort avläsningsintervall så att `stop()` tar millisekunder, inte 0,5 s."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
     # --- Testets styrning ----------------------------------------------------------------
 
     def rate_limit(self, retry_after: str = "1", times: int = 1) -> None:
         """Nästa `times` svar blir 429 Too Many Requests med Retry-After (SDK:t väntar annars)."""
         reply = Reply(429, {"code": "too_many_requests", "text": "Too many requests"}, {"Retry-After": retry_after})
-        with self._lock:
-            self._failures.extend([reply] * times)
+        self.queue_reply(reply, times)
 
     def reply_raw(self, status: int, body: bytes, content_type: str = "text/html") -> None:
         """Nästa svar blir en rå kropp (t.ex. en proxys HTML-sida)."""
-        with self._lock:
-            self._failures.append(Reply(status, body, {"Content-Type": content_type}))
+        self.queue_reply(Reply(status, body, {"Content-Type": content_type}))
 
     def sends(self) -> list[RecordedRequest]:
         """Sändförsöken (POST till batches) som servern tog emot."""

@@ -7,20 +7,16 @@ formulärkodade begäranden, JSON-svar och Twilios felkropp
 
 from __future__ import annotations
 
-import base64
-import re
 import uuid
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any
 
-from tests.fakes.server import FakeProvider, RecordedRequest, Reply
+from tests.fakes.server import E164, FakeProvider, RecordedRequest, Reply
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f00dcafe" * 4
 FRIENDLY_NAME = "Södermalms Ortopedi"
-
-_E164 = re.compile(r"\+[1-9]\d{7,14}")
 
 
 def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
@@ -51,7 +47,7 @@ class FakeTwilio(FakeProvider):
 
     def handle(self, request: RecordedRequest) -> Reply:
         """Kontrollerar inloggningen och svarar för meddelanden och kontot."""
-        if not self._authorized(request):
+        if not request.has_basic_auth(self.account_sid, self.auth_token):
             return Reply(401, twilio_error(401, 20003, "Authenticate"))
         account = f"/2010-04-01/Accounts/{self.account_sid}"
         if request.method == "POST" and request.path == f"{account}/Messages.json":
@@ -60,18 +56,13 @@ class FakeTwilio(FakeProvider):
             return Reply(200, self._account())
         return Reply(404, twilio_error(404, 20404, f"The requested resource {request.path} was not found"))
 
-    def _authorized(self, request: RecordedRequest) -> bool:
-        """Sant om Authorization-huvudet är Basic med rätt SID och token."""
-        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        return request.headers.get("authorization") == f"Basic {expected}"
-
     def _create_message(self, request: RecordedRequest) -> Reply:
         """POST Messages.json: 201 med meddelandet, eller 400 (21604 saknat 'To', 21211 ogiltigt 'To')."""
-        form = {key: values[0] for key, values in request.form().items()}
+        form = request.form_fields()
         to = form.get("To", "")
         if not to:
             return Reply(400, twilio_error(400, 21604, "A 'To' phone number is required."))
-        if not _E164.fullmatch(to):
+        if not E164.fullmatch(to):
             # Som hos Twilio ekar felet numret: backenden får aldrig föra det vidare.
             return Reply(400, twilio_error(400, 21211, f"The 'To' number {to} is not a valid phone number."))
         return Reply(201, self._message(form))

@@ -22,6 +22,7 @@ from smsportal.phone import ERROR_MESSAGE as INVALID_NUMBER_MESSAGE
 from smsportal.sending import send_sms
 from tests.fakes.elks46_server import ACCOUNT_MOBILE, API_PASSWORD, API_USERNAME, DISPLAY_NAME, FakeElks46
 from tests.privacy import leaks, phone_forms
+from tests.smsportal.backend_helpers import expect_send_error
 
 PHONE = "+46709876543"
 TEXT = "Hej! Din tid på Södermalms Ortopedi är bekräftad. Kod QX7ZP /Södermalms Ortopedi"
@@ -65,11 +66,7 @@ def receiver(elks_settings: Any) -> Elks46Backend:
 
 def send_error(backend: Elks46Backend, to: str = PHONE) -> SmsError:
     """Skickar och returnerar felet som måste uppstå (utan nummer eller text i orsaken)."""
-    with pytest.raises(SmsError) as excinfo:
-        backend.send(to, TEXT)
-    assert excinfo.value.provider == "elks46"
-    assert leaks([*phone_forms(PHONE), TEXT], orsak=excinfo.value.reason) == []
-    return excinfo.value
+    return expect_send_error(backend, to, TEXT, provider="elks46", phone=PHONE)
 
 
 # --- Sändning ---------------------------------------------------------------------------------
