@@ -8,14 +8,16 @@ operationstypen bara för den som samtyckt. Allt raderas CAMPAIGN_RETENTION_DAYS
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def new_reply_code() -> str:
-    """En svarskod med 128 bitar slump (minst 96 krävs), URL-säker, 22 tecken."""
-    return secrets.token_urlsafe(16)
+    """En svarskod med 96 bitar slump från `secrets`, URL-säker, 16 tecken (kort länk i SMS:et)."""
+    return secrets.token_urlsafe(12)
 
 
 class Campaign(models.Model):
@@ -41,6 +43,8 @@ class Campaign(models.Model):
     created_at = models.DateTimeField("skapad", auto_now_add=True, db_index=True)
     status = models.CharField("status", max_length=16, choices=Status.choices, default=Status.ACTIVE)
     status_changed_at = models.DateTimeField("status ändrad", null=True, blank=True)
+    # Formulärets engångs-id: dubbelklick på "Skicka" skapar inte två kampanjer.
+    request_id = models.CharField("formulär-id", max_length=64, unique=True, null=True, blank=True)
 
     class Meta:
         verbose_name = "kampanj"
@@ -50,6 +54,11 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         """Kort beskrivning med tiden."""
         return f"Ledig tid {self.slot_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        """Sant så länge patienterna kan svara: aktiv och tiden har inte passerat."""
+        return self.status == self.Status.ACTIVE and self.slot_at > timezone.now()
 
 
 class Recipient(models.Model):
@@ -63,6 +72,7 @@ class Recipient(models.Model):
         SENT = "sent", "skickat"
         FAILED = "failed", "misslyckades"
         UNCERTAIN = "uncertain", "osäkert"
+        CANCELLED = "cancelled", "ej skickat (kampanjen stängd)"
 
     class Answer(models.TextChoices):
         """Patientens svar."""
@@ -81,6 +91,7 @@ class Recipient(models.Model):
     send_status = models.CharField("sändning", max_length=16, choices=SendStatus.choices, default=SendStatus.QUEUED)
     provider = models.CharField("leverantör", max_length=32, blank=True)
     provider_message_id = models.CharField("leverantörens meddelande-id", max_length=100, blank=True)
+    send_started_at = models.DateTimeField("sändning påbörjad", null=True, blank=True)
     sent_at = models.DateTimeField("skickat", null=True, blank=True)
     opened_at = models.DateTimeField("öppnat", null=True, blank=True)
     answer = models.CharField("svar", max_length=3, choices=Answer.choices, blank=True, default=Answer.NONE)
@@ -100,3 +111,11 @@ class Recipient(models.Model):
     def __str__(self) -> str:
         """Namnet (aldrig numret)."""
         return self.name
+
+    @property
+    def shown_send_status(self) -> str:
+        """Sändstatus för personalen; `sending` som hängt kvar över en minut visas som osäkert."""
+        stale = timezone.now() - timedelta(minutes=1)
+        if self.send_status == self.SendStatus.SENDING and (self.send_started_at or stale) <= stale:
+            return self.SendStatus.UNCERTAIN.label
+        return self.get_send_status_display()

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "django_q",
+    "django_ratelimit",
     "csp",
     "audit",
     "accounts",
@@ -157,6 +158,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# django-ratelimit skyddar patientsidorna per IP-adress. Utan Redis räknar cachen i minnet,
+# vilket bara är exakt i en process (inbäddat läge); dess kontroll E003 tystas då medvetet.
+# W001 ("inte officiellt stödd") kommer även med RedisCache (känt, öppet ärende uppströms).
+RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])
+
 Q_CLUSTER = {
     "name": "smsportal",
     "workers": env.int("Q_WORKERS", default=2),
@@ -207,7 +214,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_DISABLE_ACCESS_LOG = True  # egna inloggningar loggas i audit-appen
 # Antal betrodda proxyer framför portalen (för klientens IP-adress).
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 
 # --- SMS ------------------------------------------------------------------------------
 # Leverantörer i failover-ordning. console (skriver ut) och locmem (tester) skickar inget.
@@ -261,6 +269,8 @@ if not PHONE_HASH_KEY:
     PHONE_HASH_KEY = "endast-for-utveckling-" + SECRET_KEY
 # Högst så här många mottagare per kampanj.
 CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=50)
+# Ungefärligt pris per SMS-del i kronor, för kostnadsuppskattningen före sändning.
+SMS_PRICE_PER_SEGMENT_SEK = env.float("SMS_PRICE_PER_SEGMENT_SEK", default=0.35)
 # Kampanjer (namn, svar) raderas så här många dagar efter att de skapades.
 CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
 

@@ -14,6 +14,8 @@ admin.site.index_title = "Mallar, användare och logg"
 urlpatterns = [
     path("", include("smsportal.urls")),
     path("logg/", include("audit.urls")),
+    path("personal/akut-sms/", include("campaigns.urls")),
+    path("s/", include("replies.urls")),
     path("konto/", include("accounts.urls")),
     path("dataskydd/", account_views.data_protection, name="data_protection"),
     # Sidor utan egen ikon (t.ex. Django admin) frågar efter /favicon.ico.

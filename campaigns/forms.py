@@ -1,0 +1,67 @@
+"""Formuläret för en ny kampanj: den lediga tiden, operationstypen och mottagarlistan."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns.recipients import ParseResult, parse_recipients
+
+
+class CampaignForm(forms.Form):
+    """Allt som skrivits finns kvar vid fel; varje felaktig rad i listan namnges."""
+
+    slot_date = forms.DateField(
+        label="Datum", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        error_messages={"required": "Ange datum för den lediga tiden.", "invalid": "Ange ett giltigt datum."},
+    )
+    slot_time = forms.TimeField(
+        label="Klockslag", widget=forms.TimeInput(attrs={"type": "time", "class": "form-control"}),
+        error_messages={"required": "Ange klockslag för den lediga tiden.", "invalid": "Ange ett giltigt klockslag, t.ex. 08:00."},
+    )
+    operation_type = forms.CharField(
+        label="Operationstyp (valfri)", required=False, max_length=60,
+        help_text="T.ex. axeloperation. Skickas bara till patienter som samtyckt till SMS om sina bokningar.",
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "axeloperation"}),
+    )
+    recipients = forms.CharField(
+        label="Mottagare",
+        help_text="En patient per rad: namn, mobilnummer och samtycke (ja/nej), t.ex. "
+        "Anna Andersson, 070-123 45 67, ja. Går att klistra in direkt från Excel.",
+        widget=forms.Textarea(attrs={"rows": 10, "class": "form-control font-monospace", "spellcheck": "false"}),
+        error_messages={"required": "Klistra in minst en mottagare."},
+    )
+    request_id = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Nytt engångs-id på tomma formulär."""
+        super().__init__(*args, **kwargs)
+        self.fields["request_id"].initial = uuid.uuid4()
+        self.parsed: ParseResult | None = None
+
+    def clean_recipients(self) -> str:
+        """Tolkar listan; fel per rad visas på svenska och listan står kvar."""
+        text = self.cleaned_data["recipients"]
+        if len(text) > 20_000:
+            raise forms.ValidationError("Listan är för lång.")
+        self.parsed = parse_recipients(text, max_recipients=settings.CAMPAIGN_MAX_RECIPIENTS)
+        if self.parsed.errors:
+            raise forms.ValidationError(self.parsed.errors)
+        if not self.parsed.recipients:
+            raise forms.ValidationError("Klistra in minst en mottagare.")
+        return text
+
+    def clean(self) -> dict[str, Any]:
+        """Den lediga tiden måste ligga i framtiden."""
+        data = super().clean()
+        if data.get("slot_date") and data.get("slot_time"):
+            slot_at = timezone.make_aware(datetime.combine(data["slot_date"], data["slot_time"]))
+            if slot_at <= timezone.now():
+                self.add_error("slot_time", "Tiden har redan passerat.")
+            data["slot_at"] = slot_at
+        return data

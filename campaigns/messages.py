@@ -1,0 +1,62 @@
+"""Kampanjens två SMS-varianter (klinikens specifikation, avsnitt 3) och dagsformuleringen.
+
+Utan samtycke: inget namn, ingen operationstyp, inget om hälsa – och ett enda GSM-7-SMS.
+Med samtycke: förnamn, operationstyp (om angiven), dag och tid.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+WEEKDAYS = ["mån", "tis", "ons", "tors", "fre", "lör", "sön"]
+
+
+def relative_day(slot_at: datetime, today: date | None = None) -> str:
+    """"idag", "imorgon" eller t.ex. "tis 28/1" för tidens dag i klinikens tidszon."""
+    day = timezone.localtime(slot_at).date()
+    today = today or timezone.localdate()
+    if day == today:
+        return "idag"
+    if (day - today).days == 1:
+        return "imorgon"
+    return short_date(day)
+
+
+def short_date(day: date) -> str:
+    """Veckodag och datum, t.ex. "tis 28/1"."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day}/{day.month}"
+
+
+def reply_link(code: str) -> str:
+    """Patientens länk utan "https://" (telefoner gör den klickbar; kortare SMS)."""
+    base = urlsplit(settings.PUBLIC_BASE_URL)
+    return f"{base.netloc}{base.path.rstrip('/')}{reverse('replies:answer', args=[code])}"
+
+
+def message_without_consent(slot_at: datetime, code: str) -> str:
+    """Vag variant: bara att en tid blivit ledig, dag, länk och signatur."""
+    return (
+        f"Hej! En tid har blivit ledig {relative_day(slot_at)}. Kan du komma med kort varsel? "
+        f"Först till kvarn: {reply_link(code)}\n{settings.SMS_SIGNATURE}"
+    )
+
+
+def message_with_consent(slot_at: datetime, code: str, name: str, operation_type: str) -> str:
+    """Tydlig variant: förnamn, operationstyp, dag och klockslag, länk och signatur."""
+    local = timezone.localtime(slot_at)
+    first_name = name.split()[0] if name.split() else ""
+    greeting = f"Hej {first_name}!" if first_name else "Hej!"
+    what = f"En operationstid för din {operation_type}" if operation_type else "En operationstid"
+    day = relative_day(slot_at)
+    date_text = short_date(local.date())
+    # "imorgon tis 28/1 kl 08:00" – men bara "tis 28/1 kl 08:00" när dagen redan är datumet.
+    when = f"{date_text} kl {local:%H:%M}" if day == date_text else f"{day} {date_text} kl {local:%H:%M}"
+    return (
+        f"{greeting} {what} har blivit ledig {when}. Kan du komma med kort varsel? "
+        f"Svara här: {reply_link(code)}\nFörst till kvarn – flera har fått frågan!\n{settings.SMS_SIGNATURE}"
+    )

@@ -1,0 +1,163 @@
+"""Kampanjernas tjänster: skapa, svara, tillsätta/avsluta och radera. Vyerna går alltid hit.
+
+`replies` (patientsidorna) använder bara `find_by_code`, `mark_opened` och `record_answer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+
+from audit.models import Action
+from audit.services import record
+from campaigns.models import Campaign, Recipient
+from campaigns.phones import encrypt_phone, phone_hash
+from campaigns.recipients import ParsedRecipient
+from smsportal.phone import mask_phone
+
+
+def create_campaign(
+    *, user: Any, slot_at: datetime, operation_type: str, recipients: list[ParsedRecipient], request_id: str
+) -> Campaign:
+    """Skapar kampanjen och mottagarna (nummer krypterat) och köar sändningen efter commit.
+
+    Samma formulär två gånger (dubbelklick) ger den redan skapade kampanjen tillbaka.
+    """
+    from campaigns.tasks import enqueue_dispatch
+
+    existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            slot_at=slot_at, operation_type=operation_type.strip(), created_by=user, request_id=request_id or None
+        )
+        Recipient.objects.bulk_create(
+            Recipient(
+                campaign=campaign,
+                name=parsed.name,
+                consent=parsed.consent,
+                phone_hash=phone_hash(parsed.phone),
+                phone_masked=mask_phone(parsed.phone),
+                phone_encrypted=encrypt_phone(parsed.phone),
+            )
+            for parsed in recipients
+        )
+        record(
+            Action.CAMPAIGN_CREATED,
+            actor=user,
+            status="aktiv",
+            data={"kampanj": campaign.pk, "mottagare": len(recipients), "med_samtycke": sum(r.consent for r in recipients)},
+        )
+        transaction.on_commit(lambda: enqueue_dispatch(campaign.pk))
+    return campaign
+
+
+def find_by_code(code: str) -> Recipient | None:
+    """Mottagaren med svarskoden, eller None (okänd, raderad)."""
+    if not code or len(code) > 32:
+        return None
+    return Recipient.objects.select_related("campaign").filter(code=code).first()
+
+
+def mark_opened(recipient: Recipient) -> None:
+    """Noterar första öppningen (anropas av sidans skript, aldrig av en GET)."""
+    Recipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(opened_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """Resultatet av ett svar: om kampanjen var öppen, svaret och platsen bland JA (1 = först)."""
+
+    accepted: bool
+    answer: str
+    position: int | None
+
+
+def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
+    """Sparar JA eller NEJ. Kampanjens rad låses, så exakt ett JA blir först även vid samtidiga svar.
+
+    Ett nytt JA hamnar sist bland JA; den som ändrar till NEJ lämnar kön.
+    """
+    if answer not in (Recipient.Answer.YES, Recipient.Answer.NO):
+        raise ValueError("Svaret måste vara yes eller no.")
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=recipient.campaign_id)
+        current = Recipient.objects.get(pk=recipient.pk)
+        if not campaign.is_open:
+            return AnswerOutcome(accepted=False, answer=current.answer, position=yes_position(current))
+        if current.answer != answer:
+            current.answer = answer
+            current.answered_at = timezone.now()
+            current.yes_rank = _next_yes_rank(campaign) if answer == Recipient.Answer.YES else None
+            current.save(update_fields=["answer", "answered_at", "yes_rank"])
+    return AnswerOutcome(accepted=True, answer=current.answer, position=yes_position(current))
+
+
+def _next_yes_rank(campaign: Campaign) -> int:
+    """Nästa lediga plats i JA-kön (anropas under lås på kampanjen)."""
+    highest = campaign.recipients.aggregate(top=Max("yes_rank"))["top"]
+    return (highest or 0) + 1
+
+
+def yes_position(recipient: Recipient) -> int | None:
+    """Platsen bland nuvarande JA (1 = ring först, 2 = reserv nr 1 …), eller None."""
+    if recipient.answer != Recipient.Answer.YES or recipient.yes_rank is None:
+        return None
+    ahead = Recipient.objects.filter(
+        campaign_id=recipient.campaign_id, answer=Recipient.Answer.YES, yes_rank__lt=recipient.yes_rank
+    ).count()
+    return ahead + 1
+
+
+def change_status(campaign: Campaign, user: Any, status: str) -> bool:
+    """Tillsätter eller avslutar en aktiv kampanj; sant bara för den som faktiskt ändrade.
+
+    Två i personalen som trycker samtidigt är ofarligt: villkoret status=aktiv gör att
+    bara den första ändrar och loggas. Osända mottagare får aldrig sitt SMS och deras
+    krypterade nummer raderas direkt.
+    """
+    changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
+        status=status, status_changed_at=timezone.now()
+    )
+    if not changed:
+        return False
+    Recipient.objects.filter(campaign=campaign, send_status=Recipient.SendStatus.QUEUED).update(
+        send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
+    )
+    action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
+    record(action, actor=user, status=Campaign.Status(status).label, data={"kampanj": campaign.pk})
+    return True
+
+
+def purge_expired(now: datetime | None = None) -> int:
+    """Raderar kampanjer äldre än CAMPAIGN_RETENTION_DAYS; audit behåller bara antal och tider."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CAMPAIGN_RETENTION_DAYS)
+    expired = Campaign.objects.filter(created_at__lt=cutoff)
+    stats = list(
+        expired.annotate(first_yes=Min("recipients__answered_at", filter=Q(recipients__answer=Recipient.Answer.YES))).values(
+            "pk", "created_at", "first_yes"
+        )
+    )
+    if not stats:
+        return 0
+    recipients = Recipient.objects.filter(campaign__in=expired).count()
+    minutes_to_first_yes = [
+        round((row["first_yes"] - row["created_at"]).total_seconds() / 60, 1) for row in stats if row["first_yes"]
+    ]
+    deleted = len(stats)
+    expired.delete()
+    record(
+        Action.CAMPAIGN_PURGED,
+        status="raderat",
+        actor_username="system",
+        data={"kampanjer": deleted, "mottagare": recipients, "minuter_till_forsta_ja": minutes_to_first_yes},
+    )
+    return deleted
+

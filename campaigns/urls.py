@@ -1,0 +1,15 @@
+"""URL:er för personalens akut-SMS-sidor."""
+
+from django.urls import path
+
+from campaigns import views
+from campaigns.models import Campaign
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/tillsatt/", views.campaign_status, {"status": Campaign.Status.FILLED}, name="fill"),
+    path("<int:pk>/avsluta/", views.campaign_status, {"status": Campaign.Status.CLOSED}, name="close"),
+]

@@ -1,0 +1,108 @@
+"""Personalens sidor för akut-SMS: skapa med förhandsgranskning, följ svaren, tillsätt eller avsluta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from campaigns.forms import CampaignForm
+from campaigns.messages import message_with_consent, message_without_consent
+from campaigns.models import Campaign, Recipient
+from campaigns.services import change_status, create_campaign
+from smsportal.smstext import analyse
+
+EXAMPLE_CODE = "x" * 16  # samma längd som en riktig svarskod
+
+
+@login_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    """Kampanjlistan och formuläret för en ny kampanj (förhandsgranska, sedan skicka)."""
+    form = CampaignForm(request.POST or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("skicka") == "1":
+            campaign = create_campaign(
+                user=request.user,
+                slot_at=form.cleaned_data["slot_at"],
+                operation_type=form.cleaned_data["operation_type"],
+                recipients=form.parsed.recipients,
+                request_id=str(form.cleaned_data["request_id"] or ""),
+            )
+            messages.success(request, f"Kampanjen är skapad: SMS skickas nu till {campaign.recipients.count()} mottagare.")
+            return redirect("campaigns:detail", pk=campaign.pk)
+        preview = _preview(form)
+    campaigns = Campaign.objects.annotate(
+        recipient_count=Count("recipients"),
+        yes_count=Count("recipients", filter=Q(recipients__answer=Recipient.Answer.YES)),
+    )[:30]
+    return render(request, "campaigns/list.html", {"form": form, "preview": preview, "campaigns": campaigns})
+
+
+def _preview(form: CampaignForm) -> dict[str, Any]:
+    """Båda varianterna som de skickas, deras SMS-delar och en kostnadsuppskattning."""
+    data = form.cleaned_data
+    recipients = form.parsed.recipients
+    texts = [
+        message_with_consent(data["slot_at"], EXAMPLE_CODE, r.name, data["operation_type"])
+        if r.consent
+        else message_without_consent(data["slot_at"], EXAMPLE_CODE)
+        for r in recipients
+    ]
+    segments = sum(analyse(text).segments for text in texts)
+    with_consent = next((r for r in recipients if r.consent), None)
+    example_with = message_with_consent(
+        data["slot_at"], EXAMPLE_CODE, with_consent.name if with_consent else "Anna", data["operation_type"]
+    )
+    example_without = message_without_consent(data["slot_at"], EXAMPLE_CODE)
+    return {
+        "recipients": recipients,
+        "consent_count": sum(r.consent for r in recipients),
+        "with_consent": example_with,
+        "with_consent_info": analyse(example_with),
+        "without_consent": example_without,
+        "without_consent_info": analyse(example_without),
+        "segments": segments,
+        "cost": f"{segments * settings.SMS_PRICE_PER_SEGMENT_SEK:.2f}".replace(".", ","),
+    }
+
+
+@login_required
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Kampanjens svar: räknare, rader i ordningen Ring först, reserver, NEJ, ej svarat."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(request, "campaigns/detail.html", {"campaign": campaign, **dashboard_rows(campaign)})
+
+
+def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
+    """Rader och räknare för personalens vy (används också av statusadressen)."""
+    recipients = list(campaign.recipients.all())
+    yes = sorted((r for r in recipients if r.answer == Recipient.Answer.YES), key=lambda r: r.yes_rank or 0)
+    no = sorted((r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at)
+    waiting = [r for r in recipients if not r.answer]
+    for position, recipient in enumerate(yes, start=1):
+        recipient.role = "Ring först" if position == 1 else f"Reserv {position - 1}"
+    sent = sum(r.send_status == Recipient.SendStatus.SENT for r in recipients)
+    return {
+        "rows": yes + no + waiting,
+        "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
+    }
+
+
+@require_POST
+@login_required
+def campaign_status(request: HttpRequest, pk: int, status: str) -> HttpResponse:
+    """"Tiden är tillsatt" eller "Avsluta": stänger alla länkar på en gång."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if change_status(campaign, request.user, status):
+        text = "Tiden är tillsatt" if status == Campaign.Status.FILLED else "Kampanjen är avslutad"
+        messages.success(request, f"{text}. Patienternas länkar visar nu att tiden är tagen.")
+    else:
+        messages.info(request, "Kampanjen var redan stängd.")
+    return redirect("campaigns:detail", pk=campaign.pk)

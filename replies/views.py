@@ -1,0 +1,67 @@
+"""Patientens sidor /s/<kod>: de enda vyerna utan inloggning.
+
+GET ändrar ingenting (meddelandeappar öppnar länkar för att bygga förhandsvisningar).
+Svaret är en POST med CSRF. Okända, utgångna och raderade koder får samma sida. Namn och
+operationstyp visas bara för den som samtyckt; ett telefonnummer visas aldrig.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from campaigns.models import Recipient
+from campaigns.services import find_by_code, mark_opened, record_answer, yes_position
+
+RATE = "60/m"
+ANSWERS = {"ja": Recipient.Answer.YES, "nej": Recipient.Answer.NO}
+
+
+def _page(request: HttpRequest, template: str, context: dict | None = None, status: int = 200) -> HttpResponse:
+    """Patientsidorna indexeras aldrig av sökmotorer."""
+    response = render(request, template, context or {}, status=status)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _limited(request: HttpRequest) -> HttpResponse:
+    """För många anrop från samma adress."""
+    return _page(request, "replies/limited.html", status=429)
+
+
+@ratelimit(key="ip", rate=RATE, block=False)
+@require_http_methods(["GET", "HEAD", "POST"])
+def answer(request: HttpRequest, code: str) -> HttpResponse:
+    """Visar frågan eller tacksidan (GET) och tar emot JA eller NEJ (POST)."""
+    if getattr(request, "limited", False):
+        return _limited(request)
+    recipient = find_by_code(code)
+    if recipient is None:
+        return _page(request, "replies/unknown.html", status=404)
+    campaign = recipient.campaign
+    if request.method == "POST":
+        choice = ANSWERS.get(request.POST.get("svar", ""))
+        if choice is None:
+            return redirect("replies:answer", code=code)
+        record_answer(recipient, choice)
+        return redirect("replies:answer", code=code)
+    context = {"recipient": recipient, "campaign": campaign, "position": yes_position(recipient)}
+    if not campaign.is_open:
+        return _page(request, "replies/taken.html", context)
+    if recipient.answer:
+        return _page(request, "replies/thanks.html", context)
+    return _page(request, "replies/question.html", context)
+
+
+@ratelimit(key="ip", rate=RATE, block=False)
+@require_POST
+def opened(request: HttpRequest, code: str) -> HttpResponse:
+    """Sidans skript meddelar att en människa öppnat sidan (förhandsvisningar kör inga skript)."""
+    if getattr(request, "limited", False):
+        return HttpResponse(status=429)
+    recipient = find_by_code(code)
+    if recipient is not None:
+        mark_opened(recipient)
+    return HttpResponse(status=204)
