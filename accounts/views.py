@@ -61,8 +61,14 @@ def data_protection(request: HttpRequest) -> HttpResponse:
     )
 
 
-def admin_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
-    """Django admins inloggning går via portalens egen inloggningssida."""
+def admin_login_redirect(request: HttpRequest) -> HttpResponse:
+    """Django admins inloggning går via portalens egen inloggningssida.
+
+    Inloggad personal utan administratörsrätt får sidan "Åtkomst nekad" (annars skulle
+    admin och inloggningen skicka dem fram och tillbaka i all oändlighet).
+    """
+    if request.user.is_authenticated:
+        return permission_denied(request)
     next_url = request.GET.get("next", reverse("admin:index"))
     return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
 

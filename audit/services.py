@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import phonenumbers
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
@@ -12,8 +13,19 @@ from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
 
 # Slumpade identifierare (formulär-id, leverantörens meddelande-id) kan innehålla sifferserier.
 _IDENTIFIER_FIELDS = frozenset({"request_id", "provider_message_id"})
-# Sju eller fler siffror i följd (med vanliga skiljetecken) ser ut som ett telefonnummer.
+# Sju eller fler siffror i följd (med vanliga skiljetecken): tvättas bort ur externa texter.
 _PHONE_LIKE = re.compile(r"\+?\d(?:[\s\-().]*\d){6,}")
+#: Status för ett SMS-försök som loggats före sändningen och ännu inte fått sitt utfall.
+STATUS_PENDING = "skickas"
+
+
+def looks_like_phone_number(text: str) -> bool:
+    """Sant om texten innehåller ett giltigt telefonnummer (svenskt eller internationellt).
+
+    Bygger på phonenumbers, så datum och årtal ("Stängt 2026-12-24") räknas inte.
+    """
+    matcher = phonenumbers.PhoneNumberMatcher(text, "SE", leniency=phonenumbers.Leniency.VALID)
+    return matcher.has_next()
 
 
 class PersonalDataInAudit(ValueError):
@@ -23,7 +35,7 @@ class PersonalDataInAudit(ValueError):
 def _check_no_phone_number(value: Any, field: str) -> None:
     """Vägrar strängar (även i nästlade strukturer) som innehåller något som liknar ett nummer."""
     if isinstance(value, str):
-        if _PHONE_LIKE.search(value):
+        if looks_like_phone_number(value):
             raise PersonalDataInAudit(f"Fältet {field!r} liknar ett telefonnummer och loggas inte.")
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -57,13 +69,28 @@ def record(
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             actor = user
+    username = fields.pop("actor_username", "")
+    if actor is not None:
+        username = actor.get_username()
+    check_fields(fields)
+    return AuditEvent.objects.create(action=str(action), actor=actor, actor_username=username, **fields)
+
+
+def check_fields(fields: dict[str, Any]) -> None:
+    """Kastar PersonalDataInAudit om något fält liknar ett telefonnummer (id-fälten undantagna)."""
     for name, value in fields.items():
         if name not in _IDENTIFIER_FIELDS:
             _check_no_phone_number(value, name)
-    username = actor.get_username() if actor is not None else fields.pop("actor_username", "")
-    return AuditEvent.objects.create(
-        action=str(action), actor=actor, actor_username=username, **fields
-    )
+
+
+def complete(event: AuditEvent, **fields: Any) -> bool:
+    """Ger ett SMS-försök som loggades före sändningen sitt utfall – en gång, aldrig igen.
+
+    Loggen är annars oföränderlig: bara en händelse med status "skickas" kan få utfall
+    (skickat, misslyckat, osäkert). Blir den kvar (processen dog mitt i) betyder den osäkert.
+    """
+    check_fields(fields)
+    return bool(AuditEvent.objects.filter(pk=event.pk, status=STATUS_PENDING).update(**fields))
 
 
 def record_delivery(provider: str, message_id: str, status: DeliveryStatus | str) -> bool:

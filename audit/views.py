@@ -81,7 +81,7 @@ def delivery_label(event: AuditEvent) -> str:
     return getattr(event, "delivery_report", None) or DeliveryStatus.PENDING
 
 
-@permission_required("audit.view_auditevent")
+@permission_required("audit.view_auditevent", raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Audit-loggen med filter; `?format=csv` ger samma urval som CSV-fil."""
     form = AuditFilterForm(request.GET or None)

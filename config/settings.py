@@ -215,7 +215,7 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_DISABLE_ACCESS_LOG = True  # egna inloggningar loggas i audit-appen
 # Antal betrodda proxyer framför portalen (för klientens IP-adress).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 
 # --- SMS ------------------------------------------------------------------------------
 # Leverantörer i failover-ordning. console (skriver ut) och locmem (tester) skickar inget.

@@ -1,12 +1,18 @@
-"""Envägs-SMS från en mall: kvot, dubbelklick, sändning och audit, i en transaktion per användare.
+"""Envägs-SMS från en mall: kvot, dubbelklick, sändning och audit.
 
 Numret och texten finns bara i minnet under begäran: de sparas aldrig och loggas aldrig.
 Audit-loggen får vem, när, mallens kategori och rubrik, om texten redigerats, antal delar,
 status och leverantör.
+
+Ordningen gör kvoten exakt utan att låsa databasen under nätverksanropet: i en kort
+transaktion (användarens rad låst) kontrolleras kvoten och försöket loggas med status
+"skickas"; sedan skickas SMS:et utanför transaktionen och försöket får sitt utfall. Ett
+försök som blir kvar i "skickas" (processen dog) räknas som osäkert och mot kvoten.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +20,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.models import Action, AuditEvent
-from audit.services import record
-from smsportal.backends.base import AMBIGUOUS_MESSAGE, SmsError
+from audit.services import STATUS_PENDING, PersonalDataInAudit, check_fields, complete, record
+from smsportal.backends.base import AMBIGUOUS_MESSAGE, SEND_FAILED_MESSAGE, SmsError
 from smsportal.quota import COUNTED_ACTIONS, Quota, quota_for
 from smsportal.sending import send_sms
 from templates_app.models import MessageTemplate, with_signature
@@ -23,6 +29,12 @@ from templates_app.models import MessageTemplate, with_signature
 STATUS_SENT = "skickat"
 STATUS_FAILED = "misslyckat"
 STATUS_UNCERTAIN = "osäkert"
+UNLOGGABLE_TEMPLATE = (
+    "Mallens rubrik eller kategori innehåller något som liknar ett telefonnummer och kan inte "
+    "loggas. Be en administratör ändra mallen."
+)
+# Hur länge ett andra klick väntar på det första klickets utfall innan det svarar "osäkert".
+WAIT_FOR_FIRST_CLICK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,76 +65,76 @@ def send_template_sms(
     Samma `request_id` två gånger (dubbelklick, omskickat formulär) ger ett SMS, inte två.
     Kastar `SendRefused` när kvoten är slut eller leverantören inte kunde skicka.
     """
-    text = with_signature(body)
-    audit_fields = {
+    fields = {
         "category": template.category.name,
         "template_title": template.title,
         "edited": body.strip() != template.body().strip(),
     }
-    refused: SendRefused | None = None
+    try:
+        check_fields(fields)
+    except PersonalDataInAudit:
+        raise SendRefused(UNLOGGABLE_TEMPLATE) from None
+    attempt, previous = _reserve(user, request_id, fields)
+    if attempt is None:
+        return _answer_repeat(user, previous)
+    try:
+        result = send_sms(to, with_signature(body))
+    except SmsError as error:
+        if error.ambiguous:
+            complete(attempt, action=Action.SMS_UNCERTAIN, status=STATUS_UNCERTAIN, reason=error.reason, provider=error.provider)
+        else:
+            complete(attempt, action=Action.SMS_FAILED, status=STATUS_FAILED, reason=error.reason, provider=error.provider)
+        raise SendRefused(error.message) from None
+    complete(
+        attempt,
+        action=Action.SMS_SENT,
+        status=STATUS_SENT,
+        segments=result.segments,
+        provider=result.provider,
+        provider_message_id=result.message_id,
+    )
+    return Sent(segments=result.segments, provider=result.provider, duplicate=False, quota=quota_for(user))
+
+
+def _reserve(user: Any, request_id: str, fields: dict[str, Any]) -> tuple[AuditEvent | None, AuditEvent | None]:
+    """Kort transaktion: kvot och dubblettkontroll under lås, försöket loggas som "skickas".
+
+    Returnerar (nytt försök, None) eller (None, tidigare försök med samma formulär-id).
+    Kastar SendRefused när kvoten är slut.
+    """
     with transaction.atomic():
         # Lås användarens rad: samma persons sändningar (flera flikar) köas efter varandra.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         previous = _previous_send(user, request_id)
-        quota = quota_for(user)
-        if previous is not None and previous.action == Action.SMS_SENT:
-            return Sent(segments=previous.segments or 0, provider=previous.provider, duplicate=True, quota=quota)
         if previous is not None:
-            # Samma formulär gav ett osäkert SMS: skicka inte igen på chans.
-            refused = SendRefused(AMBIGUOUS_MESSAGE)
-        elif quota.exceeded:
-            record(Action.SMS_FAILED, actor=user, status=STATUS_FAILED, reason="kvoten överskriden", **audit_fields)
+            return None, previous
+        quota = quota_for(user)
+        if quota.exceeded:
+            record(Action.SMS_FAILED, actor=user, status=STATUS_FAILED, reason="kvoten överskriden", **fields)
             refused = SendRefused(quota.message(), quota)
         else:
-            try:
-                result = send_sms(to, text)
-            except SmsError as error:
-                _record_failure(user, error, request_id, audit_fields)
-                refused = SendRefused(error.message)
-            else:
-                record(
-                    Action.SMS_SENT,
-                    actor=user,
-                    status=STATUS_SENT,
-                    segments=result.segments,
-                    provider=result.provider,
-                    provider_message_id=result.message_id,
-                    request_id=request_id,
-                    **audit_fields,
-                )
-    if refused is not None:
-        raise refused
-    return Sent(segments=result.segments, provider=result.provider, duplicate=False, quota=quota_for(user))
+            return record(Action.SMS_UNCERTAIN, actor=user, status=STATUS_PENDING, request_id=request_id, **fields), None
+    raise refused
 
 
 def _previous_send(user: Any, request_id: str) -> AuditEvent | None:
-    """Audit-händelsen för ett SMS som samma formulär redan har skickat (eller kanske skickat)."""
+    """Försöket som samma formulär redan har gjort (skickat, pågående eller osäkert)."""
     if not request_id:
         return None
     return AuditEvent.objects.filter(actor=user, action__in=COUNTED_ACTIONS, request_id=request_id).first()
 
 
-def _record_failure(user: Any, error: SmsError, request_id: str, audit_fields: dict[str, Any]) -> None:
-    """Audit för ett misslyckat eller osäkert SMS (osäkert räknas mot kvoten och spärrar omsändning)."""
-    if error.ambiguous:
-        record(
-            Action.SMS_UNCERTAIN,
-            actor=user,
-            status=STATUS_UNCERTAIN,
-            reason=error.reason,
-            provider=error.provider,
-            request_id=request_id,
-            **audit_fields,
-        )
-    else:
-        record(
-            Action.SMS_FAILED,
-            actor=user,
-            status=STATUS_FAILED,
-            reason=error.reason,
-            provider=error.provider,
-            **audit_fields,
-        )
+def _answer_repeat(user: Any, previous: AuditEvent) -> Sent:
+    """Samma formulär igen: vänta på första klickets utfall och svara som det, utan nytt SMS."""
+    deadline = time.monotonic() + WAIT_FOR_FIRST_CLICK_SECONDS
+    while previous.status == STATUS_PENDING and time.monotonic() < deadline:
+        time.sleep(0.25)
+        previous = AuditEvent.objects.get(pk=previous.pk)
+    if previous.action == Action.SMS_SENT:
+        return Sent(segments=previous.segments or 0, provider=previous.provider, duplicate=True, quota=quota_for(user))
+    if previous.action == Action.SMS_FAILED:
+        raise SendRefused(SEND_FAILED_MESSAGE)
+    raise SendRefused(AMBIGUOUS_MESSAGE)
 
 
 def record_invalid_form(user: Any, reason: str) -> None:

@@ -8,7 +8,7 @@ import time_machine
 from django.test import Client
 
 from audit.models import Action, AuditEvent
-from tests.accounts.test_login import login
+from tests.accounts.test_login import LOGIN_URL, login
 from tests.conftest import STAFF_PASSWORD
 
 LOCK_MESSAGE = "För många felaktiga lösenord"
@@ -60,3 +60,14 @@ def test_correct_login_resets_count(client: Client, staff_user: Any) -> None:
     client.post("/konto/logga-ut/")
     assert fail(client, 4).status_code == 200
     assert login(client, "anna", STAFF_PASSWORD).status_code == 302
+
+
+def test_lockout_behind_proxy_uses_the_client_address(client: Client, staff_user: Any, settings: Any) -> None:
+    """Bakom en betrodd proxy spärras patientens/personalens egen adress, inte proxyns."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(5):
+        client.post(LOGIN_URL, {"username": "anna", "password": "fel"}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    locked = client.post(LOGIN_URL, {"username": "anna", "password": STAFF_PASSWORD}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert locked.status_code == 429
+    other = Client().post(LOGIN_URL, {"username": "anna", "password": STAFF_PASSWORD}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert other.status_code == 302

@@ -55,5 +55,24 @@ def test_admin_can_view_but_not_change(admin_client_: Client, staff_user: Any) -
 
 def test_staff_cannot_open_admin(staff_client: Client) -> None:
     """Vanlig personal kommer inte in i Django admin."""
-    response = staff_client.get("/admin/audit/auditevent/")
-    assert response.status_code == 302
+    response = staff_client.get("/admin/audit/auditevent/", follow=True)
+    assert response.status_code == 403
+    assert "Åtkomst nekad" in response.content.decode()
+
+
+def test_group_admin_cannot_become_superuser(admin_client_: Client, admin_user: Any) -> None:
+    """En administratör kan hantera personal men inte ge sig själv superanvändarrätt."""
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", password="Ett-Långt-Rot-Lösen-1")
+    assert admin_client_.get(f"/admin/auth/user/{root.pk}/change/").status_code == 302  # finns inte för henne
+    url = f"/admin/auth/user/{admin_user.pk}/change/"
+    page = admin_client_.get(url).content.decode()
+    assert 'name="is_superuser"' not in page and 'name="is_staff"' in page
+    admin_client_.post(url, {
+        "username": "chef", "is_active": "on", "is_staff": "on", "is_superuser": "on",
+        "groups": [g.pk for g in admin_user.groups.all()],
+        "date_joined_0": "2026-01-01", "date_joined_1": "08:00:00",
+    })
+    admin_user.refresh_from_db()
+    assert not admin_user.is_superuser

@@ -84,4 +84,4 @@ def test_admin_refuses_activating_unfinished_template(admin_client_: Client) -> 
 
 def test_staff_cannot_edit_templates(staff_client: Client) -> None:
     """Vanlig personal kommer inte åt mallredigeringen."""
-    assert staff_client.get("/admin/templates_app/messagetemplate/").status_code == 302
+    assert staff_client.get("/admin/templates_app/messagetemplate/", follow=True).status_code == 403
