@@ -1,8 +1,9 @@
 """Portalens två roller.
 
 Personal: alla aktiva konton; får skicka SMS och driva kampanjer.
-Administratör: konto med `is_staff` i gruppen "Administratörer" (eller superanvändare);
-får dessutom mallar, användare och audit-loggen i Django admin.
+Administratör: konto med `is_staff` i gruppen "Administratörer" (eller superanvändare).
+Gruppens Django-rättigheter nedan ger mallar, användare och audit-loggen; vyerna kräver
+rättigheterna, inte gruppnamnet.
 """
 
 from __future__ import annotations
@@ -42,11 +43,3 @@ def ensure_admin_group(**kwargs: Any) -> None:
         if permission is not None:
             group.permissions.add(permission)
 
-
-def is_admin(user: Any) -> bool:
-    """Sant för administratörer: superanvändare eller personal-admin i administratörsgruppen."""
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if user.is_superuser:
-        return True
-    return bool(user.is_staff and user.groups.filter(name=ADMIN_GROUP).exists())

@@ -44,11 +44,6 @@ if not SECRET_KEY:
 
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", default="admin")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
-if not DEBUG and ADMIN_PASSWORD == EXAMPLE_ADMIN_PASSWORD:
-    raise ImproperlyConfigured(
-        "ADMIN_PASSWORD är exempellösenordet från .env.example. Välj ett eget starkt "
-        "lösenord innan portalen startas med DEBUG avstängt."
-    )
 
 # --- Adresser ------------------------------------------------------------------------
 PUBLIC_BASE_URL = env.str(
@@ -273,6 +268,27 @@ CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=50)
 SMS_PRICE_PER_SEGMENT_SEK = env.float("SMS_PRICE_PER_SEGMENT_SEK", default=0.35)
 # Kampanjer (namn, svar) raderas så här många dagar efter att de skapades.
 CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
+
+# --- Exempelvärden ----------------------------------------------------------------------
+# Ett värde kopierat rakt ur .env.example är inte hemligt: med DEBUG av stoppar det starten.
+EXAMPLE_VALUES = {
+    "SECRET_KEY": "generera-en-säker-nyckel-här",
+    "ADMIN_PASSWORD": EXAMPLE_ADMIN_PASSWORD,
+    "PHONE_HASH_KEY": "generera-en-annan-lång-slumpmässig-nyckel",
+    "SMS_WEBHOOK_TOKEN": "generera-en-lång-slumpmässig-token",
+    "SINCH_SERVICE_PLAN_ID": "xxx",
+    "SINCH_API_TOKEN": "xxx",
+    "TWILIO_ACCOUNT_SID": "xxx",
+    "TWILIO_AUTH_TOKEN": "xxx",
+    "ELKS46_API_USERNAME": "xxx",
+    "ELKS46_API_PASSWORD": "xxx",
+}
+_copied = [name for name, example in EXAMPLE_VALUES.items() if globals()[name] == example]
+if _copied and not DEBUG:
+    raise ImproperlyConfigured(
+        f"{', '.join(_copied)} har exempelvärdet från .env.example (till exempel exempellösenordet). "
+        "Välj egna värden innan portalen startas med DEBUG avstängt."
+    )
 
 # --- Språk och tid -------------------------------------------------------------------
 LANGUAGE_CODE = "sv"

@@ -7,16 +7,17 @@ och samma rapport två gånger (leverantörer försöker i timmar) ändrar ingen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.dispatch import Signal
 from django.urls import reverse
 
-from audit.models import DeliveryStatus
+from audit.models import AuditEvent, DeliveryStatus
 from audit.services import record_delivery
 
-__all__ = ["DeliveryStatus", "URL_SLUGS", "callback_url", "delivery_status_changed", "receive_report"]
+__all__ = ["DeliveryStatus", "URL_SLUGS", "callback_url", "delivery_status_changed", "message_lookups", "receive_report"]
 
 
 #: Leverantörens namn i webhook-adressen, där det skiljer sig från namnet i SMS_PROVIDERS.
@@ -35,8 +36,22 @@ def callback_url(provider: str, *, with_token: bool) -> str:
     return url
 
 
+def _sent_one_way(provider: str, message_id: str) -> bool:
+    """Sant om ett envägs-SMS (audit-loggen) har detta meddelande-id."""
+    return AuditEvent.objects.filter(provider=provider, provider_message_id=message_id).exists()
+
+
+#: Frågor "känner någon del av portalen till detta SMS?"; kampanjer lägger till sin egen.
+message_lookups: list[Callable[[str, str], bool]] = [_sent_one_way]
+
+
 def receive_report(provider: str, message_id: str, status: str) -> bool:
-    """Sparar en leveransrapport och meddelar andra delar (t.ex. kampanjer) om den var ny."""
+    """Sparar en leveransrapport för ett känt SMS och meddelar andra delar om den var ny.
+
+    Rapporter om okända meddelande-id sparas inte (ingen kan ha nytta av dem).
+    """
+    if not any(lookup(provider, message_id) for lookup in message_lookups):
+        return False
     changed = record_delivery(provider, message_id, status)
     if changed:
         delivery_status_changed.send(

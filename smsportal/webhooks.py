@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -26,9 +27,9 @@ _PROVIDER_BY_SLUG = {slug: name for name, slug in URL_SLUGS.items()}
 @csrf_exempt
 @require_POST
 def delivery_report(request: HttpRequest, provider: str) -> HttpResponse:
-    """Tar emot en leveransrapport; 403 vid fel signatur, 404 för okänd eller okonfigurerad leverantör."""
+    """Tar emot en leveransrapport; 403 vid fel signatur, 404 för leverantörer utanför SMS_PROVIDERS."""
     name = _PROVIDER_BY_SLUG.get(provider, provider)
-    if name not in BACKENDS:
+    if URL_SLUGS.get(name, name) != provider or name not in BACKENDS or name not in settings.SMS_PROVIDERS:
         return HttpResponse(status=404)
     try:
         backend = get_backend(name)

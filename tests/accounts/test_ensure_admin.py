@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from accounts.roles import is_admin
+from accounts.roles import ADMIN_GROUP
 
 
 def run() -> str:
@@ -26,7 +26,7 @@ def test_creates_then_leaves_unchanged(db: Any) -> None:
     assert "skapad" in run()
     user = get_user_model().objects.get(username="klinikchef")
     assert user.check_password("Ett-Långt-Eget-Lösenord-77")
-    assert is_admin(user) and user.is_superuser
+    assert user.is_staff and user.is_superuser and user.groups.filter(name=ADMIN_GROUP).exists()
     assert "oförändrad" in run()
     assert get_user_model().objects.filter(username="klinikchef").count() == 1
 

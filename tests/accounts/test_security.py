@@ -69,6 +69,14 @@ def test_missing_phone_hash_key_stops_startup() -> None:
     assert result.returncode != 0 and "PHONE_HASH_KEY saknas" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["SECRET_KEY", "PHONE_HASH_KEY", "SMS_WEBHOOK_TOKEN", "TWILIO_AUTH_TOKEN"])
+def test_example_secrets_stop_startup(name: str) -> None:
+    """Ett värde kopierat ur .env.example stoppar starten när DEBUG är av."""
+    example = re.search(rf"^{name}=(.*)$", (BASE_DIR / ".env.example").read_text(encoding="utf-8"), re.M).group(1)
+    result = manage("check", env=production_env(**{name: example}))
+    assert result.returncode != 0 and f"{name} har exempelvärdet" in result.stderr
+
+
 def test_example_admin_password_stops_startup() -> None:
     """Exempellösenordet från .env.example stoppar starten när DEBUG är av."""
     result = manage("check", env=production_env(ADMIN_PASSWORD="byt-detta-lösenord"))

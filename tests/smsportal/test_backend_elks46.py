@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.test import Client, RequestFactory
 
-from audit.models import DeliveryReport
+from audit.models import Action, AuditEvent, DeliveryReport
 from smsportal.backends.base import AMBIGUOUS_MESSAGE, SEND_FAILED_MESSAGE, SmsError
 from smsportal.backends.elks46 import Elks46Backend
 from smsportal.delivery import DeliveryStatus
@@ -303,6 +303,7 @@ def test_garbage_is_ignored_without_raising(receiver: Elks46Backend, body: bytes
 @pytest.mark.django_db
 def test_webhook_view_records_report_with_token(elks_settings: Any, client: Client) -> None:
     """Hela vägen genom /webhooks/sms/46elks/: rapport med token sparas, utan token ger 403."""
+    AuditEvent.objects.create(action=Action.SMS_SENT, provider="elks46", provider_message_id=MESSAGE_ID)
     form = {"data": urlencode(report("failed")), "content_type": "application/x-www-form-urlencoded"}
     assert client.post(WEBHOOK_PATH, **form).status_code == 403
     assert client.post(f"{WEBHOOK_PATH}?token={TOKEN}", **form).status_code == 200

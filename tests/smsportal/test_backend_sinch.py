@@ -457,6 +457,7 @@ def test_fake_reports_match_the_sdk_models(sinch: FakeSinch) -> None:
 def test_webhook_with_token_records_delivery(sinch: FakeSinch, client: Client) -> None:
     """Hela vägen: SMS via Sinch, rapporten till återanropsadressen, status sparas en gång."""
     result = SinchBackend().send(TO, TEXT)
+    AuditEvent.objects.create(action=Action.SMS_SENT, provider="sinch", provider_message_id=result.message_id)
     [batch] = sinch.batches
     path = webhook_path(batch["callback_url"])
     assert parse_qs(urlsplit(path).query) == {"token": [WEBHOOK_TOKEN]}
@@ -496,7 +497,8 @@ def test_webhook_without_any_secret_is_not_served(sinch: FakeSinch, settings: Se
 def test_webhook_with_signature_records_delivery(sinch: FakeSinch, settings: SettingsWrapper, client: Client) -> None:
     """Med SINCH_WEBHOOK_SECRET: en korrekt signerad rapport godtas (SDK:ts kontroll)."""
     settings.SINCH_WEBHOOK_SECRET = SIGNING_SECRET
-    SinchBackend().send(TO, TEXT)
+    result = SinchBackend().send(TO, TEXT)
+    AuditEvent.objects.create(action=Action.SMS_SENT, provider="sinch", provider_message_id=result.message_id)
     [batch] = sinch.batches
     body = json.dumps(FakeSinch.recipient_report(batch, status="Delivered")).encode()
     headers = FakeSinch.signature_headers(body, SIGNING_SECRET)

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.test import Client, RequestFactory
 from twilio.request_validator import RequestValidator
 
-from audit.models import DeliveryReport
+from audit.models import Action, AuditEvent, DeliveryReport
 from smsportal.backends.base import AMBIGUOUS_MESSAGE, SEND_FAILED_MESSAGE, SmsError
 from smsportal.backends.twilio import TwilioBackend
 from smsportal.delivery import DeliveryStatus
@@ -346,6 +346,7 @@ def test_garbage_is_ignored_without_raising(receiver: TwilioBackend, body: bytes
 @pytest.mark.django_db
 def test_webhook_view_records_signed_report(twilio_settings: Any, client: Client) -> None:
     """Hela vägen genom /webhooks/sms/twilio/: signerad rapport sparas, osignerad ger 403."""
+    AuditEvent.objects.create(action=Action.SMS_SENT, provider="twilio", provider_message_id=MESSAGE_SID)
     params = report("delivered")
     url = "http://testserver" + WEBHOOK_PATH
     form = {"data": urlencode(params), "content_type": "application/x-www-form-urlencoded"}

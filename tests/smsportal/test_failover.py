@@ -43,15 +43,18 @@ def test_ambiguous_timeout_is_not_failed_over_nor_resent(staff_client: Client, s
 
 
 def test_delivery_reports_are_idempotent_and_monotonic() -> None:
-    """Första slutstatus gäller; dubbletter och sena motsatta rapporter ändrar inget."""
+    """Första slutstatus gäller; dubbletter, sena motsatta rapporter och okända id ändrar inget."""
     received: list[str] = []
 
     def listener(sender: Any, status: str, **kwargs: Any) -> None:
         """Noterar signalen som kampanjerna lyssnar på."""
         received.append(status)
 
+    for provider in ("twilio", "sinch"):
+        AuditEvent.objects.create(action=Action.SMS_SENT, provider=provider, provider_message_id="SM1")
     delivery_status_changed.connect(listener)
     try:
+        assert receive_report("twilio", "SM-okänt", DeliveryStatus.FAILED) is False  # okänt id sparas inte
         assert receive_report("twilio", "SM1", DeliveryStatus.FAILED) is True
         assert receive_report("twilio", "SM1", DeliveryStatus.FAILED) is False
         assert receive_report("twilio", "SM1", DeliveryStatus.DELIVERED) is False
@@ -96,3 +99,13 @@ def test_sms_check_prints_chain() -> None:
     call_command("sms_check", stdout=out)
     assert "Leverantörer i failover-ordning: locmem → nere" in out.getvalue()
     assert "Avsändare: SodermOrto" in out.getvalue()
+
+
+@pytest.mark.parametrize("path", ["/webhooks/sms/sinch/", "/webhooks/sms/elks46/", "/webhooks/sms/locmem/", "/webhooks/sms/okand/"])
+def test_webhooks_outside_the_chain_are_not_found(client: Client, settings: Any, path: str) -> None:
+    """Bara leverantörer i SMS_PROVIDERS tar emot rapporter, och bara på sin egen adress."""
+    settings.SMS_PROVIDERS = ["locmem"]
+    settings.SMS_WEBHOOK_TOKEN = "en-token-som-ar-tillrackligt-lang"
+    assert client.post(path + "?token=en-token-som-ar-tillrackligt-lang", {"id": "x", "status": "delivered"}).status_code == 404
+    assert client.get(path).status_code in (404, 405)
+    assert not DeliveryReport.objects.exists()

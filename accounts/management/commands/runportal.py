@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
@@ -25,8 +26,9 @@ class Command(BaseCommand):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         cluster = subprocess.Popen([python, manage, "qcluster"])
+        # Åtkomstloggen skulle innehålla patienternas svarskoder och webhook-tokens: ingen sådan logg.
         server = subprocess.Popen(
-            [python, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"]
+            [python, "-m", "daphne", "-b", host, "-p", port, "--access-log", os.devnull, "config.asgi:application"]
         )
         children = [server, cluster]
 
@@ -39,7 +41,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
-            server.wait()
+            # Stannar den ena processen (t.ex. porten upptagen) stoppas den andra också.
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
         finally:
             stop(signal.SIGTERM, None)
             for child in children:
