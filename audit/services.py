@@ -7,6 +7,7 @@ from typing import Any
 
 import phonenumbers
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
 from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
@@ -101,3 +102,18 @@ def record_delivery(provider: str, message_id: str, status: DeliveryStatus | str
         provider=provider, message_id=message_id[:100], defaults={"status": status}
     )
     return created
+
+
+def with_delivery_status(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Lägger till leveransstatus (levererat / ej levererat) från leveransrapporterna."""
+    reports = DeliveryReport.objects.filter(
+        provider=OuterRef("provider"), message_id=OuterRef("provider_message_id")
+    ).values("status")[:1]
+    return events.annotate(delivery_report=Subquery(reports))
+
+
+def delivery_label(event: AuditEvent) -> str:
+    """Leveransstatus för ett skickat SMS: rapportens status, annars "väntar"."""
+    if event.action != Action.SMS_SENT:
+        return ""
+    return getattr(event, "delivery_report", None) or DeliveryStatus.PENDING

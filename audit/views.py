@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
+from audit.models import Action, AuditEvent
+from audit.services import delivery_label, with_delivery_status
 
 CSV_COLUMNS = [
     ("created_at", "Tidpunkt"),
@@ -44,41 +45,26 @@ class AuditFilterForm(forms.Form):
     status = forms.CharField(label="Status", required=False, max_length=32)
 
     def filter(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-        """Tillämpar de ifyllda filtren (ogiltiga värden ignoreras)."""
-        if not self.is_valid():
-            return events
-        data = self.cleaned_data
-        if data["user"]:
+        """Tillämpar varje giltigt filter för sig; ett ogiltigt värde tar inte bort de andra."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("user"):
             events = events.filter(actor=data["user"])
-        if data["date_from"]:
+        if data.get("date_from"):
             events = events.filter(created_at__gte=_start_of(data["date_from"]))
-        if data["date_to"]:
-            events = events.filter(created_at__lt=_start_of(data["date_to"]) + timezone.timedelta(days=1))
-        if data["action"]:
+        if data.get("date_to"):
+            events = events.filter(created_at__lt=_start_of(data["date_to"]) + timedelta(days=1))
+        if data.get("action"):
             events = events.filter(action=data["action"])
-        if data["status"]:
+        if data.get("status"):
             events = events.filter(status__iexact=data["status"].strip())
         return events
 
 
-def _start_of(day: datetime) -> datetime:
-    """Midnatt i klinikens tidszon för ett datum."""
+def _start_of(day: date) -> datetime:
+    """Midnatt i klinikens tidszon; orimliga år begränsas (år 1 och 9999 ger inget fel)."""
+    day = min(max(day, date(1900, 1, 1)), date(9000, 1, 1))
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def with_delivery_status(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-    """Lägger till leveransstatus (levererat / ej levererat) från leveransrapporterna."""
-    reports = DeliveryReport.objects.filter(
-        provider=OuterRef("provider"), message_id=OuterRef("provider_message_id")
-    ).values("status")[:1]
-    return events.annotate(delivery_report=Subquery(reports))
-
-
-def delivery_label(event: AuditEvent) -> str:
-    """Leveransstatus för ett skickat SMS: rapportens status, annars "väntar"."""
-    if event.action != Action.SMS_SENT:
-        return ""
-    return getattr(event, "delivery_report", None) or DeliveryStatus.PENDING
 
 
 @permission_required("audit.view_auditevent", raise_exception=True)

@@ -247,6 +247,8 @@ TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
 ELKS46_BASE_URL = env.str("ELKS46_BASE_URL", default="https://api.46elks.com/a1")
 # Max antal envägs-SMS per användare och rullande timme (räknas ur audit-loggen).
 SMS_RATE_LIMIT_PER_HOUR = env.int("SMS_RATE_LIMIT_PER_HOUR", default=30)
+if SMS_RATE_LIMIT_PER_HOUR < 1:
+    raise ImproperlyConfigured("SMS_RATE_LIMIT_PER_HOUR måste vara minst 1.")
 # Signaturen som avslutar varje mall-SMS.
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="/Södermalms Ortopedi")
 # Längsta text som går att skicka från sändsidan (tecken).

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 
-from smsportal.phone import InvalidPhoneNumber, parse_swedish_mobile
+from smsportal.phone import ERROR_MESSAGE as INVALID_PHONE_MESSAGE, InvalidPhoneNumber, parse_swedish_mobile
 from templates_app.models import MessageTemplate
 
 
@@ -27,21 +27,12 @@ class SendForm(forms.Form):
     phone = forms.CharField(
         label="Mobilnummer",
         max_length=40,
-        error_messages={"required": "Ange patientens mobilnummer."},
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "off",
-                "inputmode": "tel",
-                "placeholder": "070-123 45 67",
-                "class": "form-control form-control-lg",
-            }
-        ),
+        error_messages={"required": "Ange patientens mobilnummer.", "max_length": INVALID_PHONE_MESSAGE},
     )
     body = forms.CharField(
         label="Meddelande",
         strip=True,
         error_messages={"required": "Meddelandet är tomt. Välj en mall eller skriv en text."},
-        widget=forms.Textarea(attrs={"rows": 6, "class": "form-control"}),
     )
     request_id = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
@@ -55,6 +46,10 @@ class SendForm(forms.Form):
         self.fields["body"].error_messages["max_length"] = (
             f"Meddelandet är för långt: högst {settings.SMS_MAX_LENGTH} tecken."
         )
+
+    def clean_body(self) -> str:
+        """Radbrytningar som i webbläsarens räknare (CRLF från formuläret blir LF)."""
+        return self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n")
 
     def clean_phone(self) -> str:
         """Tolkar det inklistrade numret till E.164; bara svenska mobilnummer godtas."""

@@ -7,8 +7,8 @@ avbryter direkt.
 Regeln för tidsgräns efter att begäran skickats: svaret är okänt, SMS:et kan ha gått
 iväg. Det är varken tyst förlorat eller tyst skickat två gånger: ingen annan leverantör
 provas, felet markeras som osäkert (`SmsError.ambiguous`), personalen får beskedet att
-inte skicka igen förrän de vet, och audit-loggen får status "osäkert". En senare
-leveransrapport från leverantören visar om det kom fram.
+inte skicka igen förrän de vet, sändsidan visar försöket som "osäkert" under "Dina
+senaste SMS" och audit-loggen får status "osäkert" (det räknas mot kvoten).
 
 Loggarna innehåller aldrig numret eller texten.
 """

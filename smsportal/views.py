@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import groupby
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 
+from audit.models import Action, AuditEvent
+from audit.services import delivery_label, with_delivery_status
 from smsportal.backends import console
 from smsportal.forms import SendForm
 from smsportal.oneway import SendRefused, record_invalid_form, send_template_sms
@@ -17,6 +23,10 @@ from smsportal.quota import quota_for
 from templates_app.models import MessageTemplate, with_signature
 
 
+SMS_ACTIONS = (Action.SMS_SENT, Action.SMS_FAILED, Action.SMS_UNCERTAIN)
+
+
+@sensitive_post_parameters("phone", "body")
 @login_required
 def send_page(request: HttpRequest) -> HttpResponse:
     """Välj mall, klistra in numret, skicka. Efter sändning: bekräftelse och tomt nummerfält."""
@@ -47,10 +57,22 @@ def send_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "categories": _templates_by_category(),
             "quota": quota_for(request.user),
+            "recent": recent_sends(request.user),
             "signature": settings.SMS_SIGNATURE,
             "preview": with_signature(form["body"].value() or "") if form.is_bound else "",
         },
     )
+
+
+def recent_sends(user: Any, limit: int = 8) -> list[AuditEvent]:
+    """Användarens egna senaste SMS-försök (12 timmar) med utfall och leverans, för sändsidan."""
+    since = timezone.now() - timedelta(hours=12)
+    events = with_delivery_status(
+        AuditEvent.objects.filter(actor=user, action__in=SMS_ACTIONS, created_at__gte=since)
+    )[:limit]
+    for event in events:
+        event.delivery = delivery_label(event)
+    return list(events)
 
 
 def _confirmation(template: MessageTemplate, segments: int, duplicate: bool) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from audit.services import looks_like_phone_number
 
 # Platsen för länken i mallens text (klinikens egen notation i specifikationen).
 LINK_PLACEHOLDER = "[LÄNK]"
@@ -85,8 +88,15 @@ class MessageTemplate(models.Model):
         """Exakt den text som skickas: texten med länk, och klinikens signatur sist."""
         return with_signature(self.body())
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Sparar med radbrytningar som LF (som webbläsarens räknare räknar dem)."""
+        self.text = self.text.replace("\r\n", "\n").replace("\r", "\n")
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
-        """En aktiv mall får inte innehålla platshållare eller sakna länken den hänvisar till."""
+        """Aktiv mall: inga platshållare, länken finns; rubriken får inte likna ett telefonnummer."""
+        if looks_like_phone_number(self.title):
+            raise ValidationError({"title": "Rubriken får inte innehålla något som liknar ett telefonnummer (den loggas)."})
         if not self.active:
             return
         if LINK_PLACEHOLDER in self.text and not self.link.strip():

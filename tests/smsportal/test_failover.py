@@ -40,6 +40,8 @@ def test_ambiguous_timeout_is_not_failed_over_nor_resent(staff_client: Client, s
     event = AuditEvent.objects.get(action=Action.SMS_UNCERTAIN)
     assert (event.status, event.provider) == ("osäkert", "tyst")
     assert "Kvar denna timme: 29 av 30" in page  # kan ha skickats: räknas mot kvoten
+    recent = staff_client.get("/").content.decode().split('data-testid="senaste"')[1]
+    assert "Receptpolicy" in recent and ">osäkert<" in recent
 
 
 def test_delivery_reports_are_idempotent_and_monotonic() -> None:

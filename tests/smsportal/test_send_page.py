@@ -215,3 +215,28 @@ def test_dev_outbox_only_in_development(staff_client: Client, capsys: Any) -> No
             assert "Utvecklingsutkorg" in staff_client.get("/").content.decode()
     printed = capsys.readouterr().out
     assert "070-123 ****" in printed and "+46701234567" not in printed
+
+
+def test_multiline_text_is_sent_as_counted(staff_client: Client, sms_outbox: list[Any]) -> None:
+    """Webbläsaren skickar radbrytningar som CRLF; SMS:et får LF, som räknaren räknar."""
+    send(staff_client, body="Rad ett\r\nRad två")
+    assert sms_outbox[0].text == "Rad ett\nRad två\n/Södermalms Ortopedi"
+
+
+def test_template_title_with_a_date_sends_and_is_audited(staff_client: Client, sms_outbox: list[Any]) -> None:
+    """Ett datum i rubriken är inget telefonnummer: SMS:et skickas och loggas."""
+    chosen = template()
+    chosen.title = "Stängt 2026-12-24"
+    chosen.save()
+    assert send(staff_client, template=chosen).status_code == 302
+    assert sms_events().get().template_title == "Stängt 2026-12-24"
+
+
+def test_template_title_with_a_phone_number_is_refused_before_sending(staff_client: Client, sms_outbox: list[Any]) -> None:
+    """En rubrik med ett telefonnummer skulle hamna i loggen: inget SMS, ett begripligt besked."""
+    chosen = template()
+    chosen.title = "Ring 08-123 45 67"
+    chosen.save()
+    response = send(staff_client, template=chosen)
+    assert "kan inte loggas" in response.content.decode()
+    assert sms_outbox == []
