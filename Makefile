@@ -22,12 +22,14 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-base requirements/dev.txt
 install: $(VENV)/.stamp-base
 install-dev: $(VENV)/.stamp-dev
 
-## Debians chromium för webbläsartesterna (Playwrights egen nedladdning fungerar inte här).
+## Debians chromium för webbläsartesterna (Playwrights egen nedladdning fungerar inte här)
+## och Node.js (JavaScript-räknaren testas mot samma testvektorer som Python-räknaren).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installerar chromium från Debian..."; \
+	@command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
+	  echo "Installerar chromium och nodejs från Debian..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium fonts-dejavu-core $$(command -v node >/dev/null || echo nodejs) >/dev/null; }
 
 ## Starta portalen: .env för utveckling, migrering (med mallarna), admin, statiska filer, daphne + qcluster.
 run: install

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import sessions
+from config.client_ip import client_ip
 
 
 class LoginView(auth_views.LoginView):
@@ -74,15 +76,17 @@ def admin_login_redirect(request: HttpRequest) -> HttpResponse:
 
 
 def lockout(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Sidan som django-axes visar när användarnamn + IP-adress är spärrade."""
-    unlock_at = timezone.localtime() + settings.AXES_COOLOFF_TIME
+    """Sidan som django-axes visar när användarnamn + IP-adress är spärrade, med klockslaget då spärren släpper."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return render(
-        request,
-        "accounts/lockout.html",
-        {"minutes": minutes, "unlock_at": unlock_at},
-        status=429,
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    attempt = (
+        AccessAttempt.objects.filter(username=username, ip_address=client_ip(request))
+        .order_by("-attempt_time")
+        .first()
     )
+    locked_at = attempt.attempt_time if attempt else timezone.now()
+    unlock_at = timezone.localtime(locked_at + settings.AXES_COOLOFF_TIME)
+    return render(request, "accounts/lockout.html", {"minutes": minutes, "unlock_at": unlock_at}, status=429)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

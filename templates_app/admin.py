@@ -81,7 +81,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             '<div class="sms-preview-count" data-sms-preview-count>{}</div>',
             _signature(),
             text,
-            describe_segments(text) if text else "Sparas mallen visas exakt SMS här.",
+            describe_segments(text) if text else "Skriv text och länk ovan: här visas exakt det SMS som skickas.",
         )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:

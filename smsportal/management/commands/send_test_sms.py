@@ -11,8 +11,9 @@ from audit.services import record
 from smsportal.backends.base import SmsError
 from smsportal.phone import InvalidPhoneNumber, mask_phone, parse_swedish_mobile
 from smsportal.sending import send_sms
+from templates_app.models import with_signature
 
-TEST_TEXT = "Test från SMS-portalen. Du behöver inte göra något.\n/Södermalms Ortopedi"
+TEST_TEXT = "Test från SMS-portalen. Du behöver inte göra något."
 AUDIT_FIELDS = {"actor_username": "manage.py", "category": "Drift", "template_title": "Test-SMS"}
 
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         except InvalidPhoneNumber as error:
             raise CommandError(str(error)) from None
         try:
-            result = send_sms(to, TEST_TEXT)
+            result = send_sms(to, with_signature(TEST_TEXT))
         except SmsError as error:
             action = Action.SMS_UNCERTAIN if error.ambiguous else Action.SMS_FAILED
             record(action, status="osäkert" if error.ambiguous else "misslyckat", reason=error.reason, provider=error.provider, **AUDIT_FIELDS)
