@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
@@ -33,7 +34,18 @@ def database_text() -> str:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             chunks.extend(repr(row) for row in cursor.fetchall())
     chunks.extend(repr(session.get_decoded()) for session in Session.objects.all())
+    chunks.extend(_django_q_text())
     return "\n".join(chunks)
+
+
+def _django_q_text() -> list[str]:
+    """django-q2 sparar jobbens argument picklade och signerade: avkoda dem innan sökningen."""
+    from django_q.models import OrmQ, Schedule, Task
+
+    chunks = [repr((task.func, task.args, task.kwargs, task.result)) for task in Task.objects.all()]
+    chunks += [repr(queued.task()) for queued in OrmQ.objects.all()]
+    chunks += [repr((schedule.func, schedule.args, schedule.kwargs)) for schedule in Schedule.objects.all()]
+    return chunks
 
 
 def cache_text() -> str:
@@ -42,7 +54,20 @@ def cache_text() -> str:
     if isinstance(backend, dict):
         return "\n".join(repr(pickle.loads(value)) for value in backend.values())
     client = cache._cache.get_client()  # type: ignore[attr-defined]
-    return "\n".join(repr(client.get(key)) for key in client.scan_iter("*"))
+    return "\n".join(repr(_redis_value(client, key)) for key in client.scan_iter("*"))
+
+
+def _redis_value(client: Any, key: bytes) -> Any:
+    """Värdet för en Redis-nyckel oavsett typ (cache, django-q2:s kö, kanal-lagret)."""
+    kind = client.type(key).decode()
+    readers = {
+        "string": lambda: client.get(key),
+        "list": lambda: client.lrange(key, 0, -1),
+        "hash": lambda: client.hgetall(key),
+        "set": lambda: client.smembers(key),
+        "zset": lambda: client.zrange(key, 0, -1),
+    }
+    return readers.get(kind, lambda: kind)()
 
 
 def leaks(needles: Iterable[str], **haystacks: str) -> list[str]:
