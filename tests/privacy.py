@@ -43,7 +43,7 @@ def _django_q_text() -> list[str]:
     from django_q.models import OrmQ, Schedule, Task
 
     chunks = [repr((task.func, task.args, task.kwargs, task.result)) for task in Task.objects.all()]
-    chunks += [repr(queued.task()) for queued in OrmQ.objects.all()]
+    chunks += [repr(queued.task) for queued in OrmQ.objects.all()]
     chunks += [repr((schedule.func, schedule.args, schedule.kwargs)) for schedule in Schedule.objects.all()]
     return chunks
 
