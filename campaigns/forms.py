@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from audit.services import looks_like_phone_number
 from campaigns.recipients import ParseResult, parse_recipients
 
 
@@ -36,13 +37,28 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "class": "form-control font-monospace", "spellcheck": "false"}),
         error_messages={"required": "Klistra in minst en mottagare."},
     )
-    request_id = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    request_id = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Nytt engångs-id på tomma formulär."""
         super().__init__(*args, **kwargs)
-        self.fields["request_id"].initial = uuid.uuid4()
+        self.fields["request_id"].initial = str(uuid.uuid4())
         self.parsed: ParseResult | None = None
+
+    def clean_operation_type(self) -> str:
+        """Operationstypen sparas och skickas: ett telefonnummer hör inte hemma där."""
+        value = self.cleaned_data["operation_type"]
+        if looks_like_phone_number(value):
+            raise forms.ValidationError("Operationstypen får inte innehålla ett telefonnummer.")
+        return value
+
+    def clean_request_id(self) -> str:
+        """Formulärets engångs-id; ett saknat eller påhittat id ersätts med ett nytt (fältet är dolt)."""
+        value = self.cleaned_data["request_id"]
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            return str(uuid.uuid4())
 
     def clean_recipients(self) -> str:
         """Tolkar listan; fel per rad visas på svenska och listan står kvar."""

@@ -46,11 +46,19 @@ def message_without_consent(slot_at: datetime, code: str) -> str:
     )
 
 
+def first_name(name: str) -> str:
+    """Förnamnet: första ordet i namnet (tomt om namnet är tomt)."""
+    words = name.split()
+    return words[0] if words else ""
+
+
 def message_with_consent(slot_at: datetime, code: str, name: str, operation_type: str) -> str:
-    """Tydlig variant: förnamn, operationstyp, dag och klockslag, länk och signatur."""
+    """Tydlig variant: förnamn, operationstyp, dag och klockslag, länk och signatur.
+
+    Bara GSM-7-tecken i den fasta texten (ett tankstreck skulle göra hela SMS:et till UCS-2).
+    """
     local = timezone.localtime(slot_at)
-    first_name = name.split()[0] if name.split() else ""
-    greeting = f"Hej {first_name}!" if first_name else "Hej!"
+    greeting = f"Hej {first_name(name)}!" if first_name(name) else "Hej!"
     what = f"En operationstid för din {operation_type}" if operation_type else "En operationstid"
     day = relative_day(slot_at)
     date_text = short_date(local.date())
@@ -58,5 +66,12 @@ def message_with_consent(slot_at: datetime, code: str, name: str, operation_type
     when = f"{date_text} kl {local:%H:%M}" if day == date_text else f"{day} {date_text} kl {local:%H:%M}"
     return (
         f"{greeting} {what} har blivit ledig {when}. Kan du komma med kort varsel? "
-        f"Svara här: {reply_link(code)}\nFörst till kvarn – flera har fått frågan!\n{settings.SMS_SIGNATURE}"
+        f"Svara här: {reply_link(code)}\nFörst till kvarn - flera har fått frågan!\n{settings.SMS_SIGNATURE}"
     )
+
+
+def message_for(slot_at: datetime, code: str, *, name: str, consent: bool, operation_type: str) -> str:
+    """Rätt variant för en mottagare: med samtycke namn och operationstyp, annars den vaga."""
+    if consent:
+        return message_with_consent(slot_at, code, name, operation_type)
+    return message_without_consent(slot_at, code)

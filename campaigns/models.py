@@ -8,16 +8,27 @@ operationstypen bara för den som samtyckt. Allt raderas CAMPAIGN_RETENTION_DAYS
 from __future__ import annotations
 
 import secrets
+import string
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from campaigns.messages import first_name
+
+
+# Bara bokstäver och siffror: telefoner gör hela länken klickbar (ett avslutande "-" eller
+# "_" tappas av en del länkigenkänning). 17 tecken ur 62 ger drygt 101 bitar slump.
+CODE_ALPHABET = string.ascii_letters + string.digits
+CODE_LENGTH = 17
+# Hur länge en påbörjad sändning får pågå innan den visas som osäker.
+SENDING_UNCERTAIN_AFTER = timedelta(minutes=1)
+
 
 def new_reply_code() -> str:
-    """En svarskod med 96 bitar slump från `secrets`, URL-säker, 16 tecken (kort länk i SMS:et)."""
-    return secrets.token_urlsafe(12)
+    """En svarskod med minst 96 bitar slump från `secrets` (kort länk i SMS:et)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 class Campaign(models.Model):
@@ -59,6 +70,13 @@ class Campaign(models.Model):
     def is_open(self) -> bool:
         """Sant så länge patienterna kan svara: aktiv och tiden har inte passerat."""
         return self.status == self.Status.ACTIVE and self.slot_at > timezone.now()
+
+    @property
+    def shown_status(self) -> str:
+        """Status för personalen; en aktiv kampanj vars tid har passerat visas som passerad."""
+        if self.status == self.Status.ACTIVE and not self.is_open:
+            return "tiden har passerat"
+        return self.get_status_display()
 
 
 class Recipient(models.Model):
@@ -113,9 +131,14 @@ class Recipient(models.Model):
         return self.name
 
     @property
+    def first_name(self) -> str:
+        """Förnamnet (första ordet i namnet), som i SMS:et."""
+        return first_name(self.name)
+
+    @property
     def shown_send_status(self) -> str:
         """Sändstatus för personalen; `sending` som hängt kvar över en minut visas som osäkert."""
-        stale = timezone.now() - timedelta(minutes=1)
+        stale = timezone.now() - SENDING_UNCERTAIN_AFTER
         if self.send_status == self.SendStatus.SENDING and (self.send_started_at or stale) <= stale:
             return self.SendStatus.UNCERTAIN.label
         return self.get_send_status_display()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from audit.services import looks_like_phone_number
 from smsportal.phone import InvalidPhoneNumber, parse_swedish_mobile
 
 CONSENT_YES = {"ja", "j", "x", "1", "samtycke", "sant", "yes", "y"}
@@ -74,6 +75,9 @@ def _parse_line(number: int, line: str, default_consent: bool) -> ParsedRecipien
         return f"Rad {number}: namn saknas."
     if len(name) > MAX_NAME_LENGTH:
         return f"Rad {number}: namnet är längre än {MAX_NAME_LENGTH} tecken."
+    if looks_like_phone_number(name):
+        # Namnet sparas i klartext; ett nummer i det skulle finnas kvar efter sändningen.
+        return f"Rad {number}: namnet innehåller ett telefonnummer; ange numret i en egen kolumn."
     consent = default_consent
     if len(fields) == 3:
         value = fields[2].casefold()

@@ -1,6 +1,7 @@
 """Kampanjernas tjänster: skapa, svara, tillsätta/avsluta och radera. Vyerna går alltid hit.
 
-`replies` (patientsidorna) använder bara `find_by_code`, `mark_opened` och `record_answer`.
+`replies` (patientsidorna) använder bara `find_by_code`, `mark_opened`, `record_answer` och
+`yes_position`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
@@ -21,19 +22,36 @@ from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
 from smsportal.phone import mask_phone
 
+# En sändning som pågått så här länge har dött (django-q2:s tidsgräns är två minuter).
+STALE_SENDING = timedelta(minutes=10)
+
 
 def create_campaign(
     *, user: Any, slot_at: datetime, operation_type: str, recipients: list[ParsedRecipient], request_id: str
-) -> Campaign:
+) -> tuple[Campaign, bool]:
     """Skapar kampanjen och mottagarna (nummer krypterat) och köar sändningen efter commit.
 
-    Samma formulär två gånger (dubbelklick) ger den redan skapade kampanjen tillbaka.
+    Returnerar (kampanjen, nyskapad). Samma formulär två gånger (dubbelklick, två samtidiga
+    POST) ger den redan skapade kampanjen tillbaka: formulär-id:t är unikt i databasen.
     """
-    from campaigns.tasks import enqueue_dispatch
-
     existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
     if existing is not None:
-        return existing
+        return existing, False
+    try:
+        return _create(user, slot_at, operation_type, recipients, request_id), True
+    except IntegrityError:
+        existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _create(
+    user: Any, slot_at: datetime, operation_type: str, recipients: list[ParsedRecipient], request_id: str
+) -> Campaign:
+    """Kampanj, mottagare och audit i en transaktion; sändjobben köas först efter commit."""
+    from campaigns.tasks import enqueue_dispatch
+
     with transaction.atomic():
         campaign = Campaign.objects.create(
             slot_at=slot_at, operation_type=operation_type.strip(), created_by=user, request_id=request_id or None
@@ -55,7 +73,8 @@ def create_campaign(
             status="aktiv",
             data={"kampanj": campaign.pk, "mottagare": len(recipients), "med_samtycke": sum(r.consent for r in recipients)},
         )
-        transaction.on_commit(lambda: enqueue_dispatch(campaign.pk))
+        # robust: en kö som inte svarar ger ingen felsida; mottagarna står då kvar som "i kö".
+        transaction.on_commit(lambda: enqueue_dispatch(campaign.pk), robust=True)
     return campaign
 
 
@@ -137,27 +156,48 @@ def change_status(campaign: Campaign, user: Any, status: str) -> bool:
 
 
 def purge_expired(now: datetime | None = None) -> int:
-    """Raderar kampanjer äldre än CAMPAIGN_RETENTION_DAYS; audit behåller bara antal och tider."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.CAMPAIGN_RETENTION_DAYS)
-    expired = Campaign.objects.filter(created_at__lt=cutoff)
-    stats = list(
-        expired.annotate(first_yes=Min("recipients__answered_at", filter=Q(recipients__answer=Recipient.Answer.YES))).values(
-            "pk", "created_at", "first_yes"
-        )
-    )
-    if not stats:
-        return 0
-    recipients = Recipient.objects.filter(campaign__in=expired).count()
-    minutes_to_first_yes = [
-        round((row["first_yes"] - row["created_at"]).total_seconds() / 60, 1) for row in stats if row["first_yes"]
-    ]
-    deleted = len(stats)
-    expired.delete()
-    record(
-        Action.CAMPAIGN_PURGED,
-        status="raderat",
-        actor_username="system",
-        data={"kampanjer": deleted, "mottagare": recipients, "minuter_till_forsta_ja": minutes_to_first_yes},
-    )
-    return deleted
+    """Radering varje timme (django-q2-schemat och `manage.py purge_campaigns`).
 
+    Raderar kampanjer äldre än CAMPAIGN_RETENTION_DAYS med sina mottagare; audit behåller
+    bara antal och minuter till första JA. Raderar också krypterade nummer som aldrig kommer
+    att skickas (se `wipe_unsendable_numbers`). Returnerar antalet raderade kampanjer.
+    """
+    now = now or timezone.now()
+    wipe_unsendable_numbers(now)
+    expired = Campaign.objects.filter(created_at__lt=now - timedelta(days=settings.CAMPAIGN_RETENTION_DAYS))
+    with transaction.atomic():
+        stats = list(
+            expired.annotate(
+                first_yes=Min("recipients__answered_at", filter=Q(recipients__answer=Recipient.Answer.YES))
+            ).values("pk", "created_at", "first_yes")
+        )
+        if not stats:
+            return 0
+        recipients = Recipient.objects.filter(campaign__in=[row["pk"] for row in stats]).count()
+        minutes_to_first_yes = [
+            round((row["first_yes"] - row["created_at"]).total_seconds() / 60, 1) for row in stats if row["first_yes"]
+        ]
+        Campaign.objects.filter(pk__in=[row["pk"] for row in stats]).delete()
+        record(
+            Action.CAMPAIGN_PURGED,
+            status="raderat",
+            actor_username="system",
+            data={"kampanjer": len(stats), "mottagare": recipients, "minuter_till_forsta_ja": minutes_to_first_yes},
+        )
+    return len(stats)
+
+
+def wipe_unsendable_numbers(now: datetime) -> int:
+    """Raderar krypterade nummer som aldrig skickas: köade i stängda eller passerade kampanjer
+    (t.ex. när kön låg nere) och sändningar som blev kvar efter en krasch. Returnerar antalet.
+    """
+    closed = Q(campaign__status__in=[Campaign.Status.FILLED, Campaign.Status.CLOSED]) | Q(campaign__slot_at__lte=now)
+    cancelled = Recipient.objects.filter(closed, send_status=Recipient.SendStatus.QUEUED).update(
+        send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
+    )
+    crashed = (
+        Recipient.objects.filter(send_status=Recipient.SendStatus.SENDING, send_started_at__lt=now - STALE_SENDING)
+        .exclude(phone_encrypted="")
+        .update(phone_encrypted="")
+    )
+    return cancelled + crashed

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from campaigns.messages import message_with_consent, message_without_consent
+from campaigns.messages import message_for
 from campaigns.models import Campaign, Recipient
 from campaigns.phones import PhoneDecryptionError, decrypt_phone
 from smsportal.backends.base import SmsError
@@ -32,41 +33,70 @@ def enqueue_dispatch(campaign_id: int) -> None:
 
 
 def send_to_recipient(recipient_id: int) -> None:
-    """Skickar en mottagares SMS högst en gång."""
-    claimed = Recipient.objects.filter(
-        pk=recipient_id, send_status=Recipient.SendStatus.QUEUED, campaign__status=Campaign.Status.ACTIVE
-    ).update(send_status=Recipient.SendStatus.SENDING, send_started_at=timezone.now())
-    if not claimed:
+    """Skickar en mottagares SMS högst en gång, och bara medan kampanjen är öppen.
+
+    Jobbets resultat och eventuella fel sparas av django-q2 i databasen: därför fångas
+    allt här och bara id och status loggas, aldrig ett undantags text (den kan eka numret).
+    """
+    if not _claim(recipient_id):
+        # Kampanjen stängd eller tiden passerad innan jobbet hann köras: skicka aldrig.
+        Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED).update(
+            send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
+        )
         return
-    recipient = Recipient.objects.select_related("campaign").get(pk=recipient_id)
+    try:
+        _send(Recipient.objects.select_related("campaign").get(pk=recipient_id))
+    except Exception as error:  # noqa: BLE001 – numret får aldrig ligga kvar efter ett oväntat fel
+        _finish(recipient_id, Recipient.SendStatus.UNCERTAIN)
+        logger.error("Kampanjmottagare %s: oväntat fel (%s), status osäkert", recipient_id, type(error).__name__)
+
+
+def _claim(recipient_id: int) -> bool:
+    """Tar mottagaren (queued → sending) i en villkorlig uppdatering; sant för den enda som lyckas.
+
+    Villkoret på kampanjen är en EXISTS och ingen join: då blir det en enda UPDATE av
+    mottagarens rad, som PostgreSQL prövar om mot radens senaste version när två jobb krockar.
+    """
+    open_campaign = Campaign.objects.filter(
+        pk=OuterRef("campaign_id"), status=Campaign.Status.ACTIVE, slot_at__gt=timezone.now()
+    )
+    return bool(
+        Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED)
+        .filter(Exists(open_campaign))
+        .update(send_status=Recipient.SendStatus.SENDING, send_started_at=timezone.now())
+    )
+
+
+def _send(recipient: Recipient) -> None:
+    """Dekrypterar numret, skickar och sätter slutstatus (numret raderas i samma uppdatering)."""
     try:
         to = decrypt_phone(recipient.phone_encrypted)
     except PhoneDecryptionError:
-        _finish(recipient_id, Recipient.SendStatus.FAILED)
-        logger.warning("Kampanjmottagare %s: numret kunde inte dekrypteras", recipient_id)
+        _finish(recipient.pk, Recipient.SendStatus.FAILED)
+        logger.warning("Kampanjmottagare %s: numret kunde inte dekrypteras", recipient.pk)
         return
     try:
-        result = send_sms(to, message_for(recipient))
+        campaign = recipient.campaign
+        text = message_for(
+            campaign.slot_at,
+            recipient.code,
+            name=recipient.name,
+            consent=recipient.consent,
+            operation_type=campaign.operation_type,
+        )
+        result = send_sms(to, text)
     except SmsError as error:
         status = Recipient.SendStatus.UNCERTAIN if error.ambiguous else Recipient.SendStatus.FAILED
-        _finish(recipient_id, status, provider=error.provider)
-        logger.warning("Kampanjmottagare %s: %s (%s)", recipient_id, status.label, error.reason)
+        _finish(recipient.pk, status, provider=error.provider)
+        logger.warning("Kampanjmottagare %s: %s (%s)", recipient.pk, status.label, error.reason)
         return
     _finish(
-        recipient_id,
+        recipient.pk,
         Recipient.SendStatus.SENT,
         provider=result.provider,
         provider_message_id=result.message_id,
         sent_at=timezone.now(),
     )
-
-
-def message_for(recipient: Recipient) -> str:
-    """Rätt variant: med samtycke namn och operationstyp, annars den vaga."""
-    campaign = recipient.campaign
-    if recipient.consent:
-        return message_with_consent(campaign.slot_at, recipient.code, recipient.name, campaign.operation_type)
-    return message_without_consent(campaign.slot_at, recipient.code)
 
 
 def _finish(recipient_id: int, status: str, **fields: object) -> None:

@@ -12,13 +12,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from audit.models import DeliveryReport, DeliveryStatus
 from campaigns.forms import CampaignForm
-from campaigns.messages import message_with_consent, message_without_consent
-from campaigns.models import Campaign, Recipient
+from campaigns.messages import message_for, message_with_consent, message_without_consent
+from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.services import change_status, create_campaign
+from smsportal.phone import national_format
 from smsportal.smstext import analyse
 
-EXAMPLE_CODE = "x" * 16  # samma längd som en riktig svarskod
+EXAMPLE_CODE = "x" * CODE_LENGTH  # samma längd som en riktig svarskod
 
 
 @login_required
@@ -28,31 +30,40 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     preview = None
     if request.method == "POST" and form.is_valid():
         if request.POST.get("skicka") == "1":
-            campaign = create_campaign(
+            campaign, created = create_campaign(
                 user=request.user,
                 slot_at=form.cleaned_data["slot_at"],
                 operation_type=form.cleaned_data["operation_type"],
                 recipients=form.parsed.recipients,
-                request_id=str(form.cleaned_data["request_id"] or ""),
+                request_id=form.cleaned_data["request_id"],
             )
-            messages.success(request, f"Kampanjen är skapad: SMS skickas nu till {campaign.recipients.count()} mottagare.")
+            if created:
+                messages.success(request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare.")
+            else:
+                messages.info(request, "Kampanjen var redan skapad. Inga nya SMS skickades.")
             return redirect("campaigns:detail", pk=campaign.pk)
         preview = _preview(form)
-    campaigns = Campaign.objects.annotate(
+    campaigns = Campaign.objects.select_related("created_by").annotate(
         recipient_count=Count("recipients"),
+        sent_count=Count("recipients", filter=Q(recipients__send_status=Recipient.SendStatus.SENT)),
         yes_count=Count("recipients", filter=Q(recipients__answer=Recipient.Answer.YES)),
     )[:30]
-    return render(request, "campaigns/list.html", {"form": form, "preview": preview, "campaigns": campaigns})
+    context = {
+        "form": form,
+        "preview": preview,
+        "campaigns": campaigns,
+        "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,
+        "retention_days": settings.CAMPAIGN_RETENTION_DAYS,
+    }
+    return render(request, "campaigns/list.html", context)
 
 
 def _preview(form: CampaignForm) -> dict[str, Any]:
-    """Båda varianterna som de skickas, deras SMS-delar och en kostnadsuppskattning."""
+    """Båda varianterna som de skickas, deras SMS-delar, kostnaden och de tolkade mottagarna."""
     data = form.cleaned_data
     recipients = form.parsed.recipients
     texts = [
-        message_with_consent(data["slot_at"], EXAMPLE_CODE, r.name, data["operation_type"])
-        if r.consent
-        else message_without_consent(data["slot_at"], EXAMPLE_CODE)
+        message_for(data["slot_at"], EXAMPLE_CODE, name=r.name, consent=r.consent, operation_type=data["operation_type"])
         for r in recipients
     ]
     segments = sum(analyse(text).segments for text in texts)
@@ -61,9 +72,13 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
         data["slot_at"], EXAMPLE_CODE, with_consent.name if with_consent else "Anna", data["operation_type"]
     )
     example_without = message_without_consent(data["slot_at"], EXAMPLE_CODE)
+    consent_count = sum(r.consent for r in recipients)
     return {
-        "recipients": recipients,
-        "consent_count": sum(r.consent for r in recipients),
+        "request_id": data["request_id"],
+        "rows": [(r, national_format(r.phone)) for r in recipients],
+        "count": len(recipients),
+        "consent_count": consent_count,
+        "no_consent_count": len(recipients) - consent_count,
         "with_consent": example_with,
         "with_consent_info": analyse(example_with),
         "without_consent": example_without,
@@ -81,8 +96,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
-    """Rader och räknare för personalens vy (används också av statusadressen)."""
+    """Rader och räknare för personalens vy: JA i svarsordning (först "Ring först"), NEJ, ej svarat."""
     recipients = list(campaign.recipients.all())
+    _attach_delivery(recipients)
     yes = sorted((r for r in recipients if r.answer == Recipient.Answer.YES), key=lambda r: r.yes_rank or 0)
     no = sorted((r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at)
     waiting = [r for r in recipients if not r.answer]
@@ -93,6 +109,20 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
         "rows": yes + no + waiting,
         "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
     }
+
+
+def _attach_delivery(recipients: list[Recipient]) -> None:
+    """Leveransstatus per skickat SMS (levererat / ej levererat / väntar) från leveransrapporterna."""
+    ids = [r.provider_message_id for r in recipients if r.provider_message_id]
+    reports = {
+        (report.provider, report.message_id): report.status
+        for report in DeliveryReport.objects.filter(message_id__in=ids)
+    }
+    for recipient in recipients:
+        if recipient.send_status == Recipient.SendStatus.SENT:
+            recipient.delivery = reports.get((recipient.provider, recipient.provider_message_id), DeliveryStatus.PENDING)
+        else:
+            recipient.delivery = ""
 
 
 @require_POST

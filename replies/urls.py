@@ -1,4 +1,4 @@
-"""URL:er för patientens svarssida."""
+"""URL:er för patientens svarssida. Allt annat under /s/ får samma sida som en okänd kod."""
 
 from django.urls import path
 
@@ -7,6 +7,6 @@ from replies import views
 app_name = "replies"
 
 urlpatterns = [
-    path("<str:code>", views.answer, name="answer"),
     path("<str:code>/oppnad", views.opened, name="opened"),
+    path("<path:code>", views.answer, name="answer"),
 ]

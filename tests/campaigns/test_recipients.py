@@ -46,6 +46,12 @@ def test_every_bad_line_is_named() -> None:
     ]
 
 
+def test_a_number_in_the_name_is_refused() -> None:
+    """Ett nummer i namnkolumnen skulle sparas i klartext: raden vägras."""
+    result = parse_recipients("Anna 070-123 45 67, 070-123 45 68, ja", max_recipients=50)
+    assert result.errors == ["Rad 1: namnet innehåller ett telefonnummer; ange numret i en egen kolumn."]
+
+
 def test_list_longer_than_the_bound_is_refused() -> None:
     """Fler rader än CAMPAIGN_MAX_RECIPIENTS ger ett fel som säger gränsen."""
     text = "\n".join(f"Person {i}, 07012345{i:02d}" for i in range(12))

@@ -1,0 +1,93 @@
+"""Samtidighet mot PostgreSQL: tjugo JA i samma sekund ger exakt ett "Ring först", och ett
+sändjobb som levereras till flera arbetsprocesser samtidigt ger ett SMS."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from django.test import override_settings
+from django_q.brokers import get_broker
+
+from campaigns.models import Recipient
+from campaigns.services import AnswerOutcome, record_answer
+from campaigns.tasks import send_to_recipient
+from tests.campaigns.factories import make_campaign
+from tests.fakes.backends import SlowBackend
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PATIENTS = 20
+
+
+@pytest.fixture(autouse=True)
+def empty_queue() -> Iterator[None]:
+    """Kampanjerna här köar riktiga sändjobb efter commit: kön (Redis delas) töms efteråt."""
+    yield
+    get_broker().delete_queue()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="radlåset på kampanjen prövas mot PostgreSQL (andra körningen i .ci/run); SQLite köar redan alla skrivningar",
+)
+def test_twenty_simultaneous_yes_give_exactly_one_first(staff_user: Any) -> None:
+    """Alla svarar JA samtidigt: platserna blir 1..20 utan dubbletter, och exakt en är först."""
+    patients = [(f"Patient {i}", f"+467012345{i:02d}", True) for i in range(PATIENTS)]
+    campaign = make_campaign(staff_user, patients)
+    recipients = list(campaign.recipients.all())
+    outcomes: list[AnswerOutcome] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(PATIENTS)
+
+    def answer(recipient: Recipient) -> None:
+        """En patient som trycker JA samtidigt som de andra."""
+        start.wait()
+        try:
+            outcomes.append(record_answer(recipient, Recipient.Answer.YES))
+        except BaseException as error:  # noqa: BLE001 – felet ska synas i testet, inte försvinna i tråden
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=answer, args=(r,)) for r in recipients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(o.position for o in outcomes) == list(range(1, PATIENTS + 1))
+    ranks = sorted(campaign.recipients.values_list("yes_rank", flat=True))
+    assert ranks == list(range(1, PATIENTS + 1))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="den villkorliga uppdateringen prövas mot PostgreSQL (andra körningen i .ci/run); SQLite köar redan alla skrivningar",
+)
+@override_settings(SMS_PROVIDERS=["tests.fakes.backends.SlowBackend"])
+def test_two_workers_with_the_same_job_send_one_sms(staff_user: Any) -> None:
+    """Kön levererar samma jobb till två arbetsprocesser samtidigt: ett SMS."""
+    campaign = make_campaign(staff_user, [("Anna Andersson", "+46701234567", True)])
+    recipient_id = campaign.recipients.get().pk
+    SlowBackend.sent.clear()
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        """En arbetsprocess som kör jobbet."""
+        start.wait()
+        try:
+            send_to_recipient(recipient_id)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert SlowBackend.sent == ["+46701234567"]
+    assert campaign.recipients.get().send_status == Recipient.SendStatus.SENT
