@@ -46,8 +46,9 @@ ADMIN_USERNAME = env.str("ADMIN_USERNAME", default="admin")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
 
 # --- Adresser ------------------------------------------------------------------------
+# I utvecklingsläge följer standardadressen PORT (som `make run` lyssnar på).
 PUBLIC_BASE_URL = env.str(
-    "PUBLIC_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else ""
+    "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}" if DEBUG else ""
 ).rstrip("/")
 if not PUBLIC_BASE_URL and not DEBUG:
     raise ImproperlyConfigured(
