@@ -10,6 +10,7 @@ app_name = "campaigns"
 urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/status/", views.campaign_snapshot, name="snapshot"),
     path("<int:pk>/tillsatt/", views.campaign_status, {"status": Campaign.Status.FILLED}, name="fill"),
     path("<int:pk>/avsluta/", views.campaign_status, {"status": Campaign.Status.CLOSED}, name="close"),
 ]

@@ -8,11 +8,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from audit.models import DeliveryReport, DeliveryStatus
+from accounts.sessions import background_request
+from campaigns.dashboard import dashboard_rows, snapshot
 from campaigns.forms import CampaignForm
 from campaigns.messages import message_for, message_with_consent, message_without_consent
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
@@ -95,34 +96,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/detail.html", {"campaign": campaign, **dashboard_rows(campaign)})
 
 
-def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
-    """Rader och räknare för personalens vy: JA i svarsordning (först "Ring först"), NEJ, ej svarat."""
-    recipients = list(campaign.recipients.all())
-    _attach_delivery(recipients)
-    yes = sorted((r for r in recipients if r.answer == Recipient.Answer.YES), key=lambda r: r.yes_rank or 0)
-    no = sorted((r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at)
-    waiting = [r for r in recipients if not r.answer]
-    for position, recipient in enumerate(yes, start=1):
-        recipient.role = "Ring först" if position == 1 else f"Reserv {position - 1}"
-    sent = sum(r.send_status == Recipient.SendStatus.SENT for r in recipients)
-    return {
-        "rows": yes + no + waiting,
-        "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
-    }
-
-
-def _attach_delivery(recipients: list[Recipient]) -> None:
-    """Leveransstatus per skickat SMS (levererat / ej levererat / väntar) från leveransrapporterna."""
-    ids = [r.provider_message_id for r in recipients if r.provider_message_id]
-    reports = {
-        (report.provider, report.message_id): report.status
-        for report in DeliveryReport.objects.filter(message_id__in=ids)
-    }
-    for recipient in recipients:
-        if recipient.send_status == Recipient.SendStatus.SENT:
-            recipient.delivery = reports.get((recipient.provider, recipient.provider_message_id), DeliveryStatus.PENDING)
-        else:
-            recipient.delivery = ""
+@login_required
+@background_request
+def campaign_snapshot(request: HttpRequest, pk: int) -> JsonResponse:
+    """Kampanjens läge som JSON, för sidans polling när websocketen är nere (förlänger inte sessionen)."""
+    return JsonResponse(snapshot(get_object_or_404(Campaign, pk=pk)))
 
 
 @require_POST
