@@ -72,10 +72,15 @@ def log_in(page: Any, base_url: str, username: str, password: str) -> None:
     page.wait_for_url(base_url + "/")
 
 
+def collect_console_errors(tab: Any) -> list[str]:
+    """Samlar skriptfel och CSP-brott i en fliks konsol (listan ska vara tom efter testet)."""
+    errors: list[str] = []
+    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 @pytest.fixture
 def console_errors(page: Any) -> list[str]:
-    """Skriptfel och CSP-brott i webbläsarkonsolen (ska vara tom)."""
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
+    """Skriptfel och CSP-brott i personalens flik."""
+    return collect_console_errors(page)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import collect_console_errors, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +32,7 @@ def phone(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def phone_errors(phone: Any) -> list[str]:
     """Skriptfel och CSP-brott i mobilens konsol (ska vara tom)."""
-    errors: list[str] = []
-    phone.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    phone.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
+    return collect_console_errors(phone)
 
 
 def link_for(sms_outbox: list[Any], number: str) -> str:
