@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.services import looks_like_phone_number
 from campaigns.recipients import ParseResult, parse_recipients
+from smsportal.phone import InvalidPhoneNumber, mask_phone, parse_swedish_mobile
 
 
 class CampaignForm(forms.Form):
@@ -37,6 +38,11 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "class": "form-control font-monospace", "spellcheck": "false"}),
         error_messages={"required": "Klistra in minst en mottagare."},
     )
+    notify_phone = forms.CharField(
+        label="Mobil för SMS-avisering (valfri)", required=False, max_length=40,
+        help_text="Personalens mobil: får ett SMS när första patienten svarar JA (utan patientens namn eller nummer).",
+        widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "tel", "autocomplete": "off"}),
+    )
     request_id = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -51,6 +57,22 @@ class CampaignForm(forms.Form):
         if looks_like_phone_number(value):
             raise forms.ValidationError("Operationstypen får inte innehålla ett telefonnummer.")
         return value
+
+    def clean_notify_phone(self) -> str:
+        """Aviseringsnumret som E.164 (tomt = ingen avisering); bara svenska mobilnummer."""
+        value = self.cleaned_data["notify_phone"].strip()
+        if not value:
+            return ""
+        try:
+            return parse_swedish_mobile(value)
+        except InvalidPhoneNumber:
+            raise forms.ValidationError("Ange ett svenskt mobilnummer, t.ex. 070-123 45 67.") from None
+
+    @property
+    def notify_phone_masked(self) -> str:
+        """Aviseringsnumret maskerat för förhandsgranskningen, t.ex. "070-123 ****" (tomt utan nummer)."""
+        value = getattr(self, "cleaned_data", {}).get("notify_phone", "")
+        return mask_phone(value) if value else ""
 
     def clean_request_id(self) -> str:
         """Formulärets engångs-id; ett saknat eller påhittat id ersätts med ett nytt (fältet är dolt)."""

@@ -54,6 +54,10 @@ class Campaign(models.Model):
     created_at = models.DateTimeField("skapad", auto_now_add=True, db_index=True)
     status = models.CharField("status", max_length=16, choices=Status.choices, default=Status.ACTIVE)
     status_changed_at = models.DateTimeField("status ändrad", null=True, blank=True)
+    # Personalens mobil för SMS-avisering vid JA (E.164, valfri); raderas med kampanjen.
+    notify_phone = models.CharField("mobil för SMS-avisering", max_length=16, blank=True)
+    # När aviseringen om första JA köades (den köas bara en gång per kampanj).
+    alert_sent_at = models.DateTimeField("avisering köad", null=True, blank=True)
     # Formulärets engångs-id: dubbelklick på "Skicka" skapar inte två kampanjer.
     request_id = models.CharField("formulär-id", max_length=64, unique=True, null=True, blank=True)
 

@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
+from campaigns.alerts import queue_staff_alert
+from campaigns.events import campaign_changed
 from campaigns.models import Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
@@ -27,10 +29,17 @@ STALE_SENDING = timedelta(minutes=10)
 
 
 def create_campaign(
-    *, user: Any, slot_at: datetime, operation_type: str, recipients: list[ParsedRecipient], request_id: str
+    *,
+    user: Any,
+    slot_at: datetime,
+    operation_type: str,
+    recipients: list[ParsedRecipient],
+    request_id: str,
+    notify_phone: str = "",
 ) -> tuple[Campaign, bool]:
     """Skapar kampanjen och mottagarna (nummer krypterat) och köar sändningen efter commit.
 
+    `notify_phone` (valfri, E.164) är personalens mobil för SMS-avisering vid JA.
     Returnerar (kampanjen, nyskapad). Samma formulär två gånger (dubbelklick, två samtidiga
     POST) ger den redan skapade kampanjen tillbaka: formulär-id:t är unikt i databasen.
     """
@@ -38,7 +47,7 @@ def create_campaign(
     if existing is not None:
         return existing, False
     try:
-        return _create(user, slot_at, operation_type, recipients, request_id), True
+        return _create(user, slot_at, operation_type, recipients, request_id, notify_phone), True
     except IntegrityError:
         existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
         if existing is None:
@@ -47,14 +56,23 @@ def create_campaign(
 
 
 def _create(
-    user: Any, slot_at: datetime, operation_type: str, recipients: list[ParsedRecipient], request_id: str
+    user: Any,
+    slot_at: datetime,
+    operation_type: str,
+    recipients: list[ParsedRecipient],
+    request_id: str,
+    notify_phone: str = "",
 ) -> Campaign:
     """Kampanj, mottagare och audit i en transaktion; sändjobben köas först efter commit."""
     from campaigns.tasks import enqueue_dispatch
 
     with transaction.atomic():
         campaign = Campaign.objects.create(
-            slot_at=slot_at, operation_type=operation_type.strip(), created_by=user, request_id=request_id or None
+            slot_at=slot_at,
+            operation_type=operation_type.strip(),
+            created_by=user,
+            request_id=request_id or None,
+            notify_phone=notify_phone,
         )
         Recipient.objects.bulk_create(
             Recipient(
@@ -116,6 +134,9 @@ def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
             current.answered_at = timezone.now()
             current.yes_rank = _next_yes_rank(campaign) if answer == Recipient.Answer.YES else None
             current.save(update_fields=["answer", "answered_at", "yes_rank"])
+            campaign_changed(campaign.pk)
+            if answer == Recipient.Answer.YES:
+                queue_staff_alert(campaign)
     return AnswerOutcome(accepted=True, answer=current.answer, position=yes_position(current))
 
 
@@ -150,6 +171,7 @@ def change_status(campaign: Campaign, user: Any, status: str) -> bool:
     Recipient.objects.filter(campaign=campaign, send_status=Recipient.SendStatus.QUEUED).update(
         send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
     )
+    campaign_changed(campaign.pk)
     action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
     record(action, actor=user, status=Campaign.Status(status).label, data={"kampanj": campaign.pk})
     return True

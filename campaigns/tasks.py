@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from campaigns.events import campaign_changed
 from campaigns.messages import message_for
 from campaigns.models import Campaign, Recipient
 from campaigns.phones import PhoneDecryptionError, decrypt_phone
@@ -40,10 +41,12 @@ def send_to_recipient(recipient_id: int) -> None:
     """
     if not _claim(recipient_id):
         # Kampanjen stängd eller tiden passerad innan jobbet hann köras: skicka aldrig.
-        Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED).update(
+        if Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED).update(
             send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
-        )
+        ):
+            _notify(recipient_id)
         return
+    _notify(recipient_id)
     try:
         _send(Recipient.objects.select_related("campaign").get(pk=recipient_id))
     except Exception as error:  # noqa: BLE001 – numret får aldrig ligga kvar efter ett oväntat fel
@@ -100,5 +103,13 @@ def _send(recipient: Recipient) -> None:
 
 
 def _finish(recipient_id: int, status: str, **fields: object) -> None:
-    """Sätter slutstatus och raderar det krypterade numret i samma uppdatering."""
+    """Sätter slutstatus och raderar det krypterade numret i samma uppdatering; sidorna meddelas."""
     Recipient.objects.filter(pk=recipient_id).update(send_status=status, phone_encrypted="", **fields)
+    _notify(recipient_id)
+
+
+def _notify(recipient_id: int) -> None:
+    """Meddelar kampanjens öppna sidor att mottagarens sändstatus ändrats (fel fångas i events)."""
+    campaign_id = Recipient.objects.filter(pk=recipient_id).values_list("campaign_id", flat=True).first()
+    if campaign_id is not None:
+        campaign_changed(campaign_id)

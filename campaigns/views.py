@@ -37,6 +37,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 operation_type=form.cleaned_data["operation_type"],
                 recipients=form.parsed.recipients,
                 request_id=form.cleaned_data["request_id"],
+                notify_phone=form.cleaned_data["notify_phone"],
             )
             if created:
                 messages.success(request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare.")
@@ -55,6 +56,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "campaigns": campaigns,
         "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,
         "retention_days": settings.CAMPAIGN_RETENTION_DAYS,
+        "alert_every_yes": settings.CAMPAIGN_ALERT_EVERY_YES,
     }
     return render(request, "campaigns/list.html", context)
 

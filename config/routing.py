@@ -2,4 +2,6 @@
 
 from django.urls import URLPattern
 
-websocket_urlpatterns: list[URLPattern] = []
+from campaigns.routing import websocket_urlpatterns as campaign_urlpatterns
+
+websocket_urlpatterns: list[URLPattern] = [*campaign_urlpatterns]

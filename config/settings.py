@@ -271,6 +271,13 @@ CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=50)
 SMS_PRICE_PER_SEGMENT_SEK = env.float("SMS_PRICE_PER_SEGMENT_SEK", default=0.35)
 # Kampanjer (namn, svar) raderas så här många dagar efter att de skapades.
 CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
+# Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
+CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
+# Kampanjsidans websocket: hur ofta (sekunder) den själv kontrollerar kampanjen, som reserv
+# för ändringar från django-q2:s arbetsprocesser när kanal-lagret ligger i minnet ...
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=2.0)
+# ... och hur ofta den kontrollerar att sessionen fortfarande gäller (utloggning, inaktivitet).
+LIVE_SESSION_CHECK_SECONDS = env.float("LIVE_SESSION_CHECK_SECONDS", default=15.0)
 
 # --- Exempelvärden ----------------------------------------------------------------------
 # Ett värde kopierat rakt ur .env.example är inte hemligt: med DEBUG av stoppar det starten.

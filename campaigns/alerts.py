@@ -1,0 +1,95 @@
+"""SMS-avisering till personalen när en patient svarar JA (klinikens specifikation: "SMS till personal").
+
+Kampanjen kan ha ett aviseringsnummer (personalens mobil, `Campaign.notify_phone`). Vid
+kampanjens första JA – eller vid varje JA med `CAMPAIGN_ALERT_EVERY_YES` – köas ett
+django-q2-jobb med bara kampanjens id; jobbet skickar genom `smsportal.sending.send_sms`
+och skriver audit (kategori "Akut-SMS", mall "Avisering till personal").
+
+Texten innehåller inga patientuppgifter (inget namn, inget nummer): bara att ett JA kommit
+och till vilken tid. Personalen ser vem det är i portalen. Numret loggas aldrig och
+raderas med kampanjen.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from audit.models import Action
+from audit.services import record
+from campaigns.messages import short_date
+from campaigns.models import Campaign
+from smsportal.backends.base import SmsError
+from smsportal.sending import send_sms
+
+logger = logging.getLogger(__name__)
+
+AUDIT_CATEGORY = "Akut-SMS"
+AUDIT_TITLE = "Avisering till personal"
+
+
+def alert_text(campaign: Campaign) -> str:
+    """Aviseringens text, t.ex. "Akut-SMS: JA från en patient till tiden tis 28/1 kl 08:00. Se portalen."."""
+    local = timezone.localtime(campaign.slot_at)
+    return (
+        f"Akut-SMS: JA från en patient till tiden {short_date(local.date())} kl {local:%H:%M}. "
+        f"Se portalen.\n{settings.SMS_SIGNATURE}"
+    )
+
+
+def queue_staff_alert(campaign: Campaign) -> bool:
+    """Köar en avisering efter commit om kampanjen har ett aviseringsnummer och regeln säger det.
+
+    Anropas vid ett nytt JA, under låset på kampanjen. Utan `CAMPAIGN_ALERT_EVERY_YES` köas
+    bara en avisering per kampanj (villkorlig uppdatering av `alert_sent_at`). Sant om köad.
+    """
+    if not campaign.notify_phone:
+        return False
+    pending = Campaign.objects.filter(pk=campaign.pk)
+    if not settings.CAMPAIGN_ALERT_EVERY_YES:
+        pending = pending.filter(alert_sent_at__isnull=True)
+    if not pending.update(alert_sent_at=timezone.now()):
+        return False
+    campaign_id = campaign.pk
+    # robust: en kö som inte svarar får aldrig fälla patientens svar.
+    transaction.on_commit(lambda: enqueue_alert(campaign_id), robust=True)
+    return True
+
+
+def enqueue_alert(campaign_id: int) -> None:
+    """Lägger aviseringsjobbet i django-q2:s kö (argumentet är kampanjens id, aldrig numret)."""
+    async_task("campaigns.alerts.send_staff_alert", campaign_id, task_name=f"avisering-{campaign_id}")
+
+
+def send_staff_alert(campaign_id: int) -> bool:
+    """Skickar aviseringen till kampanjens aviseringsnummer och skriver audit; sant om skickad.
+
+    Kampanjer som raderats, saknar nummer eller redan är stängda får ingen avisering.
+    Fel fångas: bara id och orsak loggas, aldrig numret eller texten.
+    """
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or not campaign.notify_phone or not campaign.is_open:
+        return False
+    fields = {"category": AUDIT_CATEGORY, "template_title": AUDIT_TITLE, "data": {"kampanj": campaign.pk}}
+    try:
+        result = send_sms(campaign.notify_phone, alert_text(campaign))
+    except SmsError as error:
+        action = Action.SMS_UNCERTAIN if error.ambiguous else Action.SMS_FAILED
+        status = "osäkert" if error.ambiguous else "misslyckat"
+        record(action, actor_username="system", status=status, reason=error.reason, provider=error.provider, **fields)
+        logger.warning("Kampanj %s: aviseringen till personalen misslyckades (%s)", campaign.pk, error.reason)
+        return False
+    record(
+        Action.SMS_SENT,
+        actor_username="system",
+        status="skickat",
+        segments=result.segments,
+        provider=result.provider,
+        provider_message_id=result.message_id,
+        **fields,
+    )
+    return True

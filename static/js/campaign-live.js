@@ -1,0 +1,520 @@
+/*
+ * Personalens kampanjsida i realtid: en websocket skickar kampanjens hela läge efter varje
+ * ändring, och sidan ritar om räknare, förlopp, rader och status utan omladdning.
+ *
+ * Vid varje nytt JA: raden blinkar till, ett kort ljud spelas (efter att personalen slagit på
+ * ljudet med ett klick – webbläsare spelar inget ljud före ett klick) och fliken visar antalet,
+ * t.ex. "(1) JA – Akut-SMS". Är websocketen nere frågar sidan statusadressen var 5:e sekund
+ * (det förlänger aldrig sessionen) och försöker koppla upp igen med växande väntetid.
+ *
+ * Namn är patientuppgifter: allt skrivs med textContent, aldrig som HTML.
+ * Läget syns i data-live-state på sidelementet: connecting / live / polling / expired.
+ */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("kampanjsida");
+  if (!root || !("WebSocket" in window) || !("fetch" in window)) {
+    return;
+  }
+
+  const POLL_MS = 5000;
+  const MAX_BACKOFF_S = 30;
+  const HIGHLIGHT_MS = 6000;
+  const SOUND_KEY = "akutsms.ljud";
+  const TEXT_DOWN = "Liveuppdateringen är nere – hämtar läget var 5:e sekund";
+  const TEXT_EXPIRED = "Du har loggats ut – logga in igen";
+
+  // Utan websocketadress (sidan serverades via WSGI) finns ingen websocket: bara polling.
+  const wsPath = root.dataset.wsPath || "";
+  const wsUrl = (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + wsPath;
+  const snapshotUrl = root.dataset.snapshotUrl;
+  const tbody = root.querySelector("[data-testid=mottagare] tbody");
+  const statusBadge = root.querySelector("[data-testid=kampanjstatus]");
+  const liveBadge = root.querySelector("[data-live-badge]");
+  const message = root.querySelector("[data-live-message]");
+  const messageText = root.querySelector("[data-live-text]");
+  const loginLink = root.querySelector("[data-live-login]");
+  const soundButton = root.querySelector("[data-sound-toggle]");
+  const audio = document.getElementById("ja-ljud");
+  const openActions = root.querySelector("[data-open-actions]");
+  const progress = root.querySelector("progress");
+  const hint = root.querySelector("[data-live-hint]");
+  const plainTitle = document.title;
+
+  let socket = null;
+  let stopped = false; // utloggad eller sidan lämnas: inga fler försök
+  let attempt = 0; // antal misslyckade uppkopplingar i rad (för väntetiden)
+  let reconnectTimer = null;
+  let pollTimer = null;
+  let soundOn = false;
+  let unlocked = false; // har personalen klickat på sidan (får ljud spelas)?
+
+  // Svaren som sidan redan visar (från serverns rendering): bara det som ändras därefter larmar.
+  let previousAnswers = new Map();
+  const rowElements = new Map();
+  tbody.querySelectorAll("tr[data-recipient-id]").forEach(function (tr) {
+    previousAnswers.set(tr.dataset.recipientId, tr.dataset.answer || "");
+    rowElements.set(tr.dataset.recipientId, tr);
+  });
+
+  // --- Läge och meddelanden -------------------------------------------------------------
+
+  /** Sätter läget (för test och CSS), Live-märket och meddelanderaden. */
+  function setState(state) {
+    root.dataset.liveState = state;
+    liveBadge.hidden = state !== "live";
+    if (state === "polling") {
+      showMessage(TEXT_DOWN, false);
+    } else if (state === "expired") {
+      showMessage(TEXT_EXPIRED, true);
+    } else {
+      message.hidden = true;
+    }
+  }
+
+  /** Visar meddelanderaden; inloggningslänken bara när personalen har loggats ut. */
+  function showMessage(text, expired) {
+    messageText.textContent = text;
+    loginLink.hidden = !expired;
+    message.classList.toggle("alert-warning", !expired);
+    message.classList.toggle("alert-danger", expired);
+    message.hidden = false;
+  }
+
+  // --- Websocket ------------------------------------------------------------------------
+
+  /** Kopplar upp websocketen; vid avbrott polling och nytt försök med växande väntetid. */
+  function connect() {
+    reconnectTimer = null;
+    if (stopped) {
+      return;
+    }
+    let ws;
+    try {
+      ws = new WebSocket(wsUrl);
+    } catch (error) {
+      scheduleReconnect();
+      return;
+    }
+    socket = ws;
+    ws.addEventListener("message", function (event) {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (data.type === "snapshot" && data.data) {
+        // Live först när första läget kommit: en socket som öppnas och genast stängs räknas inte.
+        if (root.dataset.liveState !== "live") {
+          attempt = 0;
+          stopPolling();
+          setState("live");
+        }
+        render(data.data);
+      } else if (data.type === "session_expired") {
+        expire();
+      }
+    });
+    ws.addEventListener("close", function (event) {
+      if (socket !== ws) {
+        return;
+      }
+      socket = null;
+      if (stopped) {
+        return;
+      }
+      if (event.code === 4401) {
+        expire();
+        return;
+      }
+      // Avbrott som vi inte själva begärt: visa det, hämta läget med polling och försök igen.
+      startPolling();
+      scheduleReconnect();
+    });
+    // Ett fel följs alltid av "close"; där hanteras avbrottet.
+  }
+
+  /** Nästa uppkopplingsförsök om 1, 2, 4 … högst 30 sekunder. */
+  function scheduleReconnect() {
+    if (stopped || reconnectTimer !== null || !wsPath) {
+      return;
+    }
+    const seconds = Math.min(MAX_BACKOFF_S, Math.pow(2, attempt));
+    attempt += 1;
+    reconnectTimer = window.setTimeout(connect, seconds * 1000);
+  }
+
+  /** Utloggad: visa det och sluta både lyssna och fråga. */
+  function expire() {
+    stopped = true;
+    stopPolling();
+    window.clearTimeout(reconnectTimer);
+    if (socket) {
+      const ws = socket;
+      socket = null;
+      ws.close();
+    }
+    setState("expired");
+  }
+
+  // --- Polling när websocketen är nere -----------------------------------------------------
+
+  /** Börjar fråga statusadressen var 5:e sekund (om det inte redan pågår). */
+  function startPolling() {
+    if (pollTimer !== null || stopped) {
+      return;
+    }
+    setState("polling");
+    poll();
+  }
+
+  /** Slutar fråga statusadressen. */
+  function stopPolling() {
+    window.clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  /** En fråga till statusadressen; en omdirigering (inloggningssidan) betyder utloggad. */
+  async function poll() {
+    pollTimer = window.setTimeout(poll, POLL_MS);
+    let response;
+    try {
+      response = await fetch(snapshotUrl, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+    } catch (error) {
+      return; // nätverksfel: nästa fråga om 5 sekunder
+    }
+    if (pollTimer === null || stopped) {
+      return; // websocketen kom tillbaka under tiden
+    }
+    const type = response.headers.get("Content-Type") || "";
+    if (response.redirected || response.status === 401 || response.status === 403 ||
+        (response.ok && type.indexOf("application/json") === -1)) {
+      expire();
+      return;
+    }
+    if (!response.ok) {
+      return; // tillfälligt serverfel: försök igen
+    }
+    try {
+      render(await response.json());
+    } catch (error) {
+      // Trasigt svar: nästa fråga får visa läget.
+    }
+  }
+
+  // --- Ritning ----------------------------------------------------------------------------
+
+  /** Ritar om hela sidan från ett läge (samma format som dashboard.snapshot()). */
+  function render(snapshot) {
+    const counts = snapshot.counts;
+    setText("skickade", counts.sent + "/" + counts.total);
+    setText("ja", String(counts.yes));
+    setText("nej", String(counts.no));
+    setText("vantar", String(counts.waiting));
+    setText("framsteg", "Skickade " + counts.sent + "/" + counts.total);
+    progress.max = Math.max(counts.total, 1);
+    progress.value = counts.sent;
+    progress.textContent = counts.sent + "/" + counts.total;
+    renderStatus(snapshot.campaign);
+
+    const newYes = [];
+    const answers = new Map();
+    snapshot.rows.forEach(function (row) {
+      const id = String(row.id);
+      answers.set(id, row.answer);
+      if (row.answer === "yes" && previousAnswers.get(id) !== "yes") {
+        newYes.push(id);
+      }
+    });
+    previousAnswers = answers;
+    renderRows(snapshot.rows);
+    updateTitle(snapshot.rows.filter(function (row) { return row.answer === "yes"; }).length);
+    if (newYes.length) {
+      newYes.forEach(highlight);
+      alertYes(newYes.length);
+    }
+  }
+
+  /** Sätter texten i elementet med givet data-testid. */
+  function setText(testId, text) {
+    const element = root.querySelector("[data-testid=" + testId + "]");
+    if (element) {
+      element.textContent = text;
+    }
+  }
+
+  /** Statusmärket och knapparna "Tiden är tillsatt"/"Avsluta" (dolda när kampanjen är stängd). */
+  function renderStatus(campaign) {
+    let label = campaign.status_label || "";
+    if (campaign.status === "active" && !campaign.is_open) {
+      label = "tiden har passerat";
+    }
+    statusBadge.textContent = label.charAt(0).toUpperCase() + label.slice(1);
+    statusBadge.classList.toggle("text-bg-success", campaign.is_open);
+    statusBadge.classList.toggle("text-bg-secondary", !campaign.is_open);
+    if (openActions) {
+      openActions.hidden = !campaign.is_open;
+    }
+  }
+
+  /** Raderna i given ordning (Ring först, reserver, NEJ, ej svarat); befintliga rader återanvänds. */
+  function renderRows(rows) {
+    const seen = new Set();
+    rows.forEach(function (row) {
+      const id = String(row.id);
+      seen.add(id);
+      let tr = rowElements.get(id);
+      if (!tr) {
+        tr = document.createElement("tr");
+        tr.dataset.recipientId = id;
+        rowElements.set(id, tr);
+      }
+      fillRow(tr, row);
+      tbody.appendChild(tr); // flyttar raden sist: ger ordningen från servern
+    });
+    rowElements.forEach(function (tr, id) {
+      if (!seen.has(id)) {
+        tr.remove();
+        rowElements.delete(id);
+      }
+    });
+  }
+
+  /** Fyller en rad med cellerna Namn … Ring (samma utseende som serverns rendering). */
+  function fillRow(tr, row) {
+    tr.dataset.answer = row.answer || "";
+    tr.classList.toggle("table-success", row.role === "Ring först");
+    const cells = [
+      cell(row.name, "fw-semibold"),
+      cell(row.phone_masked, "text-nowrap"),
+      cell(row.consent ? "ja" : "nej"),
+      cell(row.send_status),
+      deliveryCell(row.delivery),
+      answerCell(row.answer),
+      cell(row.answered_at || "–", "text-nowrap"),
+      roleCell(row.role),
+    ];
+    tr.replaceChildren.apply(tr, cells);
+  }
+
+  /** En tabellcell med text (och eventuell klass). */
+  function cell(text, className) {
+    const td = document.createElement("td");
+    if (className) {
+      td.className = className;
+    }
+    td.textContent = text == null ? "" : String(text);
+    return td;
+  }
+
+  /** Ett märke (badge) med text. */
+  function badge(text, className, testId) {
+    const span = document.createElement("span");
+    span.className = "badge " + className;
+    span.textContent = text;
+    if (testId) {
+      span.dataset.testid = testId;
+    }
+    return span;
+  }
+
+  /** Leveranscellen: grönt levererat, rött ej levererat, annars texten. */
+  function deliveryCell(delivery) {
+    const td = document.createElement("td");
+    if (delivery === "levererat") {
+      td.appendChild(badge("levererat", "text-bg-success"));
+    } else if (delivery === "ej levererat") {
+      td.appendChild(badge("ej levererat", "text-bg-danger"));
+    } else {
+      td.textContent = delivery || "";
+    }
+    return td;
+  }
+
+  /** Svarscellen: JA, NEJ eller "ej svarat". */
+  function answerCell(answer) {
+    const td = document.createElement("td");
+    if (answer === "yes") {
+      td.appendChild(badge("JA", "text-bg-success"));
+    } else if (answer === "no") {
+      td.appendChild(badge("NEJ", "text-bg-secondary"));
+    } else {
+      const span = document.createElement("span");
+      span.className = "text-body-secondary";
+      span.textContent = "ej svarat";
+      td.appendChild(span);
+    }
+    return td;
+  }
+
+  /** Ring-cellen: "Ring först" i rött, reserverna i gult. */
+  function roleCell(role) {
+    const td = document.createElement("td");
+    if (role === "Ring först") {
+      td.appendChild(badge("Ring först", "text-bg-danger fs-6", "ring-forst"));
+    } else if (role) {
+      td.appendChild(badge(role, "text-bg-warning"));
+    }
+    return td;
+  }
+
+  // --- Larm vid nytt JA ---------------------------------------------------------------------
+
+  /** Flikens titel: "(N) JA – Akut-SMS", eller den vanliga titeln när ingen svarat JA. */
+  function updateTitle(yesCount) {
+    document.title = yesCount > 0 ? "(" + yesCount + ") JA – Akut-SMS" : plainTitle;
+  }
+
+  /** Markerar raden med en kort animering (klassen tas bort efteråt). */
+  function highlight(id) {
+    const tr = rowElements.get(id);
+    if (!tr) {
+      return;
+    }
+    tr.classList.remove("ja-ny");
+    void tr.offsetWidth; // startar om animeringen om raden redan var markerad
+    tr.classList.add("ja-ny");
+    window.setTimeout(function () { tr.classList.remove("ja-ny"); }, HIGHLIGHT_MS);
+  }
+
+  /** Ljud (om påslaget) och, när fliken är dold, en notis (om personalen tillåtit det). */
+  function alertYes(count) {
+    if (soundOn) {
+      playSound(true);
+    }
+    if (document.hidden && "Notification" in window && Notification.permission === "granted") {
+      try {
+        // Inga namn i notisen: den kan synas på skärmen för andra.
+        new Notification("Nytt JA – Akut-SMS", { body: count === 1 ? "En patient har svarat JA." : count + " patienter har svarat JA.", tag: "akutsms-ja" });
+      } catch (error) {
+        // Notiser stöds inte här (t.ex. i vissa mobilwebbläsare).
+      }
+    }
+  }
+
+  /** Spelar ljudet; räknar i data-played när uppspelningen faktiskt startat. */
+  function playSound(countIt) {
+    audio.currentTime = 0;
+    const started = audio.play();
+    if (started && typeof started.then === "function") {
+      started.then(function () {
+        if (countIt) {
+          audio.dataset.played = String(Number(audio.dataset.played || "0") + 1);
+        }
+      }).catch(function () {
+        // Webbläsaren spärrar ljud tills personalen klickat: be om ett klick.
+        if (soundOn && !unlocked) {
+          renderSoundButton("Klicka för att tillåta ljud");
+        }
+      });
+    }
+  }
+
+  /** Knappens text och tryckta läge. */
+  function renderSoundButton(text) {
+    soundButton.textContent = text || (soundOn ? "Ljud på" : "Slå på ljud");
+    soundButton.setAttribute("aria-pressed", soundOn ? "true" : "false");
+    soundButton.classList.toggle("btn-primary", soundOn);
+    soundButton.classList.toggle("btn-outline-primary", !soundOn);
+  }
+
+  /** Sparar valet i webbläsaren (går det inte, gäller valet bara den här fliken). */
+  function rememberSound() {
+    try {
+      window.localStorage.setItem(SOUND_KEY, soundOn ? "på" : "av");
+    } catch (error) {
+      // Privat läge eller avstängd lagring.
+    }
+  }
+
+  /** Klick på ljudknappen: slår av eller på; påslaget spelas ljudet en gång som prov. */
+  function toggleSound() {
+    unlocked = true;
+    soundOn = !soundOn;
+    rememberSound();
+    renderSoundButton();
+    if (soundOn) {
+      playSound(false);
+      if ("Notification" in window && Notification.permission === "default") {
+        // Frågan om notiser ställs bara efter ett klick, aldrig av sig själv.
+        try {
+          Notification.requestPermission();
+        } catch (error) {
+          // Äldre webbläsare: inga notiser.
+        }
+      }
+    }
+  }
+
+  /** Första klicket någonstans på sidan låser upp ljudet (när valet var sparat sedan förut). */
+  function unlockOnGesture() {
+    if (unlocked) {
+      return;
+    }
+    unlocked = true;
+    audio.muted = true;
+    const started = audio.play();
+    const restore = function () {
+      audio.pause();
+      audio.currentTime = 0;
+      audio.muted = false;
+      renderSoundButton();
+    };
+    if (started && typeof started.then === "function") {
+      started.then(restore, restore);
+    } else {
+      restore();
+    }
+  }
+
+  // --- Start --------------------------------------------------------------------------------
+
+  try {
+    soundOn = window.localStorage.getItem(SOUND_KEY) === "på";
+  } catch (error) {
+    soundOn = false;
+  }
+  renderSoundButton();
+  soundButton.hidden = false;
+  soundButton.addEventListener("click", toggleSound);
+  document.addEventListener("pointerdown", function (event) {
+    if (!soundButton.contains(event.target)) {
+      unlockOnGesture();
+    }
+  }, { once: true });
+  if (hint) {
+    hint.textContent = "Sidan uppdateras av sig själv när någon svarar.";
+  }
+  // Sidan lämnas (t.ex. "Tiden är tillsatt" laddar om den): inget avbrottsmeddelande.
+  window.addEventListener("pagehide", function () {
+    stopped = true;
+    stopPolling();
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+  });
+  // Tillbaka från webbläsarens cache (bakåtknappen): koppla upp igen.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && root.dataset.liveState !== "expired") {
+      stopped = false;
+      attempt = 0;
+      if (wsPath) {
+        setState("connecting");
+        connect();
+      } else {
+        startPolling();
+      }
+    }
+  });
+  if (wsPath) {
+    setState("connecting");
+    connect();
+  } else {
+    startPolling();
+  }
+})();

@@ -1,0 +1,165 @@
+"""SMS-avisering till personalen vid JA: numret i formuläret, när aviseringen köas, texten
+(utan patientuppgifter), audit och att numret raderas med kampanjen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_q.conf import Conf
+
+from audit.models import Action, AuditEvent
+from campaigns.alerts import alert_text, send_staff_alert
+from campaigns.messages import short_date
+from campaigns.models import Campaign, Recipient
+from campaigns.services import purge_expired, record_answer
+from tests.campaigns.factories import make_campaign, recipient
+from tests.campaigns.test_views import LIST_URL, form_data
+from tests.privacy import database_text, leaks, phone_forms
+
+pytestmark = pytest.mark.django_db
+
+STAFF_PHONE = "+46709876543"
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """Aviseringsjobb som köas (fångas i stället för att läggas i django-q2:s kö)."""
+    jobs: list[tuple[Any, ...]] = []
+    monkeypatch.setattr("campaigns.alerts.async_task", lambda *args, **kwargs: jobs.append(args))
+    return jobs
+
+
+def campaign_with_alert(user: Any, phone: str = STAFF_PHONE) -> Campaign:
+    """En kampanj med aviseringsnummer."""
+    campaign = make_campaign(user)
+    Campaign.objects.filter(pk=campaign.pk).update(notify_phone=phone)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def test_form_stores_the_number_and_preview_shows_it_masked(staff_client: Client) -> None:
+    """Numret skrivs som personalen vill, sparas i E.164 och visas maskerat i förhandsgranskningen."""
+    preview = staff_client.post(LIST_URL, form_data(notify_phone="070-987 65 43"))
+    html = preview.content.decode()
+    assert "Mobil för SMS-avisering (valfri)" in html
+    assert "SMS-avisering till personalen vid första JA: 070-987 ****" in html
+    data = form_data(notify_phone="070-987 65 43", skicka="1")
+    staff_client.post(LIST_URL, data)
+    assert Campaign.objects.get().notify_phone == STAFF_PHONE
+
+
+def test_form_without_number_means_no_alert(staff_client: Client) -> None:
+    """Fältet är valfritt."""
+    preview = staff_client.post(LIST_URL, form_data())
+    assert "Ingen SMS-avisering till personalen." in preview.content.decode()
+    staff_client.post(LIST_URL, form_data(skicka="1"))
+    assert Campaign.objects.get().notify_phone == ""
+
+
+@pytest.mark.parametrize("bad", ["08-123 456 78", "+4520123456", "070-12", "inte ett nummer"])
+def test_form_refuses_other_than_swedish_mobile(staff_client: Client, bad: str) -> None:
+    """Fasta, utländska och trasiga nummer vägras på svenska; inget skapas."""
+    response = staff_client.post(LIST_URL, form_data(notify_phone=bad, skicka="1"))
+    assert response.status_code == 200
+    assert "Ange ett svenskt mobilnummer, t.ex. 070-123 45 67." in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_first_yes_queues_one_alert_with_the_id_only(
+    staff_user: Any, queued: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Första JA köar en avisering (bara kampanjens id); NEJ och senare JA köar ingen."""
+    campaign = campaign_with_alert(staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_answer(recipient(campaign, "Karl Karlsson"), Recipient.Answer.NO)
+        assert queued == []
+        record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
+        record_answer(recipient(campaign, "Lisa Larsson"), Recipient.Answer.YES)
+        # Den första ändrar sig och svarar JA igen: fortfarande bara en avisering.
+        record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.NO)
+        record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
+    assert queued == [("campaigns.alerts.send_staff_alert", campaign.pk)]
+
+
+def test_every_yes_setting_alerts_on_each_yes(
+    staff_user: Any, queued: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    """Med CAMPAIGN_ALERT_EVERY_YES köas en avisering per nytt JA (samma JA igen ger ingen)."""
+    settings.CAMPAIGN_ALERT_EVERY_YES = True
+    campaign = campaign_with_alert(staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
+        record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
+        record_answer(recipient(campaign, "Lisa Larsson"), Recipient.Answer.YES)
+    assert len(queued) == 2
+
+
+def test_no_number_no_alert(staff_user: Any, queued: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any) -> None:
+    """En kampanj utan aviseringsnummer köar inget jobb."""
+    campaign = make_campaign(staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
+    assert queued == []
+
+
+def test_alert_sms_has_no_patient_data_and_is_audited(
+    staff_user: Any, sms_outbox: list[Any], monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Genom django-q2 (synkront): ett SMS till personalen, utan namn och nummer; audit utan numret."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+    campaign = campaign_with_alert(staff_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
+    assert [message.to for message in sms_outbox] == [STAFF_PHONE]
+    text = sms_outbox[0].text
+    local = timezone.localtime(campaign.slot_at)
+    assert text == (
+        f"Akut-SMS: JA från en patient till tiden {short_date(local.date())} kl 08:00. Se portalen.\n/Södermalms Ortopedi"
+    )
+    assert "Anna" not in text and "070" not in text and "axel" not in text
+    event = AuditEvent.objects.get(action=Action.SMS_SENT)
+    assert (event.category, event.template_title, event.status) == ("Akut-SMS", "Avisering till personal", "skickat")
+    assert event.actor is None and event.actor_username == "system"
+    assert event.data == {"kampanj": campaign.pk}
+    assert event.provider == "locmem" and event.segments == 1
+
+
+def test_alert_failure_is_audited(staff_user: Any, settings: Any, sms_outbox: list[Any]) -> None:
+    """En leverantör som vägrar: inget SMS, audit "misslyckat" utan numret."""
+    settings.SMS_PROVIDERS = ["tests.fakes.backends.RejectingBackend"]
+    campaign = campaign_with_alert(staff_user)
+    assert send_staff_alert(campaign.pk) is False
+    event = AuditEvent.objects.get(action=Action.SMS_FAILED)
+    assert event.category == "Akut-SMS" and event.status == "misslyckat"
+    assert "9876543" not in event.reason
+
+
+def test_no_alert_for_closed_or_deleted_campaigns(staff_user: Any, sms_outbox: list[Any]) -> None:
+    """Jobbet som kommer för sent (kampanjen tillsatt eller raderad) skickar ingenting."""
+    campaign = campaign_with_alert(staff_user)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.FILLED)
+    assert send_staff_alert(campaign.pk) is False
+    assert send_staff_alert(999_999) is False
+    assert sms_outbox == []
+
+
+def test_alert_text_is_one_gsm_segment(staff_user: Any) -> None:
+    """Texten ryms i ett SMS."""
+    from smsportal.smstext import analyse
+
+    info = analyse(alert_text(make_campaign(staff_user)))
+    assert info.segments == 1
+
+
+def test_number_is_deleted_with_the_campaign(staff_user: Any) -> None:
+    """Numret ligger på kampanjen och försvinner med den vid radering."""
+    campaign = campaign_with_alert(staff_user)
+    assert leaks(phone_forms(STAFF_PHONE)[:1], db=database_text())
+    Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - timedelta(days=30))
+    assert purge_expired() == 1
+    assert leaks(phone_forms(STAFF_PHONE), db=database_text()) == []

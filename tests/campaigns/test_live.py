@@ -1,0 +1,431 @@
+"""Kampanjsidans websocket: vem som släpps in, ögonblicksbilder och deras ordning, utloggning
+och utgången session, samt reserven för ändringar som inga händelser når fram från.
+
+Körs med kanal-lagret i minnet och (andra körningen i .ci/run, `REDIS_URL`) med Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from importlib import import_module
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.test import Client
+from django_q.brokers import get_broker
+
+from accounts.sessions import LAST_ACTIVITY_KEY, timeout_seconds
+from campaigns import events
+from campaigns.models import Campaign, Recipient
+from campaigns.services import change_status, record_answer
+from config.asgi import application
+from tests.campaigns.factories import make_campaign, recipient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = b"http://testserver"
+# Så länge ett test väntar på ett meddelande som ska komma.
+WAIT = 3.0
+
+Scenario = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture(autouse=True)
+def empty_queue() -> Iterator[None]:
+    """Kampanjerna här köar riktiga sändjobb efter commit: kön (Redis delas) töms efteråt."""
+    yield
+    get_broker().delete_queue()
+
+
+@pytest.fixture(autouse=True)
+def live_settings(settings: Any) -> Any:
+    """Ingen reservkontroll under händelsetesterna (händelserna ska räcka); täta sessionskontroller."""
+    settings.LIVE_POLL_SECONDS = 60
+    settings.LIVE_SESSION_CHECK_SECONDS = 0.2
+    return settings
+
+
+def session_cookie(user: Any) -> str:
+    """En inloggad session för användaren; returnerar sessionsnyckeln (kakans värde)."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def communicator(campaign_id: int, session_key: str | None = None, origin: bytes = ORIGIN) -> WebsocketCommunicator:
+    """En websocket mot portalens riktiga ASGI-applikation (ursprungskontroll, session, rutter)."""
+    headers = [(b"origin", origin), (b"host", b"testserver")]
+    if session_key:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
+    return WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/", headers=headers)
+
+
+async def next_snapshot(socket: WebsocketCommunicator, timeout: float = WAIT) -> dict[str, Any]:
+    """Nästa meddelande, som måste vara en ögonblicksbild; returnerar dess data."""
+    message = await socket.receive_json_from(timeout=timeout)
+    assert message["type"] == "snapshot"
+    return message["data"]
+
+
+async def snapshot_where(
+    socket: WebsocketCommunicator, condition: Callable[[dict[str, Any]], bool], timeout: float = WAIT
+) -> dict[str, Any]:
+    """Väntar på den första ögonblicksbilden som uppfyller villkoret (inom tidsgränsen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data = await next_snapshot(socket, timeout=max(0.01, deadline - time.monotonic()))
+        if condition(data):
+            return data
+
+
+def run(scenario: Scenario) -> None:
+    """Kör ett asynkront scenario från ett vanligt (synkront) pytest-django-test."""
+    async_to_sync(scenario)()
+
+
+def row(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """Raden för patienten med namnet i en ögonblicksbild."""
+    return next(r for r in data["rows"] if r["name"] == name)
+
+
+def test_anonymous_socket_is_refused(staff_user: Any) -> None:
+    """Utan inloggad session vägras anslutningen med 4401."""
+    campaign = make_campaign(staff_user)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk)
+        connected, code = await socket.connect()
+        assert (connected, code) == (False, 4401)
+
+    run(scenario)
+
+
+def test_foreign_origin_is_refused(staff_user: Any) -> None:
+    """En sida på en annan webbplats får inte öppna websocketen med personalens kaka."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key, origin=b"https://evil.example")
+        connected, _ = await socket.connect()
+        assert not connected
+
+    run(scenario)
+
+
+def test_unknown_campaign_is_refused(staff_user: Any) -> None:
+    """En kampanj som inte finns (eller raderats) ger 4404."""
+    key = session_cookie(staff_user)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(999_999, key)
+        assert await socket.connect() == (False, 4404)
+
+    run(scenario)
+
+
+def test_inactive_user_is_refused(staff_user: Any) -> None:
+    """Ett avstängt konto släpps inte in, även med en gammal session."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    type(staff_user).objects.filter(pk=staff_user.pk).update(is_active=False)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert await socket.connect() == (False, 4401)
+
+    run(scenario)
+
+
+def test_snapshot_on_connect(staff_user: Any) -> None:
+    """Direkt efter anslutningen kommer kampanjens hela läge, i samma format som statusadressen."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    expected = client.get(f"/personal/akut-sms/{campaign.pk}/status/").json()
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        connected, _ = await socket.connect()
+        assert connected
+        assert await next_snapshot(socket) == expected
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_answers_arrive_in_order(staff_user: Any) -> None:
+    """JA, JA och NEJ kommer som ögonblicksbilder; först svarande JA är "Ring först"."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    karl, anna, lisa = (recipient(campaign, n) for n in ("Karl Karlsson", "Anna Andersson", "Lisa Larsson"))
+    answer = sync_to_async(record_answer)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        first = await next_snapshot(socket)
+        assert first["counts"]["yes"] == 0
+
+        await answer(karl, Recipient.Answer.YES)
+        data = await next_snapshot(socket)
+        assert data["counts"]["yes"] == 1
+        assert data["rows"][0]["name"] == "Karl Karlsson"
+        assert data["rows"][0]["role"] == "Ring först"
+
+        await answer(anna, Recipient.Answer.YES)
+        data = await next_snapshot(socket)
+        assert [(r["name"], r["role"]) for r in data["rows"][:2]] == [
+            ("Karl Karlsson", "Ring först"),
+            ("Anna Andersson", "Reserv 1"),
+        ]
+
+        await answer(lisa, Recipient.Answer.NO)
+        data = await next_snapshot(socket)
+        assert data["counts"] == {**data["counts"], "yes": 2, "no": 1, "waiting": 0}
+        assert row(data, "Lisa Larsson")["answer"] == "no"
+
+        # Samma svar igen ändrar ingenting och skickar ingenting.
+        await answer(lisa, Recipient.Answer.NO)
+        assert await socket.receive_nothing(timeout=0.3)
+
+        # Ring först ändrar sig: reserven blir först.
+        await answer(karl, Recipient.Answer.NO)
+        data = await next_snapshot(socket)
+        assert data["rows"][0]["name"] == "Anna Andersson"
+        assert data["rows"][0]["role"] == "Ring först"
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_fill_arrives_on_every_open_dashboard(staff_user: Any) -> None:
+    """"Tiden är tillsatt" når alla öppna sidor; en andra tryckning ändrar och skickar ingenting."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    fill = sync_to_async(change_status)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        sockets = [communicator(campaign.pk, key), communicator(campaign.pk, key)]
+        for socket in sockets:
+            assert (await socket.connect())[0]
+            await next_snapshot(socket)
+        assert await fill(campaign, staff_user, Campaign.Status.FILLED)
+        for socket in sockets:
+            data = await next_snapshot(socket)
+            assert data["campaign"]["status"] == "filled"
+            assert data["campaign"]["is_open"] is False
+        assert not await fill(campaign, staff_user, Campaign.Status.FILLED)
+        for socket in sockets:
+            assert await socket.receive_nothing(timeout=0.3)
+            await socket.disconnect()
+
+    run(scenario)
+
+
+def test_send_status_from_the_dispatch_task_arrives(staff_user: Any) -> None:
+    """Sändjobbet (i samma process) meddelar sidan: mottagaren står som skickad."""
+    from campaigns.tasks import send_to_recipient
+
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    anna = recipient(campaign, "Anna Andersson")
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(send_to_recipient)(anna.pk)
+        data = await snapshot_where(socket, lambda d: row(d, "Anna Andersson")["send_status"] == "skickat")
+        assert data["counts"]["sent"] == 1
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_logout_closes_the_socket(staff_user: Any) -> None:
+    """Utloggning (sessionen raderas) stänger socketen med 4401 efter beskedet session_expired."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(Session.objects.filter(session_key=key).delete)()
+        assert await socket.receive_json_from(timeout=WAIT) == {"type": "session_expired"}
+        closed = await socket.receive_output(timeout=WAIT)
+        assert closed == {"type": "websocket.close", "code": 4401}
+
+    run(scenario)
+
+
+def test_expired_session_closes_the_socket(staff_user: Any) -> None:
+    """En session som gått ut av inaktivitet stänger socketen, och anslutning vägras därefter."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    def expire() -> None:
+        """Senaste aktivitet längre bak än gränsen."""
+        store = import_module(settings.SESSION_ENGINE).SessionStore(key)
+        store[LAST_ACTIVITY_KEY] = time.time() - timeout_seconds() - 5
+        store.save()
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(expire)()
+        assert await socket.receive_json_from(timeout=WAIT) == {"type": "session_expired"}
+        assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4401}
+        again = communicator(campaign.pk, key)
+        assert await again.connect() == (False, 4401)
+
+    run(scenario)
+
+
+def test_socket_never_extends_the_session(staff_user: Any) -> None:
+    """Sessionskontrollerna läser bara: senaste aktivitet och utgångstid står still."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    before = Session.objects.get(session_key=key)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await asyncio.sleep(0.7)  # flera sessionskontroller
+        await socket.disconnect()
+
+    run(scenario)
+    after = Session.objects.get(session_key=key)
+    assert after.expire_date == before.expire_date
+    assert after.get_decoded()[LAST_ACTIVITY_KEY] == before.get_decoded()[LAST_ACTIVITY_KEY]
+
+
+def test_change_without_event_arrives_by_polling(staff_user: Any, live_settings: Any) -> None:
+    """En ändring i en annan process (ingen händelse når fram) kommer ändå inom LIVE_POLL_SECONDS."""
+    live_settings.LIVE_POLL_SECONDS = 0.3
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    def worker_update() -> None:
+        """Som en django-q2-arbetsprocess med kanal-lagret i minnet: bara databasen ändras."""
+        Recipient.objects.filter(campaign=campaign, name="Anna Andersson").update(
+            send_status=Recipient.SendStatus.SENT, sent_at=campaign.created_at
+        )
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(worker_update)()
+        started = time.monotonic()
+        data = await next_snapshot(socket, timeout=WAIT)
+        assert time.monotonic() - started <= 0.3 + 0.5
+        assert data["counts"]["sent"] == 1
+        # Inget nytt: reserven skickar ingenting.
+        assert await socket.receive_nothing(timeout=0.8)
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_events_are_sent_after_commit(staff_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inne i en transaktion skickas ingenting; efter commit en gång; efter rollback aldrig."""
+    sent: list[int] = []
+    monkeypatch.setattr(events, "broadcast", sent.append)
+    with transaction.atomic():
+        events.campaign_changed(7)
+        assert sent == []
+    assert sent == [7]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.campaign_changed(8)
+        raise RuntimeError("rollback")
+    assert sent == [7]
+
+
+def test_broadcast_failure_never_breaks_the_answer(
+    staff_user: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Kanal-lagret nere (t.ex. Redis): svaret sparas ändå och loggen får ingen persondata."""
+    campaign = make_campaign(staff_user)
+    anna = recipient(campaign, "Anna Andersson")
+
+    def broken() -> Any:
+        """Ett kanal-lager som inte går att nå."""
+        raise ConnectionError("redis://127.0.0.1:6379 +46701234567")
+
+    monkeypatch.setattr(events, "get_channel_layer", broken)
+    with caplog.at_level(logging.WARNING):
+        outcome = record_answer(anna, Recipient.Answer.YES)
+    assert outcome.accepted and outcome.position == 1
+    assert "kunde inte skickas (ConnectionError)" in caplog.text
+    assert "4670" not in caplog.text and "Anna" not in caplog.text
+
+
+def test_delivery_report_reaches_the_dashboard(staff_user: Any) -> None:
+    """En leveransrapport för ett kampanj-SMS uppdaterar sidan (levererat)."""
+    from campaigns.tasks import send_to_recipient
+    from smsportal.delivery import receive_report
+
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    anna = recipient(campaign, "Anna Andersson")
+    send_to_recipient(anna.pk)
+    anna.refresh_from_db()
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        assert await sync_to_async(receive_report)(anna.provider, anna.provider_message_id, "levererat")
+        data = await next_snapshot(socket)
+        assert row(data, "Anna Andersson")["delivery"] == "levererat"
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_password_change_closes_the_socket(staff_user: Any) -> None:
+    """Nytt lösenord (t.ex. av en administratör) gör gamla sessioner ogiltiga, även en öppen socket."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    def change_password() -> None:
+        """Administratören byter lösenord på kontot."""
+        staff_user.set_password("Ett-Helt-Nytt-Lösenord-2026!")
+        staff_user.save()
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(change_password)()
+        assert await socket.receive_json_from(timeout=WAIT) == {"type": "session_expired"}
+        assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4401}
+
+    run(scenario)

@@ -1,0 +1,320 @@
+"""Webbläsartest av den levande kampanjsidan: websocket, ljud, titel och polling när socketen är nere.
+
+pytest-djangos live_server är en WSGI-server utan websockets. Här körs i stället hela
+ASGI-appen i daphne som en egen process mot en egen SQLite-fil, med samma testmiljö som
+resten av sviten. Testdata skapas i en separat `manage.py shell`-körning mot samma fil.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import STAFF_PASSWORD
+from tests.e2e.conftest import collect_console_errors, log_in, screenshot
+from tests.testenv import TEST_ENVIRONMENT
+
+pytestmark = pytest.mark.browser
+
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+DESKTOP_VIEWPORT = {"width": 1280, "height": 860}
+BASE_DIR = Path(settings.BASE_DIR)
+
+# Startar daphne med samma statiska filer som testerna (direkt ur static/, utan collectstatic).
+DAPHNE_LAUNCHER = """
+import sys
+import django
+django.setup()
+from django.conf import settings
+settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+settings.WHITENOISE_USE_FINDERS = True
+settings.WHITENOISE_AUTOREFRESH = True
+from daphne.cli import CommandLineInterface
+CommandLineInterface().run(["-b", "127.0.0.1", "-p", sys.argv[1], "-v", "0", "config.asgi:application"])
+"""
+
+# Två personalkonton och en skickad kampanj till tre patienter; skriver ut svarskoderna som JSON.
+SEED = """
+import json
+from django.contrib.auth import get_user_model
+from tests.campaigns.factories import make_campaign, send_all
+User = get_user_model()
+anna = User.objects.create_user(username="anna", password=PASSWORD, first_name="Anna")
+User.objects.create_user(username="bertil", password=PASSWORD, first_name="Bertil")
+campaign = make_campaign(anna)
+send_all(campaign)
+codes = {r.name: r.code for r in campaign.recipients.all()}
+print("SEED=" + json.dumps({"campaign": campaign.pk, "codes": codes}))
+"""
+
+
+@dataclass
+class AsgiServer:
+    """En körande daphne-server med sin kampanj."""
+
+    url: str
+    campaign_id: int
+    codes: dict[str, str]
+
+    def reply_url(self, name: str) -> str:
+        """Patientens svarslänk (samma som i SMS:et)."""
+        return f"{self.url}/s/{self.codes[name]}"
+
+    def campaign_url(self) -> str:
+        """Personalens kampanjsida."""
+        return f"{self.url}/personal/akut-sms/{self.campaign_id}/"
+
+
+def free_port() -> int:
+    """En ledig TCP-port på 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(database: Path, url: str) -> dict[str, str]:
+    """Miljön för serverprocesserna: testmiljön, egen SQLite-fil, locmem-SMS."""
+    env = {**os.environ, **TEST_ENVIRONMENT}
+    env.update(
+        DATABASE_URL=f"sqlite:///{database}",
+        PUBLIC_BASE_URL=url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONPATH=str(BASE_DIR),
+        # Servern kontrollerar sessionen varje sekund (utloggning syns snabbt i testet).
+        LIVE_SESSION_CHECK_SECONDS="1",
+    )
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+def run_manage(env: dict[str, str], *args: str) -> str:
+    """Kör manage.py med serverns miljö; returnerar stdout (fel ger ett tydligt testfel)."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Väntar tills servern svarar på inloggningssidan."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "daphne avslutades direkt"
+        try:
+            with urllib.request.urlopen(url + "/konto/logga-in/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.2)
+    raise AssertionError("daphne startade inte i tid")
+
+
+@pytest.fixture
+def asgi_server(tmp_path: Path) -> Iterator[AsgiServer]:
+    """Daphne med hela ASGI-appen (HTTP och websockets) mot en egen, nymigrerad SQLite-fil."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = server_env(tmp_path / "live.sqlite3", url)
+    run_manage(env, "migrate", "--noinput", "-v", "0")
+    output = run_manage(env, "shell", "-c", f"PASSWORD = {STAFF_PASSWORD!r}\n" + SEED)
+    seed = json.loads(output.split("SEED=", 1)[1].strip())
+    log = (tmp_path / "daphne.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", DAPHNE_LAUNCHER, str(port)], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until_up(url, process)
+        yield AsgiServer(url=url, campaign_id=seed["campaign"], codes=seed["codes"])
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def staff_tabs(browser: Any) -> Iterator[list[Any]]:
+    """Två personalflikar i egna kontexter (egna kakor): anna och bertil."""
+    contexts = [browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT) for _ in range(2)]
+    yield [context.new_page() for context in contexts]
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """En patients mobil: egen kontext, telefonstor skärm, pekskärm."""
+    context = browser.new_context(locale="sv-SE", viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def live_state(tab: Any) -> str:
+    """Sidans läge för liveuppdateringen (data-live-state)."""
+    return tab.locator("#kampanjsida").get_attribute("data-live-state")
+
+
+def wait_for_state(tab: Any, state: str, timeout: float = 5000) -> None:
+    """Väntar tills sidan är i givet läge."""
+    tab.wait_for_function(
+        "state => document.getElementById('kampanjsida').dataset.liveState === state", arg=state, timeout=timeout
+    )
+
+
+def answer(phone: Any, server: AsgiServer, name: str, button: str) -> None:
+    """Patienten öppnar sin länk och trycker på knappen; väntar tills svarssidan laddats."""
+    phone.goto(server.reply_url(name))
+    phone.get_by_role("button", name=button).click()
+    phone.wait_for_load_state()
+
+
+def test_live_dashboard_shows_yes_within_a_second(
+    asgi_server: AsgiServer, staff_tabs: list[Any], phone: Any
+) -> None:
+    """JA syns inom en sekund utan omladdning, med ljud, markering och titel; sedan NEJ och tillsatt."""
+    staff, other = staff_tabs
+    staff_errors = collect_console_errors(staff)
+    other_errors = collect_console_errors(other)
+    phone_errors = collect_console_errors(phone)
+    log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
+    log_in(other, asgi_server.url, "bertil", STAFF_PASSWORD)
+    for tab in staff_tabs:
+        tab.goto(asgi_server.campaign_url())
+        wait_for_state(tab, "live")
+        assert tab.get_by_test_id("live").is_visible()
+    assert staff.title().startswith("Akut-SMS")
+    staff.get_by_role("button", name="Slå på ljud").click()
+    assert staff.get_by_role("button", name="Ljud på").get_attribute("aria-pressed") == "true"
+    assert staff.get_by_test_id("ja").inner_text() == "0"
+    screenshot(staff, "akut-sms-live-start")
+
+    answer(phone, asgi_server, "Lisa Larsson", "JA, jag kan komma!")
+    started = time.monotonic()
+    for tab in staff_tabs:
+        tab.wait_for_function(
+            "() => document.querySelector('[data-testid=ja]').textContent === '1'", timeout=1000
+        )
+    assert time.monotonic() - started < 1.0
+    first_row = staff.get_by_test_id("mottagare").locator("tbody tr").first
+    assert "Lisa Larsson" in first_row.inner_text() and "Ring först" in first_row.inner_text()
+    assert "JA" in first_row.inner_text() and "ja-ny" in (first_row.get_attribute("class") or "")
+    assert staff.title().startswith("(1) JA") and staff.title() == "(1) JA – Akut-SMS"
+    staff.wait_for_function("() => Number(document.getElementById('ja-ljud').dataset.played) >= 1", timeout=2000)
+    assert staff.evaluate("() => document.getElementById('ja-ljud').currentTime") > 0
+    assert other.title() == "(1) JA – Akut-SMS"
+    assert "Ring först" in other.get_by_test_id("mottagare").locator("tbody tr").first.inner_text()
+    assert other.evaluate("() => document.getElementById('ja-ljud').dataset.played") == "0"  # ljudet är av där
+    screenshot(staff, "akut-sms-live-ja")
+    screenshot(other, "akut-sms-live-ja-andra-personal")
+
+    answer(phone, asgi_server, "Karl Karlsson", "NEJ, jag kan inte")
+    staff.wait_for_function("() => document.querySelector('[data-testid=nej]').textContent === '1'", timeout=1000)
+    rows = staff.get_by_test_id("mottagare").locator("tbody tr").all_inner_texts()
+    assert "Lisa Larsson" in rows[0] and "Karl Karlsson" in rows[1] and "NEJ" in rows[1]
+    assert "Anna Andersson" in rows[2] and "ej svarat" in rows[2]
+    assert staff.title() == "(1) JA – Akut-SMS"
+    screenshot(staff, "akut-sms-live-nej")
+
+    staff.once("dialog", lambda dialog: dialog.accept())
+    staff.get_by_role("button", name="Tiden är tillsatt").click()
+    staff.wait_for_load_state()
+    assert staff.get_by_test_id("kampanjstatus").inner_text() == "Tillsatt"
+    other.wait_for_function(
+        "() => document.querySelector('[data-testid=kampanjstatus]').textContent === 'Tillsatt'", timeout=1000
+    )
+    assert other.get_by_role("button", name="Tiden är tillsatt").count() == 0 or not other.get_by_role(
+        "button", name="Tiden är tillsatt"
+    ).is_visible()
+    screenshot(other, "akut-sms-live-tillsatt-andra-personal")
+    phone.goto(asgi_server.reply_url("Lisa Larsson"))
+    assert phone.get_by_role("heading", name="Tiden är inte längre ledig").is_visible()
+    screenshot(phone, "akut-sms-live-patient-tagen")
+    assert staff_errors == [] and other_errors == [] and phone_errors == []
+
+
+def test_polling_when_the_socket_is_down_then_live_again_then_logged_out(
+    asgi_server: AsgiServer, browser: Any, phone: Any
+) -> None:
+    """Socketen blockeras: sidan säger det och pollar; JA syns ändå; socketen tillbaka: Live; utloggning syns."""
+    context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+    try:
+        staff = context.new_page()
+        errors = collect_console_errors(staff)
+        blocked = {"on": True}
+
+        def route(ws: Any) -> None:
+            """Stänger socketen direkt medan den är blockerad, annars vidare till servern."""
+            if blocked["on"]:
+                ws.close(code=1011, reason="blockerad i testet")
+            else:
+                ws.connect_to_server()
+
+        staff.route_web_socket("**/ws/campaigns/**", route)
+        log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
+        staff.goto(asgi_server.campaign_url())
+        wait_for_state(staff, "polling")
+        message = staff.get_by_test_id("livestatus")
+        assert message.inner_text().strip() == "Liveuppdateringen är nere – hämtar läget var 5:e sekund"
+        assert not staff.get_by_test_id("live").is_visible()
+        screenshot(staff, "akut-sms-live-polling")
+
+        answer(phone, asgi_server, "Anna Andersson", "JA, jag kan komma!")
+        staff.wait_for_function("() => document.querySelector('[data-testid=ja]').textContent === '1'", timeout=6500)
+        assert "Ring först" in staff.get_by_test_id("mottagare").locator("tbody tr").first.inner_text()
+        assert staff.title() == "(1) JA – Akut-SMS" and live_state(staff) == "polling"
+
+        blocked["on"] = False
+        wait_for_state(staff, "live", timeout=35000)  # nästa försök: högst 30 s bort
+        assert staff.get_by_test_id("live").is_visible() and not message.is_visible()
+        screenshot(staff, "akut-sms-live-igen")
+
+        # Utloggning i en annan flik (samma kakor): servern skickar session_expired och stänger.
+        other = context.new_page()
+        other.goto(asgi_server.url + "/")
+        other.get_by_role("button", name="Logga ut").click()
+        other.wait_for_load_state()
+        wait_for_state(staff, "expired", timeout=5000)
+        assert message.inner_text().strip().startswith("Du har loggats ut – logga in igen")
+        assert staff.get_by_role("link", name="Logga in igen").first.is_visible()
+        screenshot(staff, "akut-sms-live-utloggad")
+        # Websocketen som testet blockerade ger webbläsarens egna felrader; inga skriptfel i övrigt.
+        assert [error for error in errors if "WebSocket" not in error] == []
+    finally:
+        context.close()
+
+
+def test_polling_notices_logout(asgi_server: AsgiServer, browser: Any) -> None:
+    """Websocketen är nere och personalen loggas ut: pollingen får inloggningssidan och säger det."""
+    context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+    try:
+        staff = context.new_page()
+        staff.route_web_socket("**/ws/campaigns/**", lambda ws: ws.close(code=1011, reason="blockerad i testet"))
+        log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
+        staff.goto(asgi_server.campaign_url())
+        wait_for_state(staff, "polling")
+        other = context.new_page()
+        other.goto(asgi_server.url + "/")
+        other.get_by_role("button", name="Logga ut").click()
+        other.wait_for_load_state()
+        wait_for_state(staff, "expired", timeout=7000)
+        assert staff.get_by_test_id("livestatus").inner_text().strip().startswith("Du har loggats ut – logga in igen")
+    finally:
+        context.close()
