@@ -1,0 +1,209 @@
+"""Kanarieprov för hela systemet: varje flöde med påhittade nummer, namn och texter, sedan en
+sökning i hela databasen (django-q2:s tabeller avkodade), cachen (Redis när REDIS_URL är satt),
+loggarna på DEBUG-nivå och allt som skrevs ut.
+
+Före radering får namn, operationstyp och personalens nummer finnas (datakartan), men aldrig ett
+patientnummer eller en SMS-text. Efter radering finns ingenting kvar av kampanjen.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+from django_q.conf import Conf
+
+from audit.models import Action, AuditEvent
+from campaigns.models import Campaign, Recipient
+from templates_app.models import MessageTemplate
+from tests.fakes.elks46_server import FakeElks46
+from tests.privacy import cache_text, database_text, leaks, phone_forms
+from tests.replies.test_reply_page import answer, url
+from tests.smsportal.test_backend_elks46 import TOKEN, elks_settings, fake  # noqa: F401 – fixturer
+
+ONE_WAY_PHONE = "+46709876543"
+ONE_WAY_TEXT = "Kanarietext ZQ4XW om din remiss, som ingen annan får läsa"
+INVALID_PHONE = "070-987 65 4"
+CONSENT_PHONE = "+46769876542"
+VAGUE_PHONE = "+46729876549"
+STAFF_PHONE = "+46739876541"
+CONSENT_NAME = "Zelmira Kanariesson"
+VAGUE_NAME = "Oswin Sparvqvist"
+OPERATION = "kanarieplastik"
+
+
+def post_one_way(client: Client, phone: str) -> int:
+    """Skickar sändformuläret med kanarietexten och returnerar statuskoden."""
+    template = MessageTemplate.objects.get(title="Väntetider")
+    data = {"template": template.pk, "phone": phone, "body": ONE_WAY_TEXT, "request_id": str(uuid.uuid4())}
+    return client.post("/", data).status_code
+
+
+def one_way_flows(client: Client, settings: Any, fake: FakeElks46) -> None:
+    """Envägs-SMS: skickat, vägrat av leverantören, osäkert (tidsgräns efter sändning) och ogiltigt."""
+    assert post_one_way(client, "070-987 65 43") == 302
+    with override_settings(SMS_PROVIDERS=["tests.fakes.backends.RejectingBackend"]):
+        assert post_one_way(client, "0709876543") == 200
+    settings.SMS_TIMEOUT_SECONDS, fake.delay = 0.3, 1.0
+    assert post_one_way(client, "+46 70 987 65 43") == 200
+    settings.SMS_TIMEOUT_SECONDS, fake.delay = 5.0, 0.0
+    assert post_one_way(client, INVALID_PHONE) == 200
+    actions = list(AuditEvent.objects.filter(action__startswith="sms_").order_by("pk").values_list("action", flat=True))
+    assert actions == [Action.SMS_SENT, Action.SMS_FAILED, Action.SMS_UNCERTAIN, Action.SMS_FAILED]
+
+
+def create_campaign(client: Client, capture: Any) -> Campaign:
+    """Personalen förhandsgranskar och skickar en kampanj; django-q2 kör sändjobben direkt."""
+    data = {
+        "slot_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
+        "slot_time": "09:15",
+        "operation_type": OPERATION,
+        "recipients": f"{CONSENT_NAME}, 076-987 65 42, ja\n{VAGUE_NAME}; 0729876549; nej",
+        "notify_phone": "073-987 65 41",
+        "request_id": str(uuid.uuid4()),
+    }
+    preview = client.post(reverse("campaigns:list"), data).content.decode()
+    assert "Hej Zelmira! En operationstid för din kanarieplastik" in preview
+    assert "073-987 ****" in preview
+    with capture(execute=True):
+        assert client.post(reverse("campaigns:list"), {**data, "skicka": "1"}).status_code == 302
+    return Campaign.objects.get()
+
+
+def patients_answer(campaign: Campaign, capture: Any) -> None:
+    """Patienterna öppnar sina länkar och svarar; första JA ger personalen ett SMS."""
+    zelmira = campaign.recipients.get(name=CONSENT_NAME)
+    oswin = campaign.recipients.get(name=VAGUE_NAME)
+    phone = Client(enforce_csrf_checks=True)
+    assert "Hej Zelmira!" in phone.get(url(zelmira)).content.decode()
+    assert Client().post(url(zelmira) + "/oppnad").status_code == 204
+    with capture(execute=True):
+        answer(phone, zelmira, "ja")
+        answer(phone, zelmira, "nej")  # ändrar sig …
+        answer(phone, zelmira, "ja")  # … och ändrar sig tillbaka
+        other = Client(enforce_csrf_checks=True)
+        assert "Oswin" not in other.get(url(oswin)).content.decode()
+        answer(other, oswin, "nej")
+        answer(other, oswin, "ja")
+    assert dict(campaign.recipients.values_list("name", "answer")) == {CONSENT_NAME: "yes", VAGUE_NAME: "yes"}
+
+
+def delivery_reports(client: Client) -> None:
+    """46elks rapporterar leverans för varje skickat SMS genom den riktiga webhooken."""
+    ids = list(Recipient.objects.order_by("pk").values_list("provider_message_id", flat=True))
+    ids += list(AuditEvent.objects.filter(action=Action.SMS_SENT).values_list("provider_message_id", flat=True))
+    for number, message_id in enumerate(ids):
+        status = "failed" if number == 1 else "delivered"
+        body = urlencode({"id": message_id, "status": status, "delivered": "2026-05-04T13:38:15.123000"})
+        response = client.post(
+            f"/webhooks/sms/46elks/?token={TOKEN}", body, content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == 200
+
+
+def staff_follow_up(staff: Client, admin: Client, campaign: Campaign) -> str:
+    """Personalen ser läget, tillsätter tiden och läser audit-sidan och CSV:n; returnerar sidorna."""
+    detail = reverse("campaigns:detail", args=[campaign.pk])
+    page = staff.get(detail).content.decode()
+    assert ">levererat<" in page and ">ej levererat<" in page
+    assert staff.post(reverse("campaigns:fill", args=[campaign.pk])).status_code == 302
+    snapshot = staff.get(reverse("campaigns:snapshot", args=[campaign.pk])).json()
+    assert snapshot["campaign"]["is_open"] is False and snapshot["counts"]["yes"] == 2
+    assert [row["role"] for row in snapshot["rows"]] == ["Ring först", "Reserv 1"]
+    zelmira = campaign.recipients.get(name=CONSENT_NAME)
+    assert "Tiden är inte längre ledig" in Client().get(url(zelmira)).content.decode()
+    audit_page = admin.get(reverse("audit:log")).content.decode()
+    audit_csv = admin.get(reverse("audit:log"), {"format": "csv"}).content.decode()
+    assert "Avisering till personal" in audit_page and "osäkert" in audit_csv
+    return "\n".join([page, str(snapshot), audit_page, audit_csv])
+
+
+def sent_texts(fake: FakeElks46) -> list[str]:
+    """Texterna i varje SMS som gick till (låtsas-)46elks, i sändordning."""
+    return [request.form_fields()["message"] for request in fake.requests if request.path == "/a1/sms"]
+
+
+def text_needles(texts: list[str]) -> list[str]:
+    """Hela SMS-texterna och deras första rad (namn, operationstyp, länk) som sökord."""
+    return [*texts, *(text.splitlines()[0] for text in texts)]
+
+
+def debug_everywhere(caplog: pytest.LogCaptureFixture) -> None:
+    """DEBUG för roten och för varje logger, även dem inställningarna håller tysta (django.request)."""
+    caplog.set_level(logging.DEBUG)
+    for name in list(logging.root.manager.loggerDict):
+        caplog.set_level(logging.DEBUG, logger=name)
+
+
+def scan(caplog: pytest.LogCaptureFixture, printed: str, pages: str = "") -> dict[str, str]:
+    """Alla höstackar: databasen (django-q2 avkodad), cachen, loggarna, utskrifterna och sidorna."""
+    return {
+        "databas": database_text(),
+        "cache": cache_text(),
+        "loggar": caplog.text,
+        "utskrift": printed,
+        "sidor": pages,
+    }
+
+
+def test_canary_through_every_flow(
+    staff_client: Client,
+    admin_client_: Client,
+    fake: FakeElks46,  # noqa: F811 – fixturen från 46elks-testerna
+    elks_settings: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Envägs-SMS, kampanj, svar, avisering, leveransrapporter, tillsättning, audit och radering:
+    inget patientnummer och ingen SMS-text någonstans; efter radering inget alls av kampanjen."""
+    debug_everywhere(caplog)
+    monkeypatch.setattr(Conf, "SYNC", True)  # django-q2 kör jobben i processen, med Task-rader
+    one_way_flows(staff_client, elks_settings, fake)
+    campaign = create_campaign(staff_client, django_capture_on_commit_callbacks)
+    patients_answer(campaign, django_capture_on_commit_callbacks)
+    delivery_reports(Client())
+    pages = staff_follow_up(staff_client, admin_client_, campaign)
+
+    texts = sent_texts(fake)
+    recipients = [form["to"] for form in (r.form_fields() for r in fake.requests if r.path == "/a1/sms")]
+    assert recipients == [ONE_WAY_PHONE, ONE_WAY_PHONE, CONSENT_PHONE, VAGUE_PHONE, STAFF_PHONE]
+    assert "Zelmira" in texts[2] and OPERATION in texts[2]
+    assert "Oswin" not in texts[3] and OPERATION not in texts[3]
+    patient_numbers = [form for phone in (ONE_WAY_PHONE, CONSENT_PHONE, VAGUE_PHONE) for form in phone_forms(phone)]
+    numbers_and_texts = [*patient_numbers, INVALID_PHONE, *text_needles(texts), ONE_WAY_TEXT, "ZQ4XW"]
+    out, err = capfd.readouterr()
+    before = scan(caplog, out + err, pages)
+    assert '"POST /a1/sms HTTP/1.1" 200' in before["loggar"]  # urllib3:s DEBUG-logg fångades
+    assert leaks(numbers_and_texts, **before) == [], "patientnummer eller SMS-text läckte före radering"
+    assert leaks([CONSENT_NAME, OPERATION, STAFF_PHONE], databas=before["databas"])  # finns tills radering
+
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        stdout = StringIO()
+        call_command("purge_campaigns", stdout=stdout)
+    assert stdout.getvalue().startswith("Raderade 1 kampanj(er)")
+    everything = [
+        *numbers_and_texts,
+        *phone_forms(STAFF_PHONE),
+        CONSENT_NAME,
+        VAGUE_NAME,
+        "Zelmira",
+        "Kanariesson",
+        "Oswin",
+        "Sparvqvist",
+        OPERATION,
+    ]
+    out, err = capfd.readouterr()
+    after = scan(caplog, out + err)
+    assert leaks(everything, **after) == [], "något av kampanjen fanns kvar efter radering"
