@@ -31,6 +31,11 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    chromium fonts-dejavu-core $$(command -v node >/dev/null || echo nodejs) >/dev/null; }
 
+## axe-core för tillgänglighetstesterna, låst i package-lock.json (portalen själv använder inget från npm).
+node_modules/axe-core/axe.min.js: package.json package-lock.json | browser
+	npm ci --no-audit --no-fund
+	touch $@
+
 ## Starta portalen: .env för utveckling, migrering (med mallarna), admin, statiska filer, daphne + qcluster.
 run: install
 	$(PY) scripts/dev_env.py
@@ -40,7 +45,7 @@ run: install
 	$(PY) manage.py runportal
 
 ## Kör hela testsviten (SQLite som standard; DATABASE_URL och REDIS_URL byter till PostgreSQL/Redis).
-test: install-dev browser
+test: install-dev browser node_modules/axe-core/axe.min.js
 	$(PY) -m pytest
 
 ## Prestandamätningar (körs aldrig i make test).
