@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from accounts import sessions
 from config.client_ip import client_ip
+from config.database_errors import is_outage, outage_response
 
 
 class LoginView(auth_views.LoginView):
@@ -105,7 +107,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Felsida 500 på svenska, utan några tekniska detaljer."""
+    """Felsida 500 på svenska, utan några tekniska detaljer (databasen nere före vyn: sidan 503)."""
+    error = sys.exc_info()[1]
+    if is_outage(error):
+        return outage_response(request, error)
     return _error_page(
         request, 500, "Något gick fel", "Ett oväntat fel inträffade. Försök igen om en stund."
     )

@@ -8,6 +8,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 PURGE_SCHEDULE_NAME = "Radera gamla akut-SMS-kampanjer"
+REQUEUE_SCHEDULE_NAME = "Köa om akut-SMS som fastnat i kön"
 
 
 def sent_to_recipient(provider: str, message_id: str) -> bool:
@@ -18,7 +19,7 @@ def sent_to_recipient(provider: str, message_id: str) -> bool:
 
 
 def register_purge_schedule(**kwargs: Any) -> None:
-    """Registrerar raderingen varje timme i django-q2 (idempotent: samma namn uppdateras)."""
+    """Registrerar raderingen varje timme och omköningen varje minut i django-q2 (idempotent)."""
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
@@ -26,6 +27,15 @@ def register_purge_schedule(**kwargs: Any) -> None:
         defaults={
             "func": "campaigns.services.purge_expired",
             "schedule_type": Schedule.HOURLY,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name=REQUEUE_SCHEDULE_NAME,
+        defaults={
+            "func": "campaigns.tasks.requeue_stuck_recipients",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
             "repeats": -1,
         },
     )
@@ -38,9 +48,13 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Akut-SMS-kampanjer"
 
     def ready(self) -> None:
-        """Schemat för raderingen efter varje migrate; leveransrapporter för kampanj-SMS tas emot."""
+        """Scheman efter varje migrate; omköning när en arbetsprocess startar; leveransrapporter tas emot."""
+        from django_q.signals import post_spawn
+
+        from campaigns.tasks import requeue_on_worker_start
         from smsportal.delivery import message_lookups
 
         post_migrate.connect(register_purge_schedule, sender=self, dispatch_uid="campaigns_purge_schedule")
+        post_spawn.connect(requeue_on_worker_start, dispatch_uid="campaigns_requeue_on_worker_start")
         if sent_to_recipient not in message_lookups:
             message_lookups.append(sent_to_recipient)

@@ -64,7 +64,7 @@ def _create(
     notify_phone: str = "",
 ) -> Campaign:
     """Kampanj, mottagare och audit i en transaktion; sändjobben köas först efter commit."""
-    from campaigns.tasks import enqueue_dispatch
+    from campaigns.tasks import dispatch_after_commit
 
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -91,8 +91,9 @@ def _create(
             status="aktiv",
             data={"kampanj": campaign.pk, "mottagare": len(recipients), "med_samtycke": sum(r.consent for r in recipients)},
         )
-        # robust: en kö som inte svarar ger ingen felsida; mottagarna står då kvar som "i kö".
-        transaction.on_commit(lambda: enqueue_dispatch(campaign.pk), robust=True)
+        # En kö som inte svarar ger ingen felsida: mottagarna står kvar i kö (campaign.queue_down)
+        # och köas om av campaigns.tasks.requeue_stuck_recipients när kön är tillbaka.
+        transaction.on_commit(lambda: dispatch_after_commit(campaign), robust=True)
     return campaign
 
 

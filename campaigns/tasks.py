@@ -4,14 +4,24 @@ Varje mottagare tas en gång (villkorlig uppdatering queued → sending), skicka
 `smsportal.sending.send_sms` och får sitt krypterade nummer raderat direkt efteråt. En
 arbetsprocess som dör mitt i lämnar mottagaren i `sending`, som visas som osäkert och
 aldrig skickas igen.
+
+Ett jobb kan försvinna utan att mottagaren tagits: kön låg nere när kampanjen skapades,
+eller en dödad arbetsprocess hade jobbet hämtat men inte påbörjat (Redis-kön lämnar aldrig
+tillbaka det; ORM-kön först efter `retry`). `requeue_stuck_recipients` köar därför om
+mottagare som fortfarande står i kö i öppna kampanjer: när en arbetsprocess startar och
+varje minut (django-q2-schema). Dubbla jobb är ofarliga: bara ett kan ta mottagaren.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from campaigns.events import campaign_changed
@@ -24,13 +34,72 @@ from smsportal.sending import send_sms
 logger = logging.getLogger(__name__)
 
 
-def enqueue_dispatch(campaign_id: int) -> None:
-    """Lägger ett sändjobb per mottagare i kön (argumentet är mottagarens id, aldrig numret)."""
+#: En mottagare som stått i kö så här länge efter att kampanjen skapades har tappat sitt jobb.
+REQUEUE_AFTER = timedelta(minutes=1)
+
+
+def enqueue_dispatch(campaign_id: int) -> bool:
+    """Lägger ett sändjobb per mottagare i kön (argumentet är mottagarens id, aldrig numret).
+
+    Sant om alla jobb köades. En kö som inte svarar (t.ex. Redis nere) loggas och ger falskt:
+    mottagarna står kvar i kö och skickas av `requeue_stuck_recipients` när kön är tillbaka.
+    """
     ids = Recipient.objects.filter(campaign_id=campaign_id, send_status=Recipient.SendStatus.QUEUED).values_list(
         "pk", flat=True
     )
-    for recipient_id in ids:
-        async_task("campaigns.tasks.send_to_recipient", recipient_id, task_name=f"kampanj-{campaign_id}-{recipient_id}")
+    return _enqueue((recipient_id, campaign_id) for recipient_id in ids)
+
+
+def dispatch_after_commit(campaign: Campaign) -> None:
+    """Köar kampanjens sändning (anropas efter commit); `campaign.queue_down` säger om kön svarade."""
+    campaign.queue_down = not enqueue_dispatch(campaign.pk)
+
+
+def requeue_stuck_recipients(older_than: timedelta = REQUEUE_AFTER) -> int:
+    """Köar om mottagare som står i kö i öppna kampanjer skapade för minst `older_than` sedan.
+
+    Körs varje minut av django-q2 och när en arbetsprocess startar. Returnerar antalet köade.
+    """
+    now = timezone.now()
+    stuck = list(
+        Recipient.objects.filter(
+            send_status=Recipient.SendStatus.QUEUED,
+            campaign__status=Campaign.Status.ACTIVE,
+            campaign__slot_at__gt=now,
+            campaign__created_at__lte=now - older_than,
+        ).values_list("pk", "campaign_id")
+    )
+    if stuck and _enqueue(stuck):
+        logger.info("%s mottagare i kö köades om", len(stuck))
+    return len(stuck)
+
+
+def requeue_on_worker_start(sender: Any, proc_name: str = "", **kwargs: Any) -> None:
+    """django-q2:s signal `post_spawn`: en ny arbetsprocess (start, eller efter att en dött) köar om.
+
+    Fel fångas och loggas: en arbetsprocess får aldrig dö av återställningen. I SYNC-läge
+    (jobben körs direkt i anroparen, t.ex. i tester) skickas signalen för varje jobb: inget görs då.
+    """
+    if Conf.SYNC:
+        return
+    try:
+        requeue_stuck_recipients(older_than=timedelta(0))
+    except Exception as error:  # noqa: BLE001 – t.ex. databasen nere just vid starten
+        logger.warning("Återställningen av köade mottagare misslyckades (%s)", type(error).__name__)
+
+
+def _enqueue(recipients: Iterable[tuple[int, int]]) -> bool:
+    """Ett sändjobb per (mottagare, kampanj); falskt (och en varning i loggen) om kön inte svarar."""
+    campaign_id = None
+    try:
+        for recipient_id, campaign_id in recipients:
+            async_task(
+                "campaigns.tasks.send_to_recipient", recipient_id, task_name=f"kampanj-{campaign_id}-{recipient_id}"
+            )
+    except Exception as error:  # noqa: BLE001 – kön nere får aldrig fälla begäran; mottagarna står kvar i kö
+        logger.warning("Kampanj %s: kön svarar inte (%s); mottagarna står kvar i kö", campaign_id, type(error).__name__)
+        return False
+    return True
 
 
 def send_to_recipient(recipient_id: int) -> None:

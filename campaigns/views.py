@@ -22,6 +22,10 @@ from smsportal.phone import national_format
 from smsportal.smstext import analyse
 
 EXAMPLE_CODE = "x" * CODE_LENGTH  # samma längd som en riktig svarskod
+QUEUE_DOWN_MESSAGE = (
+    "Kampanjen är skapad, men bakgrundsjobben svarar inte just nu. Mottagarna står kvar i kö "
+    "och SMS:en skickas automatiskt så snart bakgrundsjobben är tillbaka."
+)
 
 
 @login_required
@@ -39,7 +43,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 request_id=form.cleaned_data["request_id"],
                 notify_phone=form.cleaned_data["notify_phone"],
             )
-            if created:
+            if created and getattr(campaign, "queue_down", False):
+                messages.warning(request, QUEUE_DOWN_MESSAGE)
+            elif created:
                 messages.success(request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare.")
             else:
                 messages.info(request, "Kampanjen var redan skapad. Inga nya SMS skickades.")

@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Databasen låst eller nere: svensk sida "försök igen" (503) i stället för felsida 500.
+    "config.database_errors.DatabaseOutageMiddleware",
     # django-axes ska ligga sist enligt dess dokumentation.
     "axes.middleware.AxesMiddleware",
 ]
