@@ -18,12 +18,15 @@ from django.conf import settings
 
 from tests.conftest import STAFF_PASSWORD
 from tests.e2e.conftest import collect_console_errors, log_in, screenshot
+from tests.testenv import TEST_ENVIRONMENT
 from tests.e2e.test_campaign_live_browser import (  # noqa: F401 – asgi_server är en fixtur
     DESKTOP_VIEWPORT,
     PHONE_VIEWPORT,
     AsgiServer,
     answer,
     asgi_server,
+    run_manage,
+    server_env,
     wait_for_state,
 )
 
@@ -130,13 +133,42 @@ def check_campaign_and_replies(audit: Audit, tab: Any, phone: Any, server: AsgiS
     audit.check(phone, "patient-okand-kod")
 
 
-def test_pages_have_no_wcag_violations(asgi_server: AsgiServer, staff: Any, mobile: Any) -> None:  # noqa: F811
+def wrong_password(tab: Any, server: AsgiServer, username: str) -> None:
+    """Ett inloggningsförsök med fel lösenord."""
+    tab.goto(server.url + "/konto/logga-in/")
+    tab.get_by_label("Användarnamn").fill(username)
+    tab.get_by_label("Lösenord").fill("fel-lösenord")
+    tab.get_by_role("button", name="Logga in").click()
+
+
+def check_account_and_admin_pages(audit: Audit, tab: Any, server: AsgiServer, database: Path) -> None:
+    """Utloggad: fel lösenord, spärrad inloggning, dataskyddssidan; sedan audit-sidan som administratör."""
+    tab.get_by_role("button", name="Logga ut").click()
+    wrong_password(tab, server, "bertil")
+    audit.check(tab, "inloggning-fel")
+    for _ in range(4):
+        wrong_password(tab, server, "bertil")
+    tab.get_by_role("heading", name="Inloggningen är tillfälligt spärrad").wait_for()
+    audit.check(tab, "inloggning-sparrad")
+    tab.goto(server.url + "/dataskydd/")
+    audit.check(tab, "dataskydd")
+    run_manage(server_env(database, server.url), "ensure_admin")
+    log_in(tab, server.url, "admin", TEST_ENVIRONMENT["ADMIN_PASSWORD"])
+    tab.goto(server.url + "/logg/")
+    audit.check(tab, "audit-logg")
+
+
+def test_pages_have_no_wcag_violations(
+    asgi_server: AsgiServer, staff: Any, mobile: Any, tmp_path: Path  # noqa: F811
+) -> None:
     """axe-core hittar inga WCAG 2.1 A/AA-brister på personalens eller patientens sidor."""
     assert AXE_SCRIPT.exists(), "axe-core saknas: kör `npm ci` (make test gör det)"
     errors = [collect_console_errors(staff), collect_console_errors(mobile)]
     audit = Audit()
     check_staff_pages(audit, staff, asgi_server)
     check_campaign_and_replies(audit, staff, mobile, asgi_server)
+    check_account_and_admin_pages(audit, staff, asgi_server, tmp_path / "live.sqlite3")
     assert audit.violations == {}, "WCAG-brister enligt axe-core:\n" + describe(audit.violations)
-    # Den okända koden svarar 404, vilket webbläsaren noterar i konsolen; inga andra fel.
-    assert errors == [[], ["Failed to load resource: the server responded with a status of 404 (Not Found)"]]
+    # Spärrsidan svarar 429 och den okända koden 404, vilket webbläsaren noterar i konsolen; inga andra fel.
+    status = "Failed to load resource: the server responded with a status of {}"
+    assert errors == [[status.format("429 (Unknown Status)")], [status.format("404 (Not Found)")]]
