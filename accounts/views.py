@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import sessions
+from accounts.forms import LoginForm
 from config.client_ip import client_ip
 from config.database_errors import is_outage, outage_response
 
@@ -26,6 +27,7 @@ class LoginView(auth_views.LoginView):
     """Inloggningssidan (svenska; spärr efter fem fel hanteras av django-axes)."""
 
     template_name = "accounts/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
 

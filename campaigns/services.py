@@ -19,10 +19,12 @@ from audit.models import Action
 from audit.services import record
 from campaigns.alerts import queue_staff_alert
 from campaigns.events import campaign_changed
-from campaigns.models import Campaign, Recipient
+from campaigns.models import CODE_ALPHABET, Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
 from smsportal.phone import mask_phone
+
+_CODE_CHARACTERS = frozenset(CODE_ALPHABET)
 
 # En sändning som pågått så här länge har dött (django-q2:s tidsgräns är två minuter).
 STALE_SENDING = timedelta(minutes=10)
@@ -98,8 +100,11 @@ def _create(
 
 
 def find_by_code(code: str) -> Recipient | None:
-    """Mottagaren med svarskoden, eller None (okänd, raderad)."""
-    if not code or len(code) > 32:
+    """Mottagaren med svarskoden, eller None (okänd, raderad, eller tecken som ingen kod har).
+
+    Adressen kommer från vem som helst: ett NUL-tecken skulle ge databasfel i PostgreSQL.
+    """
+    if not code or len(code) > 32 or not set(code) <= _CODE_CHARACTERS:
         return None
     return Recipient.objects.select_related("campaign").filter(code=code).first()
 

@@ -1,0 +1,26 @@
+"""Inloggningsformuläret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.forms import AuthenticationForm
+
+
+class LoginForm(AuthenticationForm):
+    """Djangos inloggningsformulär, med ett synligt besked för all felaktig inmatning.
+
+    Sidan visar bara beskeden ovanför formuläret: ett tomt fält eller ett ogiltigt
+    användarnamn ger därför samma besked som fel lösenord. Djangos formulär sätter
+    användarnamnets maxlängd först efter att fältet skapats, så den kontrolleras aldrig av
+    fältet självt; ett längre namn skulle nå django-axes, vars kolumn (255 tecken) då
+    sprängs i PostgreSQL. Det kontrolleras här, innan något lösenord prövas.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        """Fältfel och för långa användarnamn ger beskedet om fel inloggning; annars Djangos kontroll."""
+        username = self.cleaned_data.get("username")
+        too_long = username is not None and len(username) > self.fields["username"].max_length
+        if too_long or self.has_error("username") or self.has_error("password"):
+            raise self.get_invalid_login_error()
+        return super().clean()
