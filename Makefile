@@ -50,7 +50,7 @@ test: install-dev browser node_modules/axe-core/axe.min.js
 
 ## Prestandamätningar (körs aldrig i make test).
 bench: install-dev
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .hypothesis
