@@ -17,67 +17,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.path först
+    environment,
+    free_port,
+    percentile,
+    print_table,
+    redis_reachable,
+    setup_django,
+    start_daphne,
+    stop,
+)
+
 PATIENTS = 20
 # Längsta väntan på en ögonblicksbild per svar, och på hela körningen per lager.
 ANSWER_TIMEOUT = 5.0
 RUN_TIMEOUT = 180.0
 
 
-def free_port() -> int:
-    """En ledig TCP-port på 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def redis_reachable(url: str) -> bool:
-    """Sant om Redis på adressen svarar på PING (inom en sekund)."""
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
-    except Exception:  # noqa: BLE001 – ingen Redis betyder bara att den mätningen hoppas över
-        return False
-
-
-def environment(db_path: Path, port: int, redis_url: str) -> dict[str, str]:
-    """Miljön för daphne och för den här processen: testnycklar, engångsdatabas, valt kanal-lager."""
-    env = {
-        **os.environ,
-        "ENV_FILE": "",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-nyckel-" + "0123456789abcdef" * 4,
-        "PHONE_HASH_KEY": "bench-nummerhash-" + "fedcba9876543210" * 4,
-        "ADMIN_USERNAME": "admin",
-        "ADMIN_PASSWORD": "Bench-Admin-Lösenord-42!",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "COOKIE_SECURE": "false",
-        "BEHIND_TLS_PROXY": "false",
-        "TRUSTED_PROXY_COUNT": "1",
-        "SMS_PROVIDERS": "locmem",
-        "DATABASE_URL": f"sqlite:///{db_path}",
-        "REDIS_URL": redis_url,
-        "LIVE_POLL_SECONDS": "600",
-        "LOG_LEVEL": "WARNING",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-    }
-    return env
+def layer_environment(db_path: Path, port: int, static_root: Path, redis_url: str) -> dict[str, str]:
+    """Miljön för en mätning: SQLite-filen, valt kanal-lager och en reserv som inte hinner slå till."""
+    return environment(f"sqlite:///{db_path}", port, static_root, redis_url, LIVE_POLL_SECONDS="600")
 
 
 def prepare_database(env: dict[str, str]) -> tuple[int, list[tuple[int, str]], str]:
@@ -85,23 +54,16 @@ def prepare_database(env: dict[str, str]) -> tuple[int, list[tuple[int, str]], s
 
     Returnerar (kampanjens id, [(mottagarens id, svarskod)], sessionsnyckeln).
     """
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from datetime import timedelta
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.test import Client
     from django.utils import timezone
 
     from campaigns.models import Campaign, Recipient
 
-    call_command("migrate", verbosity=0, interactive=False)
     user = get_user_model().objects.create_user(username="bench", password=secrets.token_urlsafe(16))
     client = Client()
     client.force_login(user)
@@ -125,38 +87,6 @@ def reset_answers(campaign_id: int) -> None:
     from campaigns.models import Recipient
 
     Recipient.objects.filter(campaign_id=campaign_id).update(answer="", answered_at=None, yes_rank=None)
-
-
-def start_daphne(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """Startar daphne och väntar tills porten svarar (högst 30 s)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("daphne avslutades direkt:\n" + (process.stderr.read() or b"").decode(errors="replace"))
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("daphne startade inte inom 30 sekunder")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stoppar den daphne-process som mätningen startade."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 async def measure(port: int, session_key: str, campaign_id: int, recipients: list[tuple[int, str]], answers: int) -> list[float]:
@@ -208,12 +138,6 @@ async def measure(port: int, session_key: str, campaign_id: int, recipients: lis
     return latencies
 
 
-def percentile(values: list[float], share: float) -> float:
-    """Percentil enligt närmaste rang (share 0.95 = 95:e percentilen)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 def main() -> int:
     """Kör mätningen för varje tillgängligt kanal-lager och skriver tabellen."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -225,7 +149,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="push-latency-") as tmp:
         db_path = Path(tmp) / "bench.sqlite3"
         port = free_port()
-        campaign_id, recipients, session_key = prepare_database(environment(db_path, port, ""))
+        static_root = Path(tmp) / "static"
+        campaign_id, recipients, session_key = prepare_database(layer_environment(db_path, port, static_root, ""))
         layers = [("minne", "")]
         if redis_reachable(args.redis_url):
             layers.append(("Redis", args.redis_url))
@@ -234,25 +159,30 @@ def main() -> int:
         for label, redis_url in layers:
             reset_answers(campaign_id)
             print(f"Mäter med kanal-lagret i {label.lower() if label == 'minne' else label} ({args.answers} svar) ...")
-            daphne = start_daphne(environment(db_path, port, redis_url), port)
+            daphne = start_daphne(layer_environment(db_path, port, static_root, redis_url), port)
             try:
                 latencies = asyncio.run(measure(port, session_key, campaign_id, recipients, args.answers))
             finally:
                 stop(daphne)
             results.append((label, latencies, args.answers))
 
-    print()
-    print(f"{'kanal-lager':<12} {'svar':>9} {'median (ms)':>12} {'p95 (ms)':>10} {'max (ms)':>10}")
+    rows: list[list[str]] = []
     for label, latencies, wanted in results:
         if latencies is None:
-            print(f"{label:<12} {'–':>9} {'Redis svarar inte: hoppades över':>34}")
+            rows.append([label, "–", "–", "–", "Redis svarar inte: hoppades över"])
         elif not latencies:
-            print(f"{label:<12} {f'0/{wanted}':>9} {'inga mätvärden':>34}")
+            rows.append([label, f"0/{wanted}", "–", "–", "inga mätvärden"])
         else:
-            print(
-                f"{label:<12} {f'{len(latencies)}/{wanted}':>9} {statistics.median(latencies) * 1000:>12.1f} "
-                f"{percentile(latencies, 0.95) * 1000:>10.1f} {max(latencies) * 1000:>10.1f}"
+            rows.append(
+                [
+                    label,
+                    f"{len(latencies)}/{wanted}",
+                    f"{statistics.median(latencies) * 1000:.1f}",
+                    f"{percentile(latencies, 0.95) * 1000:.1f}",
+                    f"{max(latencies) * 1000:.1f}",
+                ]
             )
+    print_table(["kanal-lager", "svar", "median (ms)", "p95 (ms)", "max (ms)"], rows)
     return 0
 
 
