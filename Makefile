@@ -25,11 +25,11 @@ install-dev: $(VENV)/.stamp-dev
 ## Debians chromium för webbläsartesterna (Playwrights egen nedladdning fungerar inte här)
 ## och Node.js (JavaScript-räknaren testas mot samma testvektorer som Python-räknaren).
 browser:
-	@command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
-	  echo "Installerar chromium och nodejs från Debian..."; \
+	@command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  echo "Installerar chromium, nodejs och npm från Debian..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    chromium fonts-dejavu-core $$(command -v node >/dev/null || echo nodejs) >/dev/null; }
+	    chromium fonts-dejavu-core $$(command -v node >/dev/null || echo nodejs) $$(command -v npm >/dev/null || echo npm) >/dev/null; }
 
 ## axe-core för tillgänglighetstesterna, låst i package-lock.json (portalen själv använder inget från npm).
 node_modules/axe-core/axe.min.js: package.json package-lock.json | browser
