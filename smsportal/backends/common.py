@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.core.exceptions import BadRequest, ImproperlyConfigured, SuspiciousOperation
 from django.http import HttpRequest, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -175,10 +175,13 @@ def token_matches(request: HttpRequest, expected: str) -> bool:
 
 
 def form_data(request: HttpRequest) -> QueryDict | None:
-    """Begärans formulärdata, eller None om kroppen inte går att tolka."""
+    """Begärans formulärdata, eller None om kroppen inte går att tolka.
+
+    BadRequest: formulärdata i en annan teckenkodning än UTF-8 (Django vägrar tolka den).
+    """
     try:
         return request.POST
-    except (SuspiciousOperation, MultiPartParserError, OSError, ValueError):
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, OSError, ValueError):
         return None
 
 

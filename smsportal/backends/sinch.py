@@ -267,8 +267,8 @@ class SinchBackend(BaseBackend):
         """(batch-id, status) ur en rapport; tom lista för mellanlägen och okända kroppar."""
         try:
             report = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return []
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return []  # RecursionError: djupt nästlad JSON (t.ex. tiotusen "[")
         if not isinstance(report, dict):
             return []
         kind = report.get("type")

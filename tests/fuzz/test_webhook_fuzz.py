@@ -1,0 +1,189 @@
+"""Egenskapstester för leveransrapporternas webhooks: Sinch, Twilio och 46elks.
+
+Slumpade JSON- och formulärkroppar, fel innehållstyper, ogiltig UTF-8, djupt nästlad JSON
+och enorma tal, med giltig och ogiltig autentisering. Svaret är alltid 2xx eller 4xx, och
+bara en autentiserad rapport om ett SMS som portalen känner till får spara en status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client, RequestFactory, override_settings
+from hypothesis import given
+from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator
+
+from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
+from smsportal.backends.common import form_data
+from smsportal.backends.sinch import RECIPIENT_REPORT, SUMMARY_REPORT
+from tests.fakes.elks46_server import API_PASSWORD, API_USERNAME
+from tests.fakes.sinch_server import API_TOKEN, SERVICE_PLAN_ID, FakeSinch
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
+from tests.fuzz.checks import FUZZ, TEXT, assert_clean
+
+WEBHOOK_TOKEN = "fuzz-webhook-token-0123456789abcdef"
+SIGNING_SECRET = "fuzz-sinch-signing-secret-42"
+#: Ett meddelande-id som portalen känner till (ett skickat envägs-SMS hos varje leverantör).
+KNOWN = "KNOWNmessage01"
+SLUGS = {"sinch": "sinch", "twilio": "twilio", "elks46": "46elks"}
+UNREACHABLE = "http://127.0.0.1:9"  # aldrig en riktig leverantör, ens av misstag
+
+STATUS = st.one_of(
+    st.sampled_from(["delivered", "Delivered", " failed ", "undelivered", "read", "Aborted", "sent", "queued"]), TEXT
+)
+MESSAGE_ID = st.one_of(st.just(KNOWN), TEXT, st.integers(), st.none(), st.just(KNOWN + "\x00"), st.just("A" * 100))
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),
+    max_leaves=20,
+)
+SINCH_REPORT = st.fixed_dictionaries(
+    {
+        "type": st.one_of(st.sampled_from([RECIPIENT_REPORT, SUMMARY_REPORT]), TEXT),
+        "batch_id": MESSAGE_ID,
+        "status": STATUS,
+        "statuses": st.lists(
+            st.fixed_dictionaries({"status": STATUS, "count": st.one_of(st.integers(), TEXT, st.none())}), max_size=3
+        ),
+    }
+)
+FORM = st.dictionaries(
+    st.one_of(st.sampled_from(["MessageSid", "MessageStatus", "id", "status", "delivered"]), TEXT),
+    st.one_of(st.just(KNOWN), STATUS),
+    max_size=5,
+)
+#: Kroppar som leverantörerna aldrig skickar: nästlad JSON, enorma tal, ogiltig UTF-8.
+ODD_BODY = st.one_of(
+    st.integers(min_value=100, max_value=100_000).map(lambda depth: b"[" * depth + b"]" * depth),
+    st.integers(min_value=100, max_value=50_000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
+    st.integers(min_value=4000, max_value=100_000).map(lambda digits: b'{"batch_id": 1' + b"0" * digits + b"}"),
+    st.sampled_from([b"1e999999", b"NaN", b"-Infinity", b'{"status": 1e999}', b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00"]),
+    st.binary(max_size=500),
+)
+BODY = st.one_of(
+    JSON_VALUE.map(lambda value: json.dumps(value).encode()),
+    SINCH_REPORT.map(lambda value: json.dumps(value).encode()),
+    FORM.map(lambda form: urlencode(form).encode()),
+    ODD_BODY,
+)
+CONTENT_TYPE = st.sampled_from(
+    [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "application/x-www-form-urlencoded; charset=bogus-charset",
+        "application/x-www-form-urlencoded; charset=utf-16",
+        "application/json; charset=latin-1",
+        "multipart/form-data",
+        "multipart/form-data; boundary=fuzz",
+        "text/plain",
+        "",
+    ]
+)
+
+
+@pytest.fixture
+def providers(settings: Any, db: Any) -> Iterator[None]:
+    """Alla tre leverantörerna påslagna (mot en adress där ingen svarar) och ett känt SMS hos var och en."""
+    settings.SMS_PROVIDERS = ["sinch", "twilio", "elks46"]
+    settings.SMS_WEBHOOK_TOKEN = WEBHOOK_TOKEN
+    settings.SINCH_SERVICE_PLAN_ID = SERVICE_PLAN_ID
+    settings.SINCH_API_TOKEN = API_TOKEN
+    settings.SINCH_REGION = "eu"
+    settings.SINCH_BASE_URL = UNREACHABLE
+    settings.SINCH_WEBHOOK_SECRET = ""
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_BASE_URL = UNREACHABLE
+    settings.ELKS46_API_USERNAME = API_USERNAME
+    settings.ELKS46_API_PASSWORD = API_PASSWORD
+    settings.ELKS46_BASE_URL = UNREACHABLE + "/a1"
+    for provider in SLUGS:
+        AuditEvent.objects.create(action=Action.SMS_SENT, provider=provider, provider_message_id=KNOWN)
+    yield
+
+
+def twilio_signature(path: str, body: bytes, content_type: str, token: str) -> str:
+    """X-Twilio-Signature över det Twilio skulle ha skickat: adressen och formulärdatan som Django läser den."""
+    request = RequestFactory().generic("POST", path, data=body, content_type=content_type)
+    return RequestValidator(token).compute_signature("http://testserver" + path, form_data(request) or {})
+
+
+def signature_checked(provider: str, signed: bool) -> bool:
+    """Sant när en signatur över kroppen prövas (Twilio, signerad Sinch), inte en token i adressen.
+
+    En kropp som inte går att tolka eller avkoda kan då inte prövas och ger 403, även
+    med rätt nyckel; en leverantör skickar aldrig sådana kroppar.
+    """
+    return provider == "twilio" or (provider == "sinch" and signed)
+
+
+def report_request(provider: str, body: bytes, content_type: str, authentic: bool, signed: bool) -> dict[str, Any]:
+    """Adress och huvuden för en rapport, med rätt eller fel token/signatur."""
+    token = WEBHOOK_TOKEN if authentic else "fel-token"
+    path = f"/webhooks/sms/{SLUGS[provider]}/"
+    headers: dict[str, str] = {}
+    if provider == "twilio":
+        headers["X-Twilio-Signature"] = twilio_signature(path, body, content_type, AUTH_TOKEN if authentic else "fel")
+    elif provider == "sinch" and signed:
+        headers = FakeSinch.signature_headers(body, SIGNING_SECRET if authentic else "fel-hemlighet")
+    else:
+        path += "?" + urlencode({"token": token})
+    return {"path": path, "headers": headers}
+
+
+@FUZZ
+@given(
+    provider=st.sampled_from(list(SLUGS)),
+    body=BODY,
+    content_type=CONTENT_TYPE,
+    authentic=st.booleans(),
+    signed=st.booleans(),
+)
+def test_webhooks_never_fail_with_500(
+    client: Client, providers: None, provider: str, body: bytes, content_type: str, authentic: bool, signed: bool
+) -> None:
+    """2xx eller 4xx för varje kropp; ogiltig autentisering ändrar inget; bara kända SMS får status."""
+    before = set(DeliveryReport.objects.values_list("provider", "message_id", "status"))
+    target = report_request(provider, body, content_type, authentic, signed)
+    with override_settings(SINCH_WEBHOOK_SECRET=SIGNING_SECRET if signed else ""):
+        response = client.generic("POST", target["path"], data=body, content_type=content_type, headers=target["headers"])
+    assert_clean(response, {200, 400, 403, 413})
+    after = set(DeliveryReport.objects.values_list("provider", "message_id", "status"))
+    if not authentic:
+        assert response.status_code != 200 and after == before
+    elif not signature_checked(provider, signed):
+        assert response.status_code == 200
+    assert {(p, m) for p, m, _ in after} <= {(p, KNOWN) for p in SLUGS}
+    assert {s for _, _, s in after} <= set(DeliveryStatus.values)
+
+
+@FUZZ
+@given(provider=st.sampled_from(list(SLUGS)), body=ODD_BODY, content_type=CONTENT_TYPE, signed=st.booleans())
+def test_odd_bodies_with_valid_auth(
+    client: Client, providers: None, provider: str, body: bytes, content_type: str, signed: bool
+) -> None:
+    """Nästlad JSON, enorma tal och ogiltig UTF-8 med rätt token/signatur: 200 och ingen status."""
+    target = report_request(provider, body, content_type, authentic=True, signed=signed)
+    with override_settings(SINCH_WEBHOOK_SECRET=SIGNING_SECRET if signed else ""):
+        response = client.generic("POST", target["path"], data=body, content_type=content_type, headers=target["headers"])
+    assert_clean(response, {200, 403} if signature_checked(provider, signed) else {200})
+    assert not DeliveryReport.objects.exists()
+
+
+def test_known_message_is_recorded(client: Client, providers: None) -> None:
+    """Kontroll av testet ovan: en riktig rapport om det kända SMS:et sparas för varje leverantör."""
+    reports = {
+        "sinch": (json.dumps(FakeSinch.recipient_report(KNOWN, status="Delivered")).encode(), "application/json"),
+        "twilio": (urlencode({"MessageSid": KNOWN, "MessageStatus": "delivered"}).encode(), "application/x-www-form-urlencoded"),
+        "elks46": (urlencode({"id": KNOWN, "status": "delivered"}).encode(), "application/x-www-form-urlencoded"),
+    }
+    for provider, (body, content_type) in reports.items():
+        target = report_request(provider, body, content_type, authentic=True, signed=False)
+        response = client.generic("POST", target["path"], data=body, content_type=content_type, headers=target["headers"])
+        assert_clean(response, {200})
+    assert DeliveryReport.objects.filter(message_id=KNOWN, status=DeliveryStatus.DELIVERED).count() == 3
