@@ -10,6 +10,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 from django.shortcuts import render
@@ -94,7 +95,15 @@ def lockout(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Felsida 400 på svenska."""
+    """Felsida 400 på svenska; en för stor begäran (över DATA_UPLOAD_MAX_MEMORY_SIZE) får 413."""
+    if isinstance(exception, RequestDataTooBig):
+        return _error_page(
+            request,
+            413,
+            "Det du skickade är för stort",
+            "Formuläret var för stort för att tas emot och ingenting har sparats. "
+            "Gå tillbaka, korta texten eller listan och försök igen.",
+        )
     return _error_page(request, 400, "Felaktig begäran", "Sidan kunde inte visas. Försök igen.")
 
 

@@ -8,30 +8,17 @@ bara en autentiserad rapport om ett SMS som portalen känner till får spara en 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-from django.test import Client, RequestFactory, override_settings
+from django.test import Client, override_settings
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator
 
-from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
-from smsportal.backends.common import form_data
+from audit.models import DeliveryReport, DeliveryStatus
 from smsportal.backends.sinch import RECIPIENT_REPORT, SUMMARY_REPORT
-from tests.fakes.elks46_server import API_PASSWORD, API_USERNAME
-from tests.fakes.sinch_server import API_TOKEN, SERVICE_PLAN_ID, FakeSinch
-from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
+from tests.fakes.sinch_server import FakeSinch
 from tests.fuzz.checks import FUZZ, TEXT, assert_clean
-
-WEBHOOK_TOKEN = "fuzz-webhook-token-0123456789abcdef"
-SIGNING_SECRET = "fuzz-sinch-signing-secret-42"
-#: Ett meddelande-id som portalen känner till (ett skickat envägs-SMS hos varje leverantör).
-KNOWN = "KNOWNmessage01"
-SLUGS = {"sinch": "sinch", "twilio": "twilio", "elks46": "46elks"}
-UNREACHABLE = "http://127.0.0.1:9"  # aldrig en riktig leverantör, ens av misstag
+from tests.fuzz.webhook_requests import KNOWN, SIGNING_SECRET, SLUGS, report_request, signature_checked
 
 STATUS = st.one_of(
     st.sampled_from(["delivered", "Delivered", " failed ", "undelivered", "read", "Aborted", "sent", "queued"]), TEXT
@@ -84,56 +71,6 @@ CONTENT_TYPE = st.sampled_from(
         "",
     ]
 )
-
-
-@pytest.fixture
-def providers(settings: Any, db: Any) -> Iterator[None]:
-    """Alla tre leverantörerna påslagna (mot en adress där ingen svarar) och ett känt SMS hos var och en."""
-    settings.SMS_PROVIDERS = ["sinch", "twilio", "elks46"]
-    settings.SMS_WEBHOOK_TOKEN = WEBHOOK_TOKEN
-    settings.SINCH_SERVICE_PLAN_ID = SERVICE_PLAN_ID
-    settings.SINCH_API_TOKEN = API_TOKEN
-    settings.SINCH_REGION = "eu"
-    settings.SINCH_BASE_URL = UNREACHABLE
-    settings.SINCH_WEBHOOK_SECRET = ""
-    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
-    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
-    settings.TWILIO_BASE_URL = UNREACHABLE
-    settings.ELKS46_API_USERNAME = API_USERNAME
-    settings.ELKS46_API_PASSWORD = API_PASSWORD
-    settings.ELKS46_BASE_URL = UNREACHABLE + "/a1"
-    for provider in SLUGS:
-        AuditEvent.objects.create(action=Action.SMS_SENT, provider=provider, provider_message_id=KNOWN)
-    yield
-
-
-def twilio_signature(path: str, body: bytes, content_type: str, token: str) -> str:
-    """X-Twilio-Signature över det Twilio skulle ha skickat: adressen och formulärdatan som Django läser den."""
-    request = RequestFactory().generic("POST", path, data=body, content_type=content_type)
-    return RequestValidator(token).compute_signature("http://testserver" + path, form_data(request) or {})
-
-
-def signature_checked(provider: str, signed: bool) -> bool:
-    """Sant när en signatur över kroppen prövas (Twilio, signerad Sinch), inte en token i adressen.
-
-    En kropp som inte går att tolka eller avkoda kan då inte prövas och ger 403, även
-    med rätt nyckel; en leverantör skickar aldrig sådana kroppar.
-    """
-    return provider == "twilio" or (provider == "sinch" and signed)
-
-
-def report_request(provider: str, body: bytes, content_type: str, authentic: bool, signed: bool) -> dict[str, Any]:
-    """Adress och huvuden för en rapport, med rätt eller fel token/signatur."""
-    token = WEBHOOK_TOKEN if authentic else "fel-token"
-    path = f"/webhooks/sms/{SLUGS[provider]}/"
-    headers: dict[str, str] = {}
-    if provider == "twilio":
-        headers["X-Twilio-Signature"] = twilio_signature(path, body, content_type, AUTH_TOKEN if authentic else "fel")
-    elif provider == "sinch" and signed:
-        headers = FakeSinch.signature_headers(body, SIGNING_SECRET if authentic else "fel-hemlighet")
-    else:
-        path += "?" + urlencode({"token": token})
-    return {"path": path, "headers": headers}
 
 
 @FUZZ
