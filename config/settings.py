@@ -12,6 +12,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
@@ -138,20 +139,35 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def redis_backends(url: str) -> dict[str, dict[str, Any]]:
+    """CACHES och CHANNEL_LAYERS i Redis på `url` (felproven använder samma mot ett Redis som är nere).
+
+    Cachen ger efter när Redis inte svarar (config.cache): patientsidorna fungerar ändå.
+    """
+    return {
+        "CACHES": {
+            "default": {
+                "BACKEND": "config.cache.FailOpenRedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "smsportal",
+                # Ett Redis som inte svarar får inte hänga begäran.
+                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            }
+        },
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [url], "prefix": "smsportal"},
+            }
+        },
+    }
+
+
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "smsportal",
-        }
-    }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "smsportal"},
-        }
-    }
+    CACHES = redis_backends(REDIS_URL)["CACHES"]
+    CHANNEL_LAYERS = redis_backends(REDIS_URL)["CHANNEL_LAYERS"]
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -160,6 +176,8 @@ else:
 # vilket bara är exakt i en process (inbäddat läge); dess kontroll E003 tystas då medvetet.
 # W001 ("inte officiellt stödd") kommer även med RedisCache (känt, öppet ärende uppströms).
 RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
+# Redis nere: gränsen släpps hellre än att patienten inte kan svara (cachen ger då "saknas").
+RATELIMIT_FAIL_OPEN = True
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])
 
 Q_CLUSTER = {

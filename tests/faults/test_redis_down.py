@@ -1,0 +1,125 @@
+"""Redis nere när portalen är inställd med REDIS_URL (cache, kanal-lager och django-q2-kö).
+
+Inställningarna pekas mot en stängd port på 127.0.0.1 (`redis_backends()` ur
+config/settings.py, som i drift med REDIS_URL, och django-q2:s Redis-kö), så att proven
+går i båda körningarna av sviten. Envägs-SMS skickas, loggas och räknas mot kvoten;
+patienternas svar sparas (gränsen per IP släpps i stället för att ge en felsida);
+en kampanj som skapas förlorar inga mottagare och skickas när kön är tillbaka; personalens
+statusadress (sidans polling när websocketen är nere) svarar; ingen loggas ut.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client, override_settings
+from django.utils import timezone
+from django_q.conf import Conf
+
+from audit.models import Action, AuditEvent
+from campaigns.models import Campaign, Recipient
+from campaigns.tasks import requeue_stuck_recipients
+from campaigns.views import QUEUE_DOWN_MESSAGE
+from config.settings import redis_backends
+from tests.campaigns.factories import make_campaign, send_all
+from tests.e2e.test_campaign_live_browser import free_port
+from tests.smsportal.test_send_page import send
+
+pytestmark = pytest.mark.django_db
+
+
+@contextmanager
+def redis_down() -> Iterator[str]:
+    """Cache, kanal-lager och django-q2-kö i ett Redis som inte svarar (stängd port) under blocket."""
+    url = f"redis://127.0.0.1:{free_port()}/0"  # porten släpptes direkt: ingen lyssnar där
+    saved = Conf.ORM, Conf.REDIS
+    Conf.ORM, Conf.REDIS = None, url
+    try:
+        with override_settings(**redis_backends(url)):
+            yield url
+    finally:
+        Conf.ORM, Conf.REDIS = saved
+
+
+def test_one_way_sms_is_sent_audited_and_counted_with_redis_down(
+    staff_client: Client, sms_outbox: list[Any]
+) -> None:
+    """Sändsidan: SMS:et går iväg, audit skrivs och kvoten räknas, utan Redis."""
+    with redis_down():
+        send(staff_client)
+        page = staff_client.get("/").content.decode()
+    assert [m.to for m in sms_outbox] == ["+46701234567"]
+    assert AuditEvent.objects.filter(action=Action.SMS_SENT).count() == 1
+    assert "Kvar denna timme: 29 av 30" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_patient_answer_is_recorded_with_redis_down(
+    staff_user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Patientens JA sparas och blir "Ring först"; gränsen per IP släpps med en varning, ingen felsida."""
+    campaign = make_campaign(staff_user)
+    send_all(campaign)
+    anna = campaign.recipients.get(name="Anna Andersson")
+    phone = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    with redis_down():
+        page = phone.get(f"/s/{anna.code}")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+        answered = phone.post(f"/s/{anna.code}", {"svar": "ja", "csrfmiddlewaretoken": token})
+        thanks = phone.get(f"/s/{anna.code}")
+    assert (page.status_code, answered.status_code, thanks.status_code) == (200, 302, 200)
+    anna.refresh_from_db()
+    assert (anna.answer, anna.yes_rank) == (Recipient.Answer.YES, 1)
+    assert "Redis svarar inte (ConnectionError vid add)" in caplog.text
+    assert "händelsen kunde inte skickas" in caplog.text  # kanal-lagret nere: sidorna pollar i stället
+    assert anna.code not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_campaign_created_with_redis_down_keeps_recipients_and_sends_when_the_queue_is_back(
+    staff_client: Client, sms_outbox: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kön nere vid Skicka: kampanjen skapas, personalen får ett svenskt besked, och SMS:en går när kön är tillbaka."""
+    data = {
+        "slot_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
+        "slot_time": "08:00",
+        "recipients": "Anna Andersson, 070-123 45 67, ja\nKarl Karlsson, 070-123 45 68",
+        "request_id": str(uuid.uuid4()),
+        "skicka": "1",
+    }
+    with redis_down():
+        response = staff_client.post("/personal/akut-sms/", data, follow=True)
+    assert response.status_code == 200
+    assert QUEUE_DOWN_MESSAGE in response.content.decode()
+    campaign = Campaign.objects.get()
+    queued = list(campaign.recipients.values_list("send_status", flat=True))
+    assert queued == ["queued", "queued"] and "" not in campaign.recipients.values_list("phone_encrypted", flat=True)
+    assert sms_outbox == []
+
+    monkeypatch.setattr(Conf, "SYNC", True)  # kön är tillbaka: jobben körs direkt, som av en arbetsprocess
+    assert requeue_stuck_recipients() == 0  # kampanjen är ny: jobben kan fortfarande vara på väg
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert requeue_stuck_recipients() == 2  # minutschemat i django-q2
+        assert requeue_stuck_recipients() == 0
+    assert sorted(m.to for m in sms_outbox) == ["+46701234567", "+46701234568"]
+    assert set(campaign.recipients.values_list("send_status", "phone_encrypted")) == {("sent", "")}
+
+
+def test_status_endpoint_and_session_work_with_redis_down(staff_client: Client, staff_user: Any) -> None:
+    """Kampanjsidans polling (statusadressen) svarar och personalen förblir inloggad utan Redis."""
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"  # sessionerna ligger aldrig i Redis
+    campaign = make_campaign(staff_user)
+    send_all(campaign)
+    with redis_down():
+        status = staff_client.get(f"/personal/akut-sms/{campaign.pk}/status/")
+        page = staff_client.get(f"/personal/akut-sms/{campaign.pk}/")
+    assert status.status_code == 200 and status.json()["counts"]["sent"] == 3
+    assert page.status_code == 200 and "Skickade 3/3" in page.content.decode()
