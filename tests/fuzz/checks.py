@@ -6,6 +6,7 @@ felsidor, och inskjuten HTML (markören nedan) får bara finnas med som escapad 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection
 from typing import Any
 
@@ -57,6 +58,8 @@ _FORBIDDEN_TEXTS = (
     "RequestDataTooBig",
 )
 
+_addresses = itertools.count(1)
+
 #: Gemensamma inställningar: få exempel (hela tests/fuzz/ ska gå på ett par minuter), ingen
 #: tidsgräns per exempel (maskinen delas), och funktionsfixturer är avsiktligt delade mellan
 #: exemplen (varje test städar själv det som ska vara tomt).
@@ -89,3 +92,12 @@ def assert_clean(response: Any, allowed: Collection[int]) -> str:
     if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/html") and text:
         assert '<html lang="sv">' in text, f"felsidan {response.status_code} är inte portalens svenska sida"
     return text
+
+
+def new_address() -> str:
+    """En ny IP-adress för varje anrop: patientsidornas IP-gräns (60/min) döljer då inga fall.
+
+    Ingen delad cache behöver tömmas (med Redis delas den med andra testkörningar).
+    """
+    number = next(_addresses)
+    return f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"

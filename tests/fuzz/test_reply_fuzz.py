@@ -7,7 +7,6 @@ med och utan CSRF-token. Varje exempel kommer från en egen IP-adress, så att I
 
 from __future__ import annotations
 
-import itertools
 import re
 import secrets
 from typing import Any
@@ -20,9 +19,7 @@ from hypothesis import strategies as st
 
 from campaigns.models import Campaign
 from tests.campaigns.factories import make_campaign, send_all
-from tests.fuzz.checks import FUZZ, TEXT, assert_clean
-
-_addresses = itertools.count(1)
+from tests.fuzz.checks import FUZZ, TEXT, assert_clean, new_address
 
 #: En kod i adressen: slumpad text, slumpade byte (ogiltig UTF-8), långa koder, nästan riktiga.
 CODE = st.one_of(
@@ -32,12 +29,6 @@ CODE = st.one_of(
     st.text("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789/.%", min_size=1, max_size=40),
 )
 ANSWER = st.one_of(TEXT, st.sampled_from(["ja", "nej", "JA", "ja ", "nej\x00", "kanske"]))
-
-
-def new_address() -> str:
-    """En ny IP-adress för varje exempel (IP-gränsen räknas per adress)."""
-    number = next(_addresses)
-    return f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
 
 
 def csrf_token(client: Client, url: str, address: str) -> str:
