@@ -189,7 +189,11 @@ async def warm_up(base: str) -> None:
 
 
 def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
-    """Kontrollerar i databasen: (varje svar sparat exakt en gång, ett första JA per kampanj, fel)."""
+    """Kontrollerar i databasen: (varje svar sparat exakt en gång, ett första JA per kampanj, fel).
+
+    JA-platserna kontrolleras för sig: de JA som finns sparade ska ha platserna 1..k utan
+    luckor eller dubbletter, och en kampanj som fick JA ska ha exakt ett första JA.
+    """
     from campaigns.models import Recipient
 
     expected = {"ja": Recipient.Answer.YES, "nej": Recipient.Answer.NO}
@@ -203,17 +207,19 @@ def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
         answer, answered_at, rank = rows[patient.recipient_id]
         wanted = expected[patient.choice]
         if answer != wanted or answered_at is None or (rank is not None) != (wanted == Recipient.Answer.YES):
-            problems.append(f"mottagare {patient.recipient_id}: svar {answer!r}, JA-plats {rank}, väntat {wanted!r}")
+            problems.append(
+                f"mottagare {patient.recipient_id}: svar {answer or 'inget'!r}, JA-plats {rank}, väntat {wanted.value!r}"
+            )
     answers_ok = not problems
     ranks_ok = True
     for campaign_id in sorted({p.campaign_id for p in patients}):
-        yes_count = sum(1 for p in patients if p.campaign_id == campaign_id and p.choice == "ja")
         ranks = sorted(
             Recipient.objects.filter(campaign_id=campaign_id, yes_rank__isnull=False).values_list("yes_rank", flat=True)
         )
-        if ranks != list(range(1, yes_count + 1)):
+        yes_sent = any(p.campaign_id == campaign_id and p.choice == "ja" for p in patients)
+        if ranks != list(range(1, len(ranks) + 1)) or (yes_sent and not ranks):
             ranks_ok = False
-            problems.append(f"kampanj {campaign_id}: JA-platser {ranks[:10]}…, väntat 1..{yes_count}")
+            problems.append(f"kampanj {campaign_id}: JA-platser {ranks[:10]}, väntat 1..{len(ranks)} utan luckor")
     return answers_ok, ranks_ok, problems
 
 
@@ -264,6 +270,15 @@ def run_child(database_url: str, args: argparse.Namespace) -> dict[str, object]:
             check=True,
         )
         return json.loads(result_file.read_text())
+
+
+def postgres_max_connections(database_url: str) -> str:
+    """PostgreSQL-serverns max_connections: varje samtidig begäran i daphne har en egen anslutning."""
+    import psycopg
+
+    with psycopg.connect(database_url, connect_timeout=2) as connection:
+        row = connection.execute("SHOW max_connections").fetchone()
+    return str(row[0]) if row else "?"
 
 
 def burst_row(database: str, view: str, burst: Burst) -> list[str]:
@@ -355,7 +370,10 @@ def main() -> int:
                 print("PostgreSQL svarar inte på 127.0.0.1:5432: den mätningen hoppas över.")
                 results["PostgreSQL"] = None
             else:
-                print(f"PostgreSQL: {args.campaigns} kampanjer × {args.per_campaign} patienter ...")
+                print(
+                    f"PostgreSQL (max_connections {postgres_max_connections(database_url)}): "
+                    f"{args.campaigns} kampanjer × {args.per_campaign} patienter ..."
+                )
                 results["PostgreSQL"] = run_child(database_url, args)
     return 0 if report(results, visits, args.concurrency) else 1
 
