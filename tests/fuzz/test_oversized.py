@@ -21,7 +21,7 @@ from audit.models import AuditEvent, DeliveryReport
 from campaigns.models import Campaign
 from tests.campaigns.factories import make_campaign
 from tests.fuzz.checks import assert_clean
-from tests.fuzz.webhook_requests import SLUGS, report_request
+from tests.fuzz.webhook_requests import KNOWN, SLUGS, post_report, report_request
 
 TOO_BIG = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1
 #: En CSRF-kaka av rätt form: med den läser CSRF-kontrollen formuläret (annars nekas det direkt).
@@ -147,12 +147,10 @@ def test_chunked_bodies_are_bounded_under_asgi(providers: None, staff_user: Any)
 def test_webhooks_refuse_oversized_bodies(client: Client, providers: None, provider: str, content_type: str) -> None:
     """Rätt token eller signatur men en kropp över gränsen: 413, och ingen status sparas."""
     if content_type == "application/json":
-        body = json.dumps({"type": "recipient_delivery_report_sms", "batch_id": "KNOWNmessage01", "status": "Delivered",
+        body = json.dumps({"type": "recipient_delivery_report_sms", "batch_id": KNOWN, "status": "Delivered",
                            "pad": "x" * TOO_BIG}).encode()
     else:
-        body = urlencode({"MessageSid": "KNOWNmessage01", "id": "KNOWNmessage01", "MessageStatus": "delivered",
+        body = urlencode({"MessageSid": KNOWN, "id": KNOWN, "MessageStatus": "delivered",
                           "status": "delivered", "pad": "x" * TOO_BIG}).encode()
-    target = report_request(provider, b"", content_type, authentic=True, signed=False)
-    response = post_raw(client, target["path"], body, content_type, headers=target["headers"])
-    assert_clean(response, {413})
+    assert_clean(post_report(client, provider, body, content_type), {413})
     assert not DeliveryReport.objects.exists()

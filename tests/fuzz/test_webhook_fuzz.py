@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from django.test import Client, override_settings
+from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +18,7 @@ from audit.models import DeliveryReport, DeliveryStatus
 from smsportal.backends.sinch import RECIPIENT_REPORT, SUMMARY_REPORT
 from tests.fakes.sinch_server import FakeSinch
 from tests.fuzz.checks import FUZZ, TEXT, assert_clean
-from tests.fuzz.webhook_requests import KNOWN, SIGNING_SECRET, SLUGS, report_request, signature_checked
+from tests.fuzz.webhook_requests import KNOWN, SLUGS, post_report, signature_checked
 
 STATUS = st.one_of(
     st.sampled_from(["delivered", "Delivered", " failed ", "undelivered", "read", "Aborted", "sent", "queued"]), TEXT
@@ -44,10 +44,10 @@ FORM = st.dictionaries(
     st.one_of(st.just(KNOWN), STATUS),
     max_size=5,
 )
-#: Kroppar som leverantörerna aldrig skickar: nästlad JSON, enorma tal, ogiltig UTF-8.
+#: Kroppar som leverantörerna aldrig skickar: nästlad JSON, enorma tal, ogiltig UTF-8 (alla under 256 KiB).
 ODD_BODY = st.one_of(
     st.integers(min_value=100, max_value=100_000).map(lambda depth: b"[" * depth + b"]" * depth),
-    st.integers(min_value=100, max_value=50_000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
+    st.integers(min_value=100, max_value=40_000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
     st.integers(min_value=4000, max_value=100_000).map(lambda digits: b'{"batch_id": 1' + b"0" * digits + b"}"),
     st.sampled_from([b"1e999999", b"NaN", b"-Infinity", b'{"status": 1e999}', b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00"]),
     st.binary(max_size=500),
@@ -86,9 +86,7 @@ def test_webhooks_never_fail_with_500(
 ) -> None:
     """2xx eller 4xx för varje kropp; ogiltig autentisering ändrar inget; bara kända SMS får status."""
     before = set(DeliveryReport.objects.values_list("provider", "message_id", "status"))
-    target = report_request(provider, body, content_type, authentic, signed)
-    with override_settings(SINCH_WEBHOOK_SECRET=SIGNING_SECRET if signed else ""):
-        response = client.generic("POST", target["path"], data=body, content_type=content_type, headers=target["headers"])
+    response = post_report(client, provider, body, content_type, authentic=authentic, signed=signed)
     assert_clean(response, {200, 400, 403, 413})
     after = set(DeliveryReport.objects.values_list("provider", "message_id", "status"))
     if not authentic:
@@ -105,9 +103,7 @@ def test_odd_bodies_with_valid_auth(
     client: Client, providers: None, provider: str, body: bytes, content_type: str, signed: bool
 ) -> None:
     """Nästlad JSON, enorma tal och ogiltig UTF-8 med rätt token/signatur: 200 och ingen status."""
-    target = report_request(provider, body, content_type, authentic=True, signed=signed)
-    with override_settings(SINCH_WEBHOOK_SECRET=SIGNING_SECRET if signed else ""):
-        response = client.generic("POST", target["path"], data=body, content_type=content_type, headers=target["headers"])
+    response = post_report(client, provider, body, content_type, signed=signed)
     assert_clean(response, {200, 403} if signature_checked(provider, signed) else {200})
     assert not DeliveryReport.objects.exists()
 
@@ -120,7 +116,5 @@ def test_known_message_is_recorded(client: Client, providers: None) -> None:
         "elks46": (urlencode({"id": KNOWN, "status": "delivered"}).encode(), "application/x-www-form-urlencoded"),
     }
     for provider, (body, content_type) in reports.items():
-        target = report_request(provider, body, content_type, authentic=True, signed=False)
-        response = client.generic("POST", target["path"], data=body, content_type=content_type, headers=target["headers"])
-        assert_clean(response, {200})
+        assert_clean(post_report(client, provider, body, content_type), {200})
     assert DeliveryReport.objects.filter(message_id=KNOWN, status=DeliveryStatus.DELIVERED).count() == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.test import RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from twilio.request_validator import RequestValidator
 
 from smsportal.backends.common import form_data
@@ -47,3 +47,12 @@ def report_request(provider: str, body: bytes, content_type: str, authentic: boo
     else:
         path += "?" + urlencode({"token": token})
     return {"path": path, "headers": headers}
+
+
+def post_report(
+    client: Client, provider: str, body: bytes, content_type: str, *, authentic: bool = True, signed: bool = False
+) -> Any:
+    """Postar rapporten till webhooken, med Sinchs signering påslagen när `signed`."""
+    target = report_request(provider, body, content_type, authentic, signed)
+    with override_settings(SINCH_WEBHOOK_SECRET=SIGNING_SECRET if signed else ""):
+        return client.generic("POST", target["path"], data=body, content_type=content_type, headers=target["headers"])
