@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "django_q",
     "django_ratelimit",
     "csp",
+    "config.apps.PortalConfig",
     "audit",
     "accounts",
     "templates_app",
@@ -135,6 +136,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Vänta på lås i stället för att genast ge "database is locked", och ta skrivlåset
     # redan när transaktionen börjar (samtidiga sändningar köas i stället för att krocka).
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # daphne kör varje pågående begäran i en egen tråd med egen anslutning: utan pool ger
+    # många samtidiga patienter fler anslutningar än PostgreSQL:s max_connections (100) och
+    # svaren går förlorade. Poolstorlek × antal daphne-processer ska ligga under den gränsen.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env.int("DATABASE_POOL_SIZE", default=20),
+        "timeout": 30,
+    }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
