@@ -17,6 +17,9 @@ from django.utils import timezone
 from audit.models import Action, AuditEvent
 from audit.services import delivery_label, with_delivery_status
 
+#: Tecken som får Excel att tolka en cell som formel (CSV-injektion).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 CSV_COLUMNS = [
     ("created_at", "Tidpunkt"),
     ("actor_username", "Användare"),
@@ -114,6 +117,16 @@ def _csv(events: QuerySet[AuditEvent]) -> HttpResponse:
                 value = delivery_label(event)
             elif field == "edited":
                 value = {True: "ja", False: "nej", None: ""}[value]
-            row.append("" if value is None else value)
+            row.append("" if value is None else _cell(value))
         writer.writerow(row)
     return response
+
+
+def _cell(value: object) -> object:
+    """Cellens värde; text som Excel skulle räkna ut som formel (=, +, -, @) får en inledande '.
+
+    Mallrubriker och orsaker kommer från inmatning: `=HYPERLINK(...)` ska visas, inte köras.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
