@@ -3,7 +3,8 @@
 Kampanjen kan ha ett aviseringsnummer (personalens mobil, `Campaign.notify_phone`). Vid
 kampanjens första JA – eller vid varje JA med `CAMPAIGN_ALERT_EVERY_YES` – köas ett
 django-q2-jobb med bara kampanjens id; jobbet skickar genom `smsportal.sending.send_sms`
-och skriver audit (kategori "Akut-SMS", mall "Avisering till personal").
+och skriver audit (kategori "Akut-SMS", mall "Avisering till personal"). Går kön inte att
+nå köas aviseringen av minutschemat när den är tillbaka (`requeue_missed_alerts`).
 
 Texten innehåller inga patientuppgifter (inget namn, inget nummer): bara att ett JA kommit
 och till vilken tid. Personalen ser vem det är i portalen. Numret loggas aldrig och
@@ -22,7 +23,7 @@ from django_q.tasks import async_task
 from audit.models import Action
 from audit.services import record
 from campaigns.messages import short_date
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Recipient
 from smsportal.backends.base import SmsError
 from smsportal.sending import send_sms
 
@@ -60,9 +61,40 @@ def queue_staff_alert(campaign: Campaign) -> bool:
     return True
 
 
-def enqueue_alert(campaign_id: int) -> None:
-    """Lägger aviseringsjobbet i django-q2:s kö (argumentet är kampanjens id, aldrig numret)."""
-    async_task("campaigns.alerts.send_staff_alert", campaign_id, task_name=f"avisering-{campaign_id}")
+def enqueue_alert(campaign_id: int) -> bool:
+    """Lägger aviseringsjobbet i django-q2:s kö (argumentet är kampanjens id, aldrig numret).
+
+    En kö som inte svarar (t.ex. Redis nere) loggas och ger falskt; markeringen `alert_sent_at`
+    nollställs då, så att `requeue_missed_alerts` köar aviseringen när kön är tillbaka.
+    """
+    try:
+        async_task("campaigns.alerts.send_staff_alert", campaign_id, task_name=f"avisering-{campaign_id}")
+    except Exception as error:  # noqa: BLE001 – kön nere får aldrig fälla patientens svar
+        logger.warning("Kampanj %s: aviseringen kunde inte köas (%s); nytt försök inom en minut", campaign_id, type(error).__name__)
+        Campaign.objects.filter(pk=campaign_id).update(alert_sent_at=None)
+        return False
+    return True
+
+
+def requeue_missed_alerts() -> int:
+    """Köar aviseringar som inte kunde köas: öppna kampanjer med JA, aviseringsnummer och ingen köad avisering.
+
+    Körs varje minut av django-q2 (se `campaigns.tasks.requeue_stuck_work`). Returnerar antalet köade.
+    """
+    now = timezone.now()
+    missed = (
+        Campaign.objects.filter(status=Campaign.Status.ACTIVE, slot_at__gt=now, alert_sent_at__isnull=True)
+        .exclude(notify_phone="")
+        .filter(recipients__answer=Recipient.Answer.YES)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    queued = 0
+    for campaign_id in list(missed):
+        # Villkorlig uppdatering: två samtidiga körningar köar ändå bara en avisering.
+        if Campaign.objects.filter(pk=campaign_id, alert_sent_at__isnull=True).update(alert_sent_at=now):
+            queued += enqueue_alert(campaign_id)
+    return queued
 
 
 def send_staff_alert(campaign_id: int) -> bool:

@@ -8,7 +8,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 PURGE_SCHEDULE_NAME = "Radera gamla akut-SMS-kampanjer"
-REQUEUE_SCHEDULE_NAME = "Köa om akut-SMS som fastnat i kön"
+REQUEUE_SCHEDULE_NAME = "Köa om akut-SMS och aviseringar som fastnat i kön"
 
 
 def sent_to_recipient(provider: str, message_id: str) -> bool:
@@ -33,7 +33,7 @@ def register_purge_schedule(**kwargs: Any) -> None:
     Schedule.objects.update_or_create(
         name=REQUEUE_SCHEDULE_NAME,
         defaults={
-            "func": "campaigns.tasks.requeue_stuck_recipients",
+            "func": "campaigns.tasks.requeue_stuck_work",
             "schedule_type": Schedule.MINUTES,
             "minutes": 1,
             "repeats": -1,

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from campaigns.alerts import requeue_missed_alerts
 from campaigns.events import campaign_changed
 from campaigns.messages import message_for
 from campaigns.models import Campaign, Recipient
@@ -72,6 +73,11 @@ def requeue_stuck_recipients(older_than: timedelta = REQUEUE_AFTER) -> int:
     if stuck and _enqueue(stuck):
         logger.info("%s mottagare i kö köades om", len(stuck))
     return len(stuck)
+
+
+def requeue_stuck_work() -> int:
+    """Minutschemat: mottagare som fastnat i kön och personalaviseringar som inte kunde köas."""
+    return requeue_stuck_recipients() + requeue_missed_alerts()
 
 
 def requeue_on_worker_start(sender: Any, proc_name: str = "", **kwargs: Any) -> None:

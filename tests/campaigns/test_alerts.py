@@ -17,6 +17,7 @@ from campaigns.alerts import alert_text, send_staff_alert
 from campaigns.messages import short_date
 from campaigns.models import Campaign, Recipient
 from campaigns.services import purge_expired, record_answer
+from campaigns.tasks import requeue_stuck_work
 from tests.campaigns.factories import make_campaign, recipient
 from tests.campaigns.test_views import LIST_URL, form_data
 from tests.privacy import database_text, leaks, phone_forms
@@ -84,6 +85,29 @@ def test_first_yes_queues_one_alert_with_the_id_only(
         record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.NO)
         record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
     assert queued == [("campaigns.alerts.send_staff_alert", campaign.pk)]
+
+
+def test_alert_missed_while_the_queue_is_down_is_queued_when_it_is_back(
+    staff_user: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Kön nere vid första JA: svaret sparas, och minutschemat köar aviseringen en gång när kön är tillbaka."""
+
+    def queue_down(*args: Any, **kwargs: Any) -> None:
+        """Som django-q2 när Redis inte svarar."""
+        raise ConnectionError("kön svarar inte")
+
+    campaign = campaign_with_alert(staff_user)
+    monkeypatch.setattr("campaigns.alerts.async_task", queue_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
+    assert outcome.accepted and recipient(campaign, "Anna Andersson").answer == Recipient.Answer.YES
+    assert requeue_stuck_work() == 0  # kön fortfarande nere: inget köat, försöker igen nästa minut
+
+    jobs: list[tuple[Any, ...]] = []
+    monkeypatch.setattr("campaigns.alerts.async_task", lambda *args, **kwargs: jobs.append(args))
+    assert requeue_stuck_work() == 1
+    assert requeue_stuck_work() == 0  # redan köad: aldrig två aviseringar
+    assert jobs == [("campaigns.alerts.send_staff_alert", campaign.pk)]
 
 
 def test_every_yes_setting_alerts_on_each_yes(
