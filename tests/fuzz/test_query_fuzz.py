@@ -37,9 +37,12 @@ FORMULAS = st.sampled_from(['=HYPERLINK("http://evil.example","klicka")', "+1+1"
 
 
 @FUZZ
-@given(params=AUDIT_QUERY, title=st.one_of(FORMULAS, HOSTILE))
+@given(params=AUDIT_QUERY, title=st.one_of(FORMULAS, HOSTILE.filter(lambda value: "\x00" not in value)))
 def test_audit_filters_and_csv(admin_client_: Client, params: dict[str, str], title: str) -> None:
-    """Varje filter ger sidan eller CSV-filen (200); en mallrubrik blir aldrig en formel i Excel."""
+    """Varje filter ger sidan eller CSV-filen (200); en mallrubrik blir aldrig en formel i Excel.
+
+    Raden skrivs direkt, så utan NUL (formulären stoppar det, och PostgreSQL tar inte emot det).
+    """
     AuditEvent.objects.all().delete()
     AuditEvent.objects.create(action=Action.SMS_SENT, category="Recept", template_title=title, status="skickat")
     response = admin_client_.get(f"/logg/?{urlencode(params)}")
