@@ -154,3 +154,13 @@ def test_webhooks_refuse_oversized_bodies(client: Client, providers: None, provi
                           "status": "delivered", "pad": "x" * TOO_BIG}).encode()
     assert_clean(post_report(client, provider, body, content_type), {413})
     assert not DeliveryReport.objects.exists()
+
+
+def test_too_many_fields_gives_the_swedish_400(admin_browser: Client) -> None:
+    """Fler än DATA_UPLOAD_MAX_NUMBER_FIELDS fält (men liten kropp): svenska felsidan 400, ingen sändning."""
+    fields = [(f"f{n}", "x") for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)]
+    body = urlencode([("csrfmiddlewaretoken", CSRF_SECRET), *fields]).encode()
+    events = AuditEvent.objects.count()
+    page = assert_clean(post_raw(admin_browser, "/", body, "application/x-www-form-urlencoded"), {400})
+    assert "Felaktig begäran" in page
+    assert AuditEvent.objects.count() == events
