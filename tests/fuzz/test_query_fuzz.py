@@ -37,11 +37,12 @@ FORMULAS = st.sampled_from(['=HYPERLINK("http://evil.example","klicka")', "+1+1"
 
 
 @FUZZ
-@given(params=AUDIT_QUERY, title=st.one_of(FORMULAS, HOSTILE.filter(lambda value: "\x00" not in value)))
+@given(params=AUDIT_QUERY, title=st.one_of(FORMULAS, HOSTILE.filter(lambda value: "\x00" not in value and len(value) <= 100)))
 def test_audit_filters_and_csv(admin_client_: Client, params: dict[str, str], title: str) -> None:
     """Varje filter ger sidan eller CSV-filen (200); en mallrubrik blir aldrig en formel i Excel.
 
-    Raden skrivs direkt, så utan NUL (formulären stoppar det, och PostgreSQL tar inte emot det).
+    Raden skrivs direkt, så som en mallrubrik kan se ut: högst 100 tecken och utan NUL
+    (formulären stoppar det, och PostgreSQL tar inte emot det).
     """
     AuditEvent.objects.all().delete()
     AuditEvent.objects.create(action=Action.SMS_SENT, category="Recept", template_title=title, status="skickat")
