@@ -35,9 +35,14 @@ def seeded_templates(transactional_db: Any) -> None:
     importlib.import_module("templates_app.migrations.0002_seed_templates").seed(apps, None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """En chromium-instans för hela testkörningen."""
+    """En chromium-instans per testmodul.
+
+    Playwrights synkrona API håller en händelseloop igång i huvudtråden så länge det är
+    öppet; då vägrar asgiref:s `async_to_sync` (som kampanjhändelserna använder) i alla
+    tester som körs efteråt. Per modul stängs den innan testerna utanför tests/e2e körs.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
