@@ -169,17 +169,18 @@ def change_status(campaign: Campaign, user: Any, status: str) -> bool:
     bara den första ändrar och loggas. Osända mottagare får aldrig sitt SMS och deras
     krypterade nummer raderas direkt.
     """
-    changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
-        status=status, status_changed_at=timezone.now()
-    )
-    if not changed:
-        return False
-    Recipient.objects.filter(campaign=campaign, send_status=Recipient.SendStatus.QUEUED).update(
-        send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
-    )
-    campaign_changed(campaign.pk)
-    action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
-    record(action, actor=user, status=Campaign.Status(status).label, data={"kampanj": campaign.pk})
+    with transaction.atomic():
+        changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
+            status=status, status_changed_at=timezone.now()
+        )
+        if not changed:
+            return False
+        Recipient.objects.filter(campaign=campaign, send_status=Recipient.SendStatus.QUEUED).update(
+            send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
+        )
+        campaign_changed(campaign.pk)
+        action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
+        record(action, actor=user, status=Campaign.Status(status).label, data={"kampanj": campaign.pk})
     return True
 
 

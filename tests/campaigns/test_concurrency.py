@@ -1,5 +1,6 @@
-"""Samtidighet mot PostgreSQL: tjugo JA i samma sekund ger exakt ett "Ring först", och ett
-sändjobb som levereras till flera arbetsprocesser samtidigt ger ett SMS."""
+"""Samtidighet mot PostgreSQL: tjugo JA i samma sekund ger exakt ett "Ring först", ett
+sändjobb som levereras till flera arbetsprocesser samtidigt ger ett SMS, och personal som
+trycker "Tiden är tillsatt" samtidigt ändrar kampanjen en gång."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from django.db import connection, connections
 from django.test import override_settings
 from django_q.brokers import get_broker
 
-from campaigns.models import Recipient
-from campaigns.services import AnswerOutcome, record_answer
+from audit.models import Action, AuditEvent
+from campaigns.models import Campaign, Recipient
+from campaigns.services import AnswerOutcome, change_status, record_answer
 from campaigns.tasks import send_to_recipient
 from tests.campaigns.factories import make_campaign
 from tests.fakes.backends import SlowBackend
@@ -91,3 +93,37 @@ def test_two_workers_with_the_same_job_send_one_sms(staff_user: Any) -> None:
         thread.join(timeout=60)
     assert SlowBackend.sent == ["+46701234567"]
     assert campaign.recipients.get().send_status == Recipient.SendStatus.SENT
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="den villkorliga uppdateringen prövas mot PostgreSQL (andra körningen i .ci/run); SQLite köar redan alla skrivningar",
+)
+def test_staff_pressing_filled_at_once_change_the_campaign_once(staff_user: Any) -> None:
+    """Åtta i personalen trycker "Tiden är tillsatt" samtidigt: en ändrar och loggas, de andra får "redan stängd"."""
+    campaign = make_campaign(staff_user)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def press() -> None:
+        """En i personalen som trycker samtidigt som de andra."""
+        start.wait()
+        try:
+            results.append(change_status(Campaign.objects.get(pk=campaign.pk), staff_user, Campaign.Status.FILLED))
+        except BaseException as error:  # noqa: BLE001 – felet ska synas i testet, inte försvinna i tråden
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=press) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(results) == [False] * 7 + [True]
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.FILLED
+    assert AuditEvent.objects.filter(action=Action.CAMPAIGN_FILLED).count() == 1
+    assert not campaign.recipients.filter(send_status=Recipient.SendStatus.QUEUED).exists()
