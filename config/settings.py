@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
+from redis.backoff import NoBackoff
+from redis.connection import parse_url
+from redis.retry import Retry
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -151,6 +154,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 
+def redis_timeouts(socket_timeout: float) -> dict[str, Any]:
+    """Tidsgränser för en Redis-anslutning: ett Redis som inte svarar får inte hänga en begäran.
+
+    redis-py försöker annars om med väntetider i upp till en minut; här ett enda nytt försök.
+    """
+    return {"socket_connect_timeout": 2, "socket_timeout": socket_timeout, "retry": Retry(NoBackoff(), 1)}
+
+
 def redis_backends(url: str) -> dict[str, dict[str, Any]]:
     """CACHES och CHANNEL_LAYERS i Redis på `url` (felproven använder samma mot ett Redis som är nere).
 
@@ -162,8 +173,7 @@ def redis_backends(url: str) -> dict[str, dict[str, Any]]:
                 "BACKEND": "config.cache.FailOpenRedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": "smsportal",
-                # Ett Redis som inte svarar får inte hänga begäran.
-                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+                "OPTIONS": redis_timeouts(socket_timeout=1),
             }
         },
         "CHANNEL_LAYERS": {
@@ -200,8 +210,15 @@ Q_CLUSTER = {
     "save_limit": 250,
     "label": "Bakgrundsjobb",
 }
+
+
+def queue_redis(url: str) -> dict[str, Any]:
+    """django-q2:s Redis-anslutning med tidsgränser (arbetarnas väntan på nya jobb, BLPOP, tar 1 s)."""
+    return {**parse_url(url), **redis_timeouts(socket_timeout=5)}
+
+
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
+    Q_CLUSTER["redis"] = queue_redis(REDIS_URL)
 else:
     Q_CLUSTER["orm"] = "default"
 

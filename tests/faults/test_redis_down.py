@@ -11,6 +11,8 @@ statusadress (sidans polling när websocketen är nere) svarar; ingen loggas ut.
 from __future__ import annotations
 
 import re
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +28,9 @@ from django_q.conf import Conf
 
 from audit.models import Action, AuditEvent
 from campaigns.models import Campaign, Recipient
-from campaigns.tasks import requeue_stuck_recipients
+from campaigns.tasks import enqueue_dispatch, requeue_stuck_recipients
 from campaigns.views import QUEUE_DOWN_MESSAGE
-from config.settings import redis_backends
+from config.settings import queue_redis, redis_backends
 from tests.campaigns.factories import make_campaign, send_all
 from tests.e2e.test_campaign_live_browser import free_port
 from tests.smsportal.test_send_page import send
@@ -123,3 +125,21 @@ def test_status_endpoint_and_session_work_with_redis_down(staff_client: Client, 
         page = staff_client.get(f"/personal/akut-sms/{campaign.pk}/")
     assert status.status_code == 200 and status.json()["counts"]["sent"] == 3
     assert page.status_code == 200 and "Skickade 3/3" in page.content.decode()
+
+
+def test_queue_that_never_answers_does_not_hang_the_campaign(staff_user: Any) -> None:
+    """Ett Redis som tar emot anslutningen men aldrig svarar: köandet ger upp inom sekunder, inte en minut.
+
+    (redis-py försöker annars om i nästan en minut; här två försök à 5 s.)
+    """
+    campaign = make_campaign(staff_user)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # lyssnar, men svarar aldrig
+        saved = Conf.ORM, Conf.REDIS
+        Conf.ORM, Conf.REDIS = None, queue_redis(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        started = time.monotonic()
+        try:
+            queued = enqueue_dispatch(campaign.pk)
+        finally:
+            Conf.ORM, Conf.REDIS = saved
+    assert queued is False and time.monotonic() - started < 30
+    assert set(campaign.recipients.values_list("send_status", flat=True)) == {"queued"}  # till minutschemat
