@@ -18,7 +18,7 @@ Två vägar för ändringar:
    django-q2:s arbetsprocesser.
 2. Reserv: kanal-lagret i minnet (inbäddat läge) når bara den egna processen, så ändringar
    från en arbetsprocess (sändstatus) kommer aldrig fram som händelser. Därför räknar
-   konsumenten var `LIVE_POLL_SECONDS` (standard 2) ett fingeravtryck av kampanjens läge
+   konsumenten var `LIVE_POLL_SECONDS` (standard 0,5) ett fingeravtryck av kampanjens läge
    (hash av ögonblicksbilden) och skickar en ny bild när det ändrats. Samma avtryck
    hindrar att en ändring skickas två gånger när båda vägarna ser den.
 

@@ -322,7 +322,7 @@ CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # Kampanjsidans websocket: hur ofta (sekunder) den själv kontrollerar kampanjen, som reserv
 # för ändringar från django-q2:s arbetsprocesser när kanal-lagret ligger i minnet ...
-LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=2.0)
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
 # ... och hur ofta den kontrollerar att sessionen fortfarande gäller (utloggning, inaktivitet).
 LIVE_SESSION_CHECK_SECONDS = env.float("LIVE_SESSION_CHECK_SECONDS", default=15.0)
 
