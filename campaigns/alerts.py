@@ -106,6 +106,15 @@ def send_staff_alert(campaign_id: int) -> bool:
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or not campaign.notify_phone or not campaign.is_open:
         return False
+    try:
+        return _send_and_audit(campaign)
+    except Exception as error:  # noqa: BLE001 – django-q2 skulle annars spara felets text (kanske numret) i jobbtabellen
+        logger.error("Kampanj %s: aviseringen avbröts av ett oväntat fel (%s)", campaign_id, type(error).__name__)
+        return False
+
+
+def _send_and_audit(campaign: Campaign) -> bool:
+    """Skickar aviseringen genom leverantörskedjan och skriver audit för utfallet; sant om skickad."""
     fields = {"category": AUDIT_CATEGORY, "template_title": AUDIT_TITLE, "data": {"kampanj": campaign.pk}}
     try:
         result = send_sms(campaign.notify_phone, alert_text(campaign))

@@ -187,3 +187,19 @@ def test_number_is_deleted_with_the_campaign(staff_user: Any) -> None:
     Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - timedelta(days=30))
     assert purge_expired() == 1
     assert leaks(phone_forms(STAFF_PHONE), db=database_text()) == []
+
+
+def test_unexpected_error_in_the_alert_task_never_reaches_the_task_table(
+    staff_user: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ett oväntat fel (t.ex. en bugg i en backend) fångas: django-q2 får aldrig felets text med numret."""
+
+    def broken(phone: str, text: str) -> None:
+        """En backend med en bugg som skriver numret i felmeddelandet."""
+        raise ValueError(f"trasig backend för {phone}")
+
+    campaign = campaign_with_alert(staff_user)
+    monkeypatch.setattr("campaigns.alerts.send_sms", broken)
+    assert send_staff_alert(campaign.pk) is False
+    assert "ValueError" in caplog.text
+    assert leaks(phone_forms(STAFF_PHONE), loggar=caplog.text) == []
