@@ -6,6 +6,8 @@ Protokoll (JSON, server → sida):
   varje ändring (samma format som statusadressen, se `campaigns.dashboard.snapshot`).
 * `{"type": "session_expired"}` när sessionen har gått ut eller användaren loggat ut;
   därefter stängs socketen med koden 4401.
+* `{"type": "deleted"}` när kampanjen har raderats medan sidan var öppen; därefter stängs
+  socketen med koden 4404.
 
 Anslutningen vägras (stängs före accept) för anonyma, inaktiva och utgångna sessioner
 (4401) och för okända kampanjer (4404). Främmande ursprung vägras redan av
@@ -92,6 +94,7 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
     _watcher: asyncio.Task[None] | None = None
     _lock: asyncio.Lock
     _joined: bool = False
+    _closed: bool = False
 
     async def connect(self) -> None:
         """Kontrollerar inloggning, session och kampanj; skickar första bilden och startar bevakningen."""
@@ -140,14 +143,25 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
     async def _push(self) -> None:
         """Bygger en ny bild och skickar den om den skiljer sig från den senast skickade."""
         async with self._lock:
+            if self._closed:
+                return
             data = await database_sync_to_async(campaign_snapshot)(self.campaign_id)
             if data is None:
+                # Kampanjen har raderats (efter CAMPAIGN_RETENTION_DAYS): sidan säger det.
+                await self._end("deleted", CLOSE_NOT_FOUND)
                 return
             current = fingerprint(data)
             if current == self._last_fingerprint:
                 return
             self._last_fingerprint = current
             await self.send_json({"type": "snapshot", "data": data})
+
+    async def _end(self, reason: str, code: int) -> None:
+        """Säger till sidan varför (`session_expired` eller `deleted`) och stänger socketen en gång."""
+        if not self._closed:
+            self._closed = True
+            await self.send_json({"type": reason})
+            await self.close(code=code)
 
     async def _watch(self) -> None:
         """Reserv för ändringar som inga händelser når fram från, och återkommande sessionskontroll."""
@@ -163,12 +177,12 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
                 if now >= next_check:
                     next_check = now + check
                     if not await database_sync_to_async(session_still_valid)(self.session_key, self.user_id):
-                        await self.send_json({"type": "session_expired"})
-                        await self.close(code=CLOSE_UNAUTHORIZED)
-                        return
+                        await self._end("session_expired", CLOSE_UNAUTHORIZED)
                 if now >= next_poll:
                     next_poll = now + poll
                     await self._push()
+                if self._closed:
+                    return
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 – bevakningen ska överleva t.ex. ett databasfel

@@ -24,6 +24,7 @@
   const SOUND_KEY = "akutsms.ljud";
   const TEXT_DOWN = "Liveuppdateringen är nere – hämtar läget var 5:e sekund";
   const TEXT_EXPIRED = "Du har loggats ut – logga in igen";
+  const TEXT_DELETED = "Kampanjen finns inte längre: den har raderats.";
 
   // Utan websocketadress (sidan serverades via WSGI) finns ingen websocket: bara polling.
   const wsPath = root.dataset.wsPath || "";
@@ -38,6 +39,7 @@
   const soundButton = root.querySelector("[data-sound-toggle]");
   const audio = document.getElementById("ja-ljud");
   const openActions = root.querySelector("[data-open-actions]");
+  const announcer = root.querySelector("[data-live-announce]");
   const progress = root.querySelector("progress");
   const hint = root.querySelector("[data-live-hint]");
   const plainTitle = document.title;
@@ -68,6 +70,11 @@
       showMessage(TEXT_DOWN, false);
     } else if (state === "expired") {
       showMessage(TEXT_EXPIRED, true);
+    } else if (state === "deleted") {
+      showMessage(TEXT_DELETED, false);
+      if (openActions) {
+        openActions.hidden = true; // inget kvar att tillsätta eller avsluta
+      }
     } else {
       message.hidden = true;
     }
@@ -115,6 +122,8 @@
         render(data.data);
       } else if (data.type === "session_expired") {
         expire();
+      } else if (data.type === "deleted") {
+        stop("deleted");
       }
     });
     ws.addEventListener("close", function (event) {
@@ -127,6 +136,10 @@
       }
       if (event.code === 4401) {
         expire();
+        return;
+      }
+      if (event.code === 4404) {
+        stop("deleted");
         return;
       }
       // Avbrott som vi inte själva begärt: visa det, hämta läget med polling och försök igen.
@@ -148,6 +161,11 @@
 
   /** Utloggad: visa det och sluta både lyssna och fråga. */
   function expire() {
+    stop("expired");
+  }
+
+  /** Slutar både lyssna och fråga och visar varför (utloggad eller kampanjen raderad). */
+  function stop(state) {
     stopped = true;
     stopPolling();
     window.clearTimeout(reconnectTimer);
@@ -156,7 +174,7 @@
       socket = null;
       ws.close();
     }
-    setState("expired");
+    setState(state);
   }
 
   // --- Polling när websocketen är nere -----------------------------------------------------
@@ -196,6 +214,10 @@
     if (response.redirected || response.status === 401 || response.status === 403 ||
         (response.ok && type.indexOf("application/json") === -1)) {
       expire();
+      return;
+    }
+    if (response.status === 404) {
+      stop("deleted");
       return;
     }
     if (!response.ok) {
@@ -385,6 +407,9 @@
 
   /** Ljud (om påslaget) och, när fliken är dold, en notis (om personalen tillåtit det). */
   function alertYes(count) {
+    // Skärmläsare får beskedet också (utan namn); räknaren och raden ändras tyst annars.
+    announcer.textContent = (count === 1 ? "Nytt JA från en patient." : count + " nya JA.") +
+      " Totalt " + root.querySelector("[data-testid=ja]").textContent + " JA.";
     if (soundOn) {
       playSound(true);
     }

@@ -447,3 +447,22 @@ def test_status_polling_never_extends_the_session(staff_user: Any) -> None:
         traveller.shift(6 * 60)
         assert client.get(status_url).status_code == 401
         assert client.get(reverse("campaigns:detail", args=[campaign.pk])).status_code == 302
+
+
+def test_purged_campaign_tells_the_open_page_and_closes(staff_user: Any) -> None:
+    """Kampanjen raderas medan sidan är öppen: beskedet deleted och stängning med 4404, aldrig ett tyst "Live"."""
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(Campaign.objects.filter(pk=campaign.pk).delete)()
+        await sync_to_async(events.broadcast)(campaign.pk)
+        assert await socket.receive_json_from(timeout=WAIT) == {"type": "deleted"}
+        assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4404}
+        assert await socket.receive_nothing(timeout=0.5)
+
+    run(scenario)

@@ -68,6 +68,7 @@ class AsgiServer:
     url: str
     campaign_id: int
     codes: dict[str, str]
+    env: dict[str, str]
 
     def reply_url(self, name: str) -> str:
         """Patientens svarslänk (samma som i SMS:et)."""
@@ -138,7 +139,7 @@ def asgi_server(tmp_path: Path) -> Iterator[AsgiServer]:
     )
     try:
         wait_until_up(url, process)
-        yield AsgiServer(url=url, campaign_id=seed["campaign"], codes=seed["codes"])
+        yield AsgiServer(url=url, campaign_id=seed["campaign"], codes=seed["codes"], env=env)
     finally:
         process.terminate()
         try:
@@ -206,8 +207,10 @@ def test_live_dashboard_shows_yes_within_a_second(
     assert staff.get_by_test_id("ja").inner_text() == "0"
     screenshot(staff, "akut-sms-live-start")
 
-    answer(phone, asgi_server, "Lisa Larsson", "JA, jag kan komma!")
+    # Klockan startar när patienten trycker (före POST:en), inte när tacksidan laddats.
+    phone.goto(asgi_server.reply_url("Lisa Larsson"))
     started = time.monotonic()
+    phone.get_by_role("button", name="JA, jag kan komma!").click()
     for tab in staff_tabs:
         tab.wait_for_function(
             "() => document.querySelector('[data-testid=ja]').textContent === '1'", timeout=1000
@@ -217,6 +220,8 @@ def test_live_dashboard_shows_yes_within_a_second(
     assert "Lisa Larsson" in first_row.inner_text() and "Ring först" in first_row.inner_text()
     assert "JA" in first_row.inner_text() and "ja-ny" in (first_row.get_attribute("class") or "")
     assert staff.title().startswith("(1) JA") and staff.title() == "(1) JA – Akut-SMS"
+    # Skärmläsare får beskedet i en statusregion, utan patientens namn.
+    assert staff.get_by_test_id("uppläsning").text_content() == "Nytt JA från en patient. Totalt 1 JA."
     staff.wait_for_function("() => Number(document.getElementById('ja-ljud').dataset.played) >= 1", timeout=2000)
     assert staff.evaluate("() => document.getElementById('ja-ljud').currentTime") > 0
     assert other.title() == "(1) JA – Akut-SMS"
@@ -316,5 +321,26 @@ def test_polling_notices_logout(asgi_server: AsgiServer, browser: Any) -> None:
         other.wait_for_load_state()
         wait_for_state(staff, "expired", timeout=7000)
         assert staff.get_by_test_id("livestatus").inner_text().strip().startswith("Du har loggats ut – logga in igen")
+    finally:
+        context.close()
+
+
+def test_purged_campaign_is_said_on_the_open_page(asgi_server: AsgiServer, browser: Any) -> None:
+    """Kampanjen raderas medan sidan är öppen: sidan säger det i stället för att stå kvar som "Live"."""
+    context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+    try:
+        staff = context.new_page()
+        errors = collect_console_errors(staff)
+        log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
+        staff.goto(asgi_server.campaign_url())
+        wait_for_state(staff, "live")
+        delete = f"from campaigns.models import Campaign; Campaign.objects.filter(pk={asgi_server.campaign_id}).delete()"
+        run_manage(asgi_server.env, "shell", "-c", delete)
+        wait_for_state(staff, "deleted", timeout=5000)
+        assert staff.get_by_test_id("livestatus").inner_text().strip() == "Kampanjen finns inte längre: den har raderats."
+        assert not staff.get_by_test_id("live").is_visible()
+        assert not staff.get_by_role("button", name="Tiden är tillsatt").is_visible()
+        screenshot(staff, "akut-sms-live-raderad")
+        assert errors == []
     finally:
         context.close()
