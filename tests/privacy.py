@@ -49,25 +49,54 @@ def _django_q_text() -> list[str]:
 
 
 def cache_text() -> str:
-    """Cachens innehåll som text (LocMemCache i minnet, eller alla nycklar i Redis)."""
+    """Cachens innehåll som text (LocMemCache i minnet, eller alla nycklar i Redis), avkodat."""
     backend = cache._cache if hasattr(cache, "_cache") else None  # type: ignore[attr-defined]
     if isinstance(backend, dict):
         return "\n".join(repr(pickle.loads(value)) for value in backend.values())
     client = cache._cache.get_client()  # type: ignore[attr-defined]
-    return "\n".join(repr(_redis_value(client, key)) for key in client.scan_iter("*"))
+    return "\n".join(
+        decoded(value) for key in client.scan_iter("*") for value in [key, *_redis_values(client, key)]
+    )
 
 
-def _redis_value(client: Any, key: bytes) -> Any:
-    """Värdet för en Redis-nyckel oavsett typ (cache, django-q2:s kö, kanal-lagret)."""
+def _redis_values(client: Any, key: bytes) -> list[bytes]:
+    """Alla värden under en Redis-nyckel oavsett typ (cache, django-q2:s kö, kanal-lagret)."""
     kind = client.type(key).decode()
     readers = {
-        "string": lambda: client.get(key),
+        "string": lambda: [client.get(key)],
         "list": lambda: client.lrange(key, 0, -1),
-        "hash": lambda: client.hgetall(key),
-        "set": lambda: client.smembers(key),
+        "hash": lambda: [part for pair in client.hgetall(key).items() for part in pair],
+        "set": lambda: list(client.smembers(key)),
         "zset": lambda: client.zrange(key, 0, -1),
     }
-    return readers.get(kind, lambda: kind)()
+    return [value for value in readers.get(kind, lambda: [])() if value is not None]
+
+
+def decoded(raw: bytes) -> str:
+    """Ett rått värde i varje form det kan läsas: UTF-8, pickle (cachen), django-q2:s signerade
+    och komprimerade paket (kön) och msgpack (kanal-lagret). "för" ska hittas som "för", inte som bytes."""
+    from django_q.signing import SignedPackage
+
+    readings = [raw.decode("utf-8", errors="replace")]
+    readers = (
+        pickle.loads,
+        lambda data: SignedPackage.loads(data.decode("ascii")),
+        _msgpack,
+        lambda data: _msgpack(data[12:]),  # channels_redis sätter 12 slumpbyten före meddelandet
+    )
+    for reader in readers:
+        try:
+            readings.append(repr(reader(raw)))
+        except Exception:  # noqa: BLE001, S112 – värdet var inte i den formen
+            continue
+    return "\n".join(readings)
+
+
+def _msgpack(raw: bytes) -> Any:
+    """Kanal-lagrets meddelanden (channels_redis packar med msgpack)."""
+    import msgpack
+
+    return msgpack.unpackb(raw, raw=False, strict_map_key=False)
 
 
 def leaks(needles: Iterable[str], **haystacks: str) -> list[str]:

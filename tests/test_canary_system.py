@@ -22,10 +22,12 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.conf import Conf
 
 from audit.models import Action, AuditEvent
 from campaigns.models import Campaign, Recipient
+from campaigns.tasks import requeue_stuck_recipients
 from templates_app.models import MessageTemplate
 from tests.fakes.elks46_server import FakeElks46
 from tests.privacy import cache_text, database_text, leaks, phone_forms
@@ -64,7 +66,8 @@ def one_way_flows(client: Client, settings: Any, fake: FakeElks46) -> None:
 
 
 def create_campaign(client: Client, capture: Any) -> Campaign:
-    """Personalen förhandsgranskar och skickar en kampanj; django-q2 kör sändjobben direkt."""
+    """Personalen förhandsgranskar och skickar en kampanj. Sändjobben ligger först i den riktiga
+    kön (databasen eller Redis) och söks igenom där; sedan kör django-q2 dem i processen."""
     data = {
         "slot_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
         "slot_time": "09:15",
@@ -76,8 +79,19 @@ def create_campaign(client: Client, capture: Any) -> Campaign:
     preview = client.post(reverse("campaigns:list"), data).content.decode()
     assert "Hej Zelmira! En operationstid för din kanarieplastik" in preview
     assert "073-987 ****" in preview
-    with capture(execute=True):
-        assert client.post(reverse("campaigns:list"), {**data, "skicka": "1"}).status_code == 302
+    Conf.SYNC = False
+    try:
+        with capture(execute=True):
+            assert client.post(reverse("campaigns:list"), {**data, "skicka": "1"}).status_code == 302
+    finally:
+        Conf.SYNC = True
+    broker = get_broker()
+    assert broker.queue_size() == 2  # ett jobb per mottagare väntar i kön
+    queued = database_text() + "\n" + cache_text()
+    patient_numbers = [form for phone in (CONSENT_PHONE, VAGUE_PHONE) for form in phone_forms(phone)]
+    assert leaks(patient_numbers, kö=queued) == [], "ett patientnummer låg i kön"
+    broker.delete_queue()
+    assert requeue_stuck_recipients(older_than=timedelta(0)) == 2  # nu körs jobben, i processen
     return Campaign.objects.get()
 
 
