@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.connection import parse_url
 from redis.retry import Retry
@@ -179,7 +180,14 @@ def redis_backends(url: str) -> dict[str, dict[str, Any]]:
         "CHANNEL_LAYERS": {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [url], "prefix": "smsportal"},
+                # Samma gränser för anslutningen (ingen socket_timeout: lagret väntar själv i
+                # upp till 5 s på meddelanden); ett Redis som är nere stänger websocketen snabbt.
+                "CONFIG": {
+                    "hosts": [
+                        {"address": url, "socket_connect_timeout": 2, "retry": AsyncRetry(NoBackoff(), 1)}
+                    ],
+                    "prefix": "smsportal",
+                },
             }
         },
     }

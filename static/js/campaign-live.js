@@ -20,6 +20,9 @@
 
   const POLL_MS = 5000;
   const MAX_BACKOFF_S = 30;
+  // Så länge sidan väntar på websocketens första läge innan den börjar polla (en socket som
+  // öppnats men aldrig svarar, t.ex. när servern inte når Redis, får inte lämna sidan stilla).
+  const FIRST_SNAPSHOT_MS = 5000;
   const HIGHLIGHT_MS = 6000;
   const SOUND_KEY = "akutsms.ljud";
   const TEXT_DOWN = "Liveuppdateringen är nere – hämtar läget var 5:e sekund";
@@ -97,6 +100,11 @@
     if (stopped) {
       return;
     }
+    window.setTimeout(function () {
+      if (!stopped && root.dataset.liveState !== "live") {
+        startPolling();
+      }
+    }, FIRST_SNAPSHOT_MS);
     let ws;
     try {
       ws = new WebSocket(wsUrl);

@@ -344,3 +344,19 @@ def test_purged_campaign_is_said_on_the_open_page(asgi_server: AsgiServer, brows
         assert errors == []
     finally:
         context.close()
+
+
+def test_silent_socket_falls_back_to_polling(asgi_server: AsgiServer, browser: Any, phone: Any) -> None:
+    """En websocket som öppnas men aldrig svarar (servern når inte Redis): sidan pollar inom några sekunder."""
+    context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+    try:
+        staff = context.new_page()
+        staff.route_web_socket("**/ws/campaigns/**", lambda ws: None)  # öppen, men tyst
+        log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
+        staff.goto(asgi_server.campaign_url())
+        assert live_state(staff) == "connecting"
+        wait_for_state(staff, "polling", timeout=7000)
+        answer(phone, asgi_server, "Karl Karlsson", "NEJ, jag kan inte")
+        staff.wait_for_function("() => document.querySelector('[data-testid=nej]').textContent === '1'", timeout=6500)
+    finally:
+        context.close()

@@ -10,6 +10,7 @@ statusadress (sidans polling när websocketen är nere) svarar; ingen loggas ut.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import time
@@ -21,10 +22,12 @@ from typing import Any
 
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 from django_q.conf import Conf
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from audit.models import Action, AuditEvent
 from campaigns.models import Campaign, Recipient
@@ -32,6 +35,7 @@ from campaigns.tasks import enqueue_dispatch, requeue_stuck_recipients
 from campaigns.views import QUEUE_DOWN_MESSAGE
 from config.settings import queue_redis, redis_backends
 from tests.campaigns.factories import make_campaign, send_all
+from tests.campaigns.test_live import communicator, session_cookie
 from tests.e2e.test_campaign_live_browser import free_port
 from tests.smsportal.test_send_page import send
 
@@ -143,3 +147,28 @@ def test_queue_that_never_answers_does_not_hang_the_campaign(staff_user: Any) ->
             Conf.ORM, Conf.REDIS = saved
     assert queued is False and time.monotonic() - started < 30
     assert set(campaign.recipients.values_list("send_status", flat=True)) == {"queued"}  # till minutschemat
+
+
+
+@pytest.mark.django_db(transaction=True)  # konsumenten läser databasen i en annan tråd
+def test_dashboard_socket_fails_fast_with_redis_down(staff_user: Any) -> None:
+    """Kanal-lagret nere: websocketen ger upp direkt (daphne stänger den och sidan pollar), hänger aldrig.
+
+    Sidan går dessutom över till polling om socketen inte gett något läge inom 5 s (webbläsartestet).
+    """
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    async def scenario() -> None:
+        """Personalens sida försöker öppna websocketen medan Redis är nere."""
+        socket = communicator(campaign.pk, key)
+        started = time.monotonic()
+        await socket.send_input({"type": "websocket.connect"})
+        while not socket.future.done() and time.monotonic() - started < 15:
+            await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - started
+        assert socket.future.done(), "websocketen hängde kvar med Redis nere"
+        assert isinstance(socket.future.exception(), RedisConnectionError) and elapsed < 5
+
+    with redis_down():
+        async_to_sync(scenario)()
