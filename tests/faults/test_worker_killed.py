@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -133,16 +134,15 @@ def sms_per_number(provider: FakeElks46) -> Counter[str]:
     return Counter(r.form_fields()["to"] for r in list(provider.requests) if r.path == "/a1/sms")
 
 
-@pytest.mark.parametrize("queue", ["orm", "redis"])
-def test_killed_cluster_restarted_sends_each_number_at_most_once_and_loses_nobody(
-    tmp_path: Path, slow_provider: FakeElks46, request: pytest.FixtureRequest, queue: str
-) -> None:
-    """SIGKILL mitt i utskicket, omstart: ingen får två SMS, ingen blir kvar i kö, avbrutna visas som osäkra."""
-    database = tmp_path / "kluster.sqlite3"
+def prepared_environment(
+    database: Path, provider: FakeElks46, request: pytest.FixtureRequest, queue: str
+) -> dict[str, str]:
+    """Miljön för klustret (46elks mot låtsasleverantören, ORM- eller Redis-kö) och en migrerad
+    databas med en kampanj på RECIPIENTS mottagare vars sändjobb ligger i kön."""
     env = server_env(database, "http://testserver")
     env.update(
         SMS_PROVIDERS="elks46",
-        ELKS46_BASE_URL=slow_provider.base_url,
+        ELKS46_BASE_URL=provider.base_url,
         ELKS46_API_USERNAME=API_USERNAME,
         ELKS46_API_PASSWORD=API_PASSWORD,
         SMS_WEBHOOK_TOKEN="webhook-token-for-felproven",
@@ -152,10 +152,24 @@ def test_killed_cluster_restarted_sends_each_number_at_most_once_and_loses_nobod
     env.pop("REDIS_URL", None)
     if queue == "redis":
         env["REDIS_URL"] = request.getfixturevalue("own_redis")
-    log = tmp_path / "qcluster.log"
     run_manage(env, "migrate", "--noinput", "-v", "0")
     run_manage(env, "shell", "-c", SEED)
+    return env
 
+
+def worker_pids(log: Path) -> list[int]:
+    """Arbetsprocessernas pid ur klustrets logg ("… ready for work at <pid>")."""
+    return [int(pid) for pid in re.findall(r"ready for work at (\d+)", log.read_text(errors="replace"))]
+
+
+@pytest.mark.parametrize("queue", ["orm", "redis"])
+def test_killed_cluster_restarted_sends_each_number_at_most_once_and_loses_nobody(
+    tmp_path: Path, slow_provider: FakeElks46, request: pytest.FixtureRequest, queue: str
+) -> None:
+    """SIGKILL mitt i utskicket, omstart: ingen får två SMS, ingen blir kvar i kö, avbrutna visas som osäkra."""
+    database = tmp_path / "kluster.sqlite3"
+    env = prepared_environment(database, slow_provider, request, queue)
+    log = tmp_path / "qcluster.log"
     cluster = start_cluster(env, log)
     try:
         wait_for(lambda: sum(sms_per_number(slow_provider).values()) >= KILL_AFTER_SENDS, 60, "inget skickades")
@@ -177,8 +191,39 @@ def test_killed_cluster_restarted_sends_each_number_at_most_once_and_loses_nobod
         time.sleep(1.0)  # dubbla jobb som fortfarande ligger i kön hinner köras (och får inte skicka)
     finally:
         kill_cluster(cluster)
+    check_outcome(env, database, slow_provider, at_kill)
 
-    per_number = sms_per_number(slow_provider)
+
+@pytest.mark.parametrize("queue", ["orm", "redis"])
+def test_one_killed_worker_is_replaced_and_the_dispatch_completes(
+    tmp_path: Path, slow_provider: FakeElks46, request: pytest.FixtureRequest, queue: str
+) -> None:
+    """En enda arbetsprocess dör mitt i (SIGKILL): django-q2 startar en ny, utskicket blir klart utan dubbletter."""
+    database = tmp_path / "kluster.sqlite3"
+    env = prepared_environment(database, slow_provider, request, queue)
+    log = tmp_path / "qcluster.log"
+    cluster = start_cluster(env, log)
+    try:
+        wait_for(lambda: sum(sms_per_number(slow_provider).values()) >= KILL_AFTER_SENDS, 60, "inget skickades")
+        os.kill(worker_pids(log)[0], signal.SIGKILL)
+        killed_at = time.time()
+        at_kill = sum(sms_per_number(slow_provider).values())
+        assert at_kill < RECIPIENTS, "utskicket hann bli klart före SIGKILL; testet prövar då ingenting"
+        wait_for(lambda: "reincarnated worker" in log.read_text(errors="replace"), 20, "ingen ny arbetsprocess")
+        wait_for(
+            lambda: _only_orphans_left(statuses(database), killed_at),
+            60,
+            "mottagare blev kvar i kö:\n" + log.read_text(errors="replace")[-3000:],
+        )
+        time.sleep(1.0)  # dubbla jobb hinner köras (och får inte skicka)
+    finally:
+        kill_cluster(cluster)
+    check_outcome(env, database, slow_provider, at_kill)
+
+
+def check_outcome(env: dict[str, str], database: Path, provider: FakeElks46, at_kill: int) -> None:
+    """Högst ett SMS per nummer, alla skickade utom de som dödades mitt i, och personalen ser dem som osäkra."""
+    per_number = sms_per_number(provider)
     assert max(per_number.values()) == 1, f"SMS två gånger: {[n for n, c in per_number.items() if c > 1]}"
     final = statuses(database)
     by_status = Counter(status for _, status, _, _ in final)
