@@ -24,8 +24,12 @@ Två vägar för ändringar:
    (hash av ögonblicksbilden) och skickar en ny bild när det ändrats. Samma avtryck
    hindrar att en ändring skickas två gånger när båda vägarna ser den.
 
-Sessionen kontrolleras igen var `LIVE_SESSION_CHECK_SECONDS` (standard 15): den läses
-direkt ur sessionslagret och sparas aldrig, så websocketen förlänger aldrig sessionen.
+Sessionen: utloggning stänger socketen direkt (gruppen `staff-session-…`, se
+`campaigns.events.staff_logged_out`), och en ändring av kontot (avstängt, nytt lösenord)
+får den att kontrollera sessionen på nytt (gruppen `staff-user-<id>`). Dessutom
+kontrolleras sessionen var `LIVE_SESSION_CHECK_SECONDS` (standard 15), för en session som
+gått ut utan att någon begäran kom. Sessionen läses direkt ur sessionslagret och sparas
+aldrig, så websocketen förlänger aldrig sessionen.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from django.utils.crypto import constant_time_compare
 
 from accounts.sessions import is_expired
 from campaigns.dashboard import snapshot
-from campaigns.events import group_name
+from campaigns.events import group_name, session_group, user_group
 from campaigns.models import Campaign
 
 logger = logging.getLogger(__name__)
@@ -93,7 +97,7 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
     _last_fingerprint: str
     _watcher: asyncio.Task[None] | None = None
     _lock: asyncio.Lock
-    _joined: bool = False
+    _groups: tuple[str, ...] = ()
     _closed: bool = False
 
     async def connect(self) -> None:
@@ -114,24 +118,25 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self._lock = asyncio.Lock()
-        await self.channel_layer.group_add(group_name(self.campaign_id), self.channel_name)
-        self._joined = True
+        self._groups = (group_name(self.campaign_id), session_group(str(self.session_key)), user_group(self.user_id))
+        for group in self._groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         self._last_fingerprint = fingerprint(data)
         await self.send_json({"type": "snapshot", "data": data})
         self._watcher = asyncio.create_task(self._watch())
 
     async def disconnect(self, code: int) -> None:
-        """Stoppar bevakningen och lämnar gruppen."""
+        """Stoppar bevakningen och lämnar grupperna."""
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watcher
             self._watcher = None
-        if self._joined:
-            self._joined = False
+        groups, self._groups = self._groups, ()
+        for group in groups:
             with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(group_name(self.campaign_id), self.channel_name)
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Sidan skickar inget som behöver svar; meddelanden ignoreras."""
@@ -139,6 +144,15 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
     async def campaign_changed(self, event: dict[str, Any]) -> None:
         """Händelse från gruppen: skicka en färsk ögonblicksbild."""
         await self._push()
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """Sessionen har loggats ut: sidan får beskedet och socketen stängs direkt."""
+        await self._end("session_expired", CLOSE_UNAUTHORIZED)
+
+    async def session_check(self, event: dict[str, Any]) -> None:
+        """Kontot har ändrats (avstängt, nytt lösenord): stäng om sessionen inte längre gäller."""
+        if not await database_sync_to_async(session_still_valid)(self.session_key, self.user_id):
+            await self._end("session_expired", CLOSE_UNAUTHORIZED)
 
     async def _push(self) -> None:
         """Bygger en ny bild och skickar den om den skiljer sig från den senast skickade."""

@@ -207,6 +207,8 @@ def purge_expired(now: datetime | None = None) -> int:
             round((row["first_yes"] - row["created_at"]).total_seconds() / 60, 1) for row in stats if row["first_yes"]
         ]
         Campaign.objects.filter(pk__in=[row["pk"] for row in stats]).delete()
+        for row in stats:
+            campaign_changed(row["pk"])  # öppna sidor säger att kampanjen är raderad
         record(
             Action.CAMPAIGN_PURGED,
             status="raderat",

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
@@ -22,12 +25,13 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_q.brokers import get_broker
 
 from accounts.sessions import LAST_ACTIVITY_KEY, timeout_seconds
 from campaigns import events
 from campaigns.models import Campaign, Recipient
-from campaigns.services import change_status, record_answer
+from campaigns.services import change_status, purge_expired, record_answer
 import config.settings as default_settings
 from config.asgi import application
 from tests.campaigns.factories import make_campaign, recipient
@@ -120,8 +124,18 @@ def test_foreign_origin_is_refused(staff_user: Any) -> None:
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
         socket = communicator(campaign.pk, key, origin=b"https://evil.example")
-        connected, _ = await socket.connect()
-        assert not connected
+        assert await socket.connect() == (False, 1000)
+        # Utan Origin-rubrik (inte en webbläsare från portalen) vägras den också.
+        bare = WebsocketCommunicator(
+            application,
+            f"/ws/campaigns/{campaign.pk}/",
+            headers=[(b"host", b"testserver"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())],
+        )
+        assert await bare.connect() == (False, 1000)
+        # Kontroll: samma kaka från portalens eget ursprung släpps in.
+        own = communicator(campaign.pk, key)
+        assert (await own.connect())[0]
+        await own.disconnect()
 
     run(scenario)
 
@@ -263,8 +277,42 @@ def test_send_status_from_the_dispatch_task_arrives(staff_user: Any) -> None:
     run(scenario)
 
 
-def test_logout_closes_the_socket(staff_user: Any) -> None:
-    """Utloggning (sessionen raderas) stänger socketen med 4401 efter beskedet session_expired."""
+async def assert_closed_as_logged_out(socket: WebsocketCommunicator, within: float = 1.0) -> None:
+    """Socketen får beskedet session_expired och stängs med 4401 inom `within` sekunder."""
+    started = time.monotonic()
+    assert await socket.receive_json_from(timeout=WAIT) == {"type": "session_expired"}
+    assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4401}
+    assert time.monotonic() - started <= within
+
+
+def test_logout_closes_the_socket_at_once(staff_user: Any, live_settings: Any) -> None:
+    """Knappen "Logga ut" stänger sessionens öppna sidor direkt, inte först vid nästa sessionskontroll.
+
+    Personalens andra session (en annan dator) är orörd.
+    """
+    live_settings.LIVE_SESSION_CHECK_SECONDS = default_settings.LIVE_SESSION_CHECK_SECONDS
+    campaign = make_campaign(staff_user)
+    key, other_key = session_cookie(staff_user), session_cookie(staff_user)
+    browser = Client()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = key
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket, other = communicator(campaign.pk, key), communicator(campaign.pk, other_key)
+        for each in (socket, other):
+            assert (await each.connect())[0]
+            await next_snapshot(each)
+        response = await sync_to_async(browser.post)(reverse("accounts:logout"))
+        assert response.status_code == 302
+        await assert_closed_as_logged_out(socket)
+        assert await other.receive_nothing(timeout=0.5)
+        await other.disconnect()
+
+    run(scenario)
+
+
+def test_deleted_session_closes_the_socket(staff_user: Any) -> None:
+    """En session som försvinner utan utloggning (t.ex. rensad i databasen) upptäcks av sessionskontrollen."""
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
 
@@ -274,9 +322,52 @@ def test_logout_closes_the_socket(staff_user: Any) -> None:
         assert (await socket.connect())[0]
         await next_snapshot(socket)
         await sync_to_async(Session.objects.filter(session_key=key).delete)()
-        assert await socket.receive_json_from(timeout=WAIT) == {"type": "session_expired"}
-        closed = await socket.receive_output(timeout=WAIT)
-        assert closed == {"type": "websocket.close", "code": 4401}
+        await assert_closed_as_logged_out(socket)
+
+    run(scenario)
+
+
+def test_deactivated_account_closes_the_socket_at_once(staff_user: Any, live_settings: Any) -> None:
+    """En administratör stänger av kontot: kontots öppna sidor stängs direkt."""
+    live_settings.LIVE_SESSION_CHECK_SECONDS = default_settings.LIVE_SESSION_CHECK_SECONDS
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    def deactivate() -> None:
+        """Som i Django admin: kryssrutan Aktiv tas bort och kontot sparas."""
+        staff_user.is_active = False
+        staff_user.save()
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(deactivate)()
+        await assert_closed_as_logged_out(socket)
+
+    run(scenario)
+
+
+def test_unrelated_account_change_keeps_the_socket_open(staff_user: Any, live_settings: Any) -> None:
+    """Ett namnbyte på kontot gör inte sessionen ogiltig: sidan förblir öppen."""
+    live_settings.LIVE_SESSION_CHECK_SECONDS = default_settings.LIVE_SESSION_CHECK_SECONDS
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    def rename() -> None:
+        """Administratören rättar efternamnet."""
+        staff_user.last_name = "Receptionist-Berg"
+        staff_user.save()
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(rename)()
+        assert await socket.receive_nothing(timeout=0.7)
+        await socket.disconnect()
 
     run(scenario)
 
@@ -355,6 +446,49 @@ def test_change_without_event_arrives_by_polling(staff_user: Any, live_settings:
     run(scenario)
 
 
+# En annan process (som en django-q2-arbetsprocess) som bara skickar kampanjhändelsen.
+BROADCAST_FROM_ANOTHER_PROCESS = """
+import sys, django
+django.setup()
+from campaigns.events import broadcast
+sys.exit(0 if broadcast(int(sys.argv[1])) else 1)
+"""
+
+
+def test_event_from_another_process_arrives_through_redis(staff_user: Any) -> None:
+    """Med Redis når en händelse från en annan process (django-q2:s arbetsprocess) sidan direkt.
+
+    Reservkontrollen är avstängd (60 s): bara händelsen över Redis kan bära ändringen.
+    """
+    if not settings.REDIS_URL:
+        pytest.skip("kräver REDIS_URL (andra körningen i .ci/run)")
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    def worker_update() -> None:
+        """Arbetsprocessens ändring i databasen (utan händelse från den här processen)."""
+        Recipient.objects.filter(campaign=campaign, name="Anna Andersson").update(
+            send_status=Recipient.SendStatus.SENT, sent_at=campaign.created_at
+        )
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = communicator(campaign.pk, key)
+        assert (await socket.connect())[0]
+        await next_snapshot(socket)
+        await sync_to_async(worker_update)()
+        assert await socket.receive_nothing(timeout=0.5)  # kontroll: utan händelse kommer inget
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", BROADCAST_FROM_ANOTHER_PROCESS, str(campaign.pk), env=dict(os.environ)
+        )
+        assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+        data = await next_snapshot(socket, timeout=WAIT)
+        assert data["counts"]["sent"] == 1
+        await socket.disconnect()
+
+    run(scenario)
+
+
 def test_events_are_sent_after_commit(staff_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Inne i en transaktion skickas ingenting; efter commit en gång; efter rollback aldrig."""
     sent: list[int] = []
@@ -412,8 +546,9 @@ def test_delivery_report_reaches_the_dashboard(staff_user: Any) -> None:
     run(scenario)
 
 
-def test_password_change_closes_the_socket(staff_user: Any) -> None:
-    """Nytt lösenord (t.ex. av en administratör) gör gamla sessioner ogiltiga, även en öppen socket."""
+def test_password_change_closes_the_socket(staff_user: Any, live_settings: Any) -> None:
+    """Nytt lösenord (t.ex. av en administratör) gör gamla sessioner ogiltiga, även en öppen socket, direkt."""
+    live_settings.LIVE_SESSION_CHECK_SECONDS = default_settings.LIVE_SESSION_CHECK_SECONDS
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
 
@@ -428,8 +563,7 @@ def test_password_change_closes_the_socket(staff_user: Any) -> None:
         assert (await socket.connect())[0]
         await next_snapshot(socket)
         await sync_to_async(change_password)()
-        assert await socket.receive_json_from(timeout=WAIT) == {"type": "session_expired"}
-        assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4401}
+        await assert_closed_as_logged_out(socket)
 
     run(scenario)
 
@@ -459,9 +593,11 @@ def test_purged_campaign_tells_the_open_page_and_closes(staff_user: Any) -> None
         socket = communicator(campaign.pk, key)
         assert (await socket.connect())[0]
         await next_snapshot(socket)
-        await sync_to_async(Campaign.objects.filter(pk=campaign.pk).delete)()
-        await sync_to_async(events.broadcast)(campaign.pk)
+        retention = timedelta(days=settings.CAMPAIGN_RETENTION_DAYS, minutes=1)
+        assert await sync_to_async(purge_expired)(timezone.now() + retention) == 1
+        started = time.monotonic()
         assert await socket.receive_json_from(timeout=WAIT) == {"type": "deleted"}
+        assert time.monotonic() - started <= 1.0  # händelsen, inte reservkontrollen (60 s här)
         assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4404}
         assert await socket.receive_nothing(timeout=0.5)
 
