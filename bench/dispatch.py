@@ -7,15 +7,15 @@ och den riktiga 46elks-backenden skickar till en låtsas-46elks på 127.0.0.1
 (tests/fakes/elks46_server.py) som svarar på varje SMS efter 200 ms.
 
 Skriver tiden från att kampanjen skapas tills varje mottagare har status "skickat", och
-jämför med det ideala för konfigurationen: ceil(n / arbetare) × 0,2 s, där antalet arbetare
-är Q_WORKERS ur inställningarna. Ingen backend och ingen inställning har en gräns för SMS
-per sekund, så den ideala tiden begränsas bara av arbetarna (det står också i tabellen).
-Kontrollerar dessutom att leverantören fick exakt ett SMS per mottagare.
+jämför med det ideala för konfigurationen: ceil(n / arbetare) × max(0,2 s, arbetare / gräns),
+där arbetare är Q_WORKERS och gräns leverantörens gräns CAMPAIGN_SMS_PER_SECOND ur
+inställningarna (varje arbetare skickar högst ett SMS per arbetare / gräns sekunder, och
+ett SMS tar 0,2 s). Kontrollerar dessutom att leverantören fick exakt ett SMS per mottagare.
 
 Kön är ORM-mäklaren i databasen (SQLite i en tillfällig mapp) om inte `--redis-url` anges.
 Använd då ett eget Redis-databasnummer: kön heter som portalens. Körs inte av `make test`.
 
-    .venv/bin/python bench/dispatch.py [--sizes 50,500] [--workers N] [--redis-url redis://127.0.0.1:6379/14]
+    .venv/bin/python bench/dispatch.py [--sizes 50,500] [--workers N] [--per-second R] [--redis-url redis://127.0.0.1:6379/14]
     .venv/bin/python bench/dispatch.py --sizes 20,60        # snabb provkörning
 """
 
@@ -92,7 +92,13 @@ def wait_for_cluster(cluster: Service) -> None:
     raise RuntimeError(f"qcluster tog inga jobb inom {STARTUP_TIMEOUT:.0f} sekunder:\n" + cluster.output())
 
 
-def run_campaign(size: int, offset: int, workers: int, fake: FakeElks46) -> Outcome:
+def ideal_seconds(size: int, workers: int, per_second: float) -> float:
+    """Ideal sändtid: varje arbetare tar var n:te mottagare, en per max(svarstid, arbetare / gräns) sekunder."""
+    spacing = workers / per_second if per_second > 0 else 0.0
+    return math.ceil(size / workers) * max(PROVIDER_DELAY, spacing)
+
+
+def run_campaign(size: int, offset: int, workers: int, per_second: float, fake: FakeElks46) -> Outcome:
     """Skapar en kampanj med `size` mottagare och väntar tills alla har en slutstatus."""
     from django.contrib.auth import get_user_model
     from django.db.models import Count, Max
@@ -119,7 +125,7 @@ def run_campaign(size: int, offset: int, workers: int, fake: FakeElks46) -> Outc
     enqueue_seconds = time.perf_counter() - started
     recipients = Recipient.objects.filter(campaign=campaign)
     waiting = (Recipient.SendStatus.QUEUED, Recipient.SendStatus.SENDING)
-    deadline = time.monotonic() + math.ceil(size / workers) * PROVIDER_DELAY * 5 + EXTRA_TIMEOUT
+    deadline = time.monotonic() + ideal_seconds(size, workers, per_second) * 5 + EXTRA_TIMEOUT
     while recipients.filter(send_status__in=waiting).exists() and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
     statuses = dict(recipients.order_by().values("send_status").annotate(n=Count("pk")).values_list("send_status", "n"))
@@ -129,12 +135,12 @@ def run_campaign(size: int, offset: int, workers: int, fake: FakeElks46) -> Outc
     return Outcome(size, enqueue_seconds, total, statuses, len(fake.requests) - requests_before)
 
 
-def report(outcomes: list[Outcome], workers: int, broker: str) -> bool:
+def report(outcomes: list[Outcome], workers: int, per_second: float, broker: str) -> bool:
     """Skriver tabellen; sant om varje mottagare fick exakt ett SMS."""
     rows: list[list[str]] = []
     all_ok = True
     for outcome in outcomes:
-        ideal = math.ceil(outcome.size / workers) * PROVIDER_DELAY
+        ideal = ideal_seconds(outcome.size, workers, per_second)
         sent = outcome.statuses.get("sent", 0)
         ok = outcome.total_seconds is not None and outcome.provider_requests == outcome.size
         all_ok = all_ok and ok
@@ -153,10 +159,12 @@ def report(outcomes: list[Outcome], workers: int, broker: str) -> bool:
         others = {status: n for status, n in outcome.statuses.items() if status != "sent"}
         if others:
             print(f"  kampanj med {outcome.size}: övriga statusar {others}")
+    limit = f"{per_second:g} SMS/s" if per_second > 0 else "ingen"
     print(
         f"\nKö: {broker}. Arbetare (Q_WORKERS): {workers}. Leverantörens svarstid: {PROVIDER_DELAY * 1000:.0f} ms."
-        "\nLeverantörsgräns per sekund: ingen (varken backend eller inställningar begränsar SMS per sekund)."
-        "\nIdeal = ceil(mottagare / arbetare) × 0,2 s. Tiden räknas från att kampanjen skapas till sista SMS:et."
+        f"\nLeverantörens gräns (CAMPAIGN_SMS_PER_SECOND): {limit}."
+        "\nIdeal = ceil(mottagare / arbetare) × max(0,2 s, arbetare / gräns)."
+        " Tiden räknas från att kampanjen skapas till sista SMS:et."
     )
     print_table(
         ["mottagare", "skickade", "SMS hos leverantör", "köläggning (s)", "tid (s)", "ideal (s)", "tid ÷ ideal", "kontroll"],
@@ -170,6 +178,9 @@ def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="50,500", help="kampanjstorlekar, kommaseparerade (standard 50,500)")
     parser.add_argument("--workers", type=int, help="antal arbetare (Q_WORKERS); standard: inställningarnas värde")
+    parser.add_argument(
+        "--per-second", type=float, help="leverantörens gräns (CAMPAIGN_SMS_PER_SECOND, 0 = ingen); standard: inställningarnas"
+    )
     parser.add_argument("--redis-url", default="", help="kö i Redis i stället för i databasen (eget databasnummer)")
     args = parser.parse_args()
     try:
@@ -178,6 +189,8 @@ def parse_arguments() -> argparse.Namespace:
         parser.error(str(error))
     if args.workers is not None and args.workers < 1:
         parser.error("--workers måste vara minst 1")
+    if args.per_second is not None and args.per_second < 0:
+        parser.error("--per-second får inte vara negativt")
     return args
 
 
@@ -199,6 +212,8 @@ def main() -> int:
     }
     if args.workers:
         overrides["Q_WORKERS"] = str(args.workers)
+    if args.per_second is not None:
+        overrides["CAMPAIGN_SMS_PER_SECOND"] = str(args.per_second)
     try:
         with tempfile.TemporaryDirectory(prefix="dispatch-") as tmp:
             env = environment(
@@ -208,19 +223,20 @@ def main() -> int:
             from django.conf import settings
 
             workers = int(settings.Q_CLUSTER["workers"])
+            per_second = float(settings.CAMPAIGN_SMS_PER_SECOND)
             cluster = start_process("qcluster", [sys.executable, "manage.py", "qcluster"], env)
             try:
                 wait_for_cluster(cluster)
                 outcomes = []
                 for number, size in enumerate(args.sizes):
                     print(f"Kampanj med {size} mottagare ...")
-                    outcomes.append(run_campaign(size, number * 100_000, workers, fake))
+                    outcomes.append(run_campaign(size, number * 100_000, workers, per_second, fake))
             finally:
                 stop(cluster)
     finally:
         fake.stop()
     broker = f"Redis ({args.redis_url})" if args.redis_url else "databasen (ORM-mäklaren)"
-    return 0 if report(outcomes, workers, broker) else 1
+    return 0 if report(outcomes, workers, per_second, broker) else 1
 
 
 if __name__ == "__main__":

@@ -10,15 +10,21 @@ eller en dödad arbetsprocess hade jobbet hämtat men inte påbörjat (Redis-kö
 tillbaka det; ORM-kön först efter `retry`). `requeue_stuck_recipients` köar därför om
 mottagare som fortfarande står i kö i öppna kampanjer: när en arbetsprocess startar och
 varje minut (django-q2-schema). Dubbla jobb är ofarliga: bara ett kan ta mottagaren.
+
+Leverantörens gräns (`CAMPAIGN_SMS_PER_SECOND` per kluster) hålls genom att varje
+arbetsprocess håller sin andel: högst ett SMS per `Q_WORKERS / CAMPAIGN_SMS_PER_SECOND`
+sekunder (`wait_for_send_slot`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_q.conf import Conf
@@ -37,6 +43,30 @@ logger = logging.getLogger(__name__)
 
 #: En mottagare som stått i kö så här länge efter att kampanjen skapades har tappat sitt jobb.
 REQUEUE_AFTER = timedelta(minutes=1)
+
+# Den här arbetsprocessens nästa lediga sändtid (time.monotonic()), för leverantörens gräns.
+_next_send_slot = 0.0
+
+
+def send_interval() -> float:
+    """Sekunder mellan två kampanj-SMS från en arbetsprocess (0 = ingen gräns)."""
+    per_second = float(settings.CAMPAIGN_SMS_PER_SECOND)
+    if per_second <= 0:
+        return 0.0
+    return max(1, int(Conf.WORKERS or 1)) / per_second
+
+
+def wait_for_send_slot() -> None:
+    """Väntar tills arbetsprocessen får skicka nästa SMS enligt leverantörens gräns, och bokar tiden."""
+    global _next_send_slot
+    interval = send_interval()
+    if interval <= 0:
+        return
+    now = time.monotonic()
+    slot = max(now, _next_send_slot)
+    _next_send_slot = slot + interval
+    if slot > now:
+        time.sleep(slot - now)
 
 
 def enqueue_dispatch(campaign_id: int) -> bool:
@@ -113,7 +143,10 @@ def send_to_recipient(recipient_id: int) -> None:
 
     Jobbets resultat och eventuella fel sparas av django-q2 i databasen: därför fångas
     allt här och bara id och status loggas, aldrig ett undantags text (den kan eka numret).
+    Väntan för leverantörens gräns sker före mottagaren tas: en arbetsprocess som dör under
+    väntan lämnar den i kö (köas om), inte osäker.
     """
+    wait_for_send_slot()
     if not _claim(recipient_id):
         # Kampanjen stängd eller tiden passerad innan jobbet hann köras: skicka aldrig.
         if Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED).update(

@@ -326,6 +326,12 @@ CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=50)
 SMS_PRICE_PER_SEGMENT_SEK = env.float("SMS_PRICE_PER_SEGMENT_SEK", default=0.35)
 # Kampanjer (namn, svar) raderas så här många dagar efter att de skapades.
 CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
+# Leverantörens gräns: högst så många kampanj-SMS per sekund från ett django-q2-kluster
+# (fördelas på dess Q_WORKERS arbetsprocesser; 0 = ingen gräns). Kör kluster på flera
+# maskiner: dela leverantörens gräns mellan dem.
+CAMPAIGN_SMS_PER_SECOND = env.float("CAMPAIGN_SMS_PER_SECOND", default=10.0)
+if CAMPAIGN_SMS_PER_SECOND < 0:
+    raise ImproperlyConfigured("CAMPAIGN_SMS_PER_SECOND får inte vara negativt (0 = ingen gräns).")
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # Kampanjsidans websocket: hur ofta (sekunder) den själv kontrollerar kampanjen, som reserv

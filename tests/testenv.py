@@ -17,6 +17,9 @@ TEST_ENVIRONMENT = {
     "SECURE_SSL_REDIRECT": "false",
     "COOKIE_SECURE": "false",
     "SMS_PROVIDERS": "locmem",
+    # Ingen väntan för leverantörens gräns i testerna (de skickar hundratals SMS i följd);
+    # gränsen själv provas i tests/campaigns/test_dispatch.py.
+    "CAMPAIGN_SMS_PER_SECOND": "0",
     "PHONE_HASH_KEY": "test-nyckel-for-nummerhash-0123456789abcdef",
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",

@@ -199,3 +199,65 @@ def test_canary_number_is_nowhere_after_sending(
         loggar=caplog.text,
         utskrift=out + err,
     ) == []
+
+
+class FakeClock:
+    """En klocka för `campaigns.tasks`: sleep flyttar tiden framåt och sparas."""
+
+    def __init__(self) -> None:
+        """Börjar på 1000 s (som time.monotonic) utan några väntetider."""
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        """Nuvarande tid."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Väntar (flyttar klockan) och sparar väntetiden."""
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Sändjobbens klocka utbytt, och arbetsprocessens bokade sändtid nollställd."""
+    from campaigns import tasks
+
+    clock = FakeClock()
+    monkeypatch.setattr(tasks.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(tasks.time, "sleep", clock.sleep)
+    monkeypatch.setattr(tasks, "_next_send_slot", 0.0)
+    return clock
+
+
+def test_provider_rate_limit_spaces_the_sends(
+    staff_user: Any, sms_outbox: list[Any], settings: Any, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5 SMS/s för ett kluster med 2 arbetsprocesser: varje process skickar högst ett SMS per 0,4 s."""
+    settings.CAMPAIGN_SMS_PER_SECOND = 5
+    monkeypatch.setattr(Conf, "WORKERS", 2)
+    campaign = make_campaign(staff_user)
+    people = list(campaign.recipients.order_by("pk"))
+    for person in people:
+        send_to_recipient(person.pk)
+    assert len(sms_outbox) == len(people) == 3
+    assert fake_clock.sleeps == [0.4, 0.4]  # den första direkt, sedan 0,4 s mellan varje
+
+    # Efter en paus längre än intervallet skickas nästa direkt.
+    fake_clock.now += 10
+    later = make_campaign(staff_user, [("Extra Person", "+46701234570", True)])
+    send_to_recipient(later.recipients.get().pk)
+    assert len(sms_outbox) == 4
+    assert fake_clock.sleeps == [0.4, 0.4]
+
+
+def test_no_rate_limit_never_waits(
+    staff_user: Any, sms_outbox: list[Any], settings: Any, fake_clock: FakeClock
+) -> None:
+    """CAMPAIGN_SMS_PER_SECOND=0: ingen gräns, ingen väntan."""
+    settings.CAMPAIGN_SMS_PER_SECOND = 0
+    campaign = make_campaign(staff_user)
+    for person in campaign.recipients.all():
+        send_to_recipient(person.pk)
+    assert len(sms_outbox) == 3 and fake_clock.sleeps == []
