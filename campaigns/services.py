@@ -143,7 +143,9 @@ def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
             campaign_changed(campaign.pk)
             if answer == Recipient.Answer.YES:
                 queue_staff_alert(campaign)
-    return AnswerOutcome(accepted=True, answer=current.answer, position=yes_position(current))
+        # Platsen räknas i samma transaktion: ett databasfel här rullar tillbaka svaret, så
+        # sidan "inte sparats" (503) stämmer alltid.
+        return AnswerOutcome(accepted=True, answer=current.answer, position=yes_position(current))
 
 
 def _next_yes_rank(campaign: Campaign) -> int:

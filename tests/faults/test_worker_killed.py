@@ -6,12 +6,17 @@ räknar SMS per nummer. Kön är django-q2:s ORM-kö (inbäddat läge) eller en 
 tillfällig redis-server (som i drift med `REDIS_URL`). Efter omstarten ska varje mottagare
 ha fått högst ett SMS, ingen stå kvar i kö, och de som var mitt i sändningen när processen
 dog visas som "osäkert" för personalen.
+
+Ingen får försvinna i tysthet: varje mottagare som står som skickad har exakt ett SMS hos
+leverantören (samma meddelande-id, till just dess nummer), och leverantörens SMS går jämnt
+upp mot de skickade plus de osäkra som faktiskt hann fram (se `check_outcome`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import re
 import signal
 import sqlite3
@@ -22,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -41,24 +47,51 @@ campaign = make_campaign(user, {PATIENTS!r})
 print("CAMPAIGN=%d" % campaign.pk)
 """
 
-# Vad personalen ser (kampanjens ögonblicksbild, som sidan och pollingen visar) en minut senare.
-SHOWN = """
+# Vad personalen ser (kampanjens ögonblicksbild, som sidan och pollingen visar) en minut senare,
+# och nummerhashen (HMAC med portalens nyckel, som i databasen) för varje testnummer.
+SHOWN = f"""
 import json
 from datetime import timedelta
 import time_machine
 from django.utils import timezone
 from campaigns.dashboard import snapshot
 from campaigns.models import Campaign
+from campaigns.phones import phone_hash
 with time_machine.travel(timezone.now() + timedelta(seconds=61)):
     data = snapshot(Campaign.objects.get())
-print("SHOWN=" + json.dumps({row["name"]: row["send_status"] for row in data["rows"]}))
+print("SHOWN=" + json.dumps({{row["name"]: row["send_status"] for row in data["rows"]}}))
+print("HASHES=" + json.dumps({{number: phone_hash(number) for _, number, _ in {PATIENTS!r}}}))
 """
+
+#: Sändstatus i databasen → det personalen ser. `sending` kvar efter en dödad process är osäkert.
+SHOWN_FOR = {"sent": "skickat", "failed": "misslyckades", "uncertain": "osäkert", "sending": "osäkert"}
+
+
+class CountingElks46(FakeElks46):
+    """Låtsas-46elks som dessutom minns varje SMS den skapade: (nummer, meddelande-id).
+
+    Ett SMS skapas när begäran tas emot, före fördröjningen: dödas arbetsprocessen medan den
+    väntar på svaret har SMS:et ändå gått iväg (som hos en riktig leverantör).
+    """
+
+    def __init__(self) -> None:
+        """Skapar servern med en tom lista över skapade SMS."""
+        super().__init__()
+        self.created: list[tuple[str, str]] = []
+        self._created_lock = threading.Lock()
+
+    def _sms(self, form: dict[str, str]) -> dict[str, Any]:
+        """Som 46elks, och noterar (nummer, id) för det skapade SMS:et."""
+        sms = super()._sms(form)
+        with self._created_lock:
+            self.created.append((sms["to"], sms["id"]))
+        return sms
 
 
 @pytest.fixture
-def slow_provider() -> Iterator[FakeElks46]:
-    """En låtsas-46elks som svarar efter 0,3 s per SMS."""
-    server = FakeElks46().start()
+def slow_provider() -> Iterator[CountingElks46]:
+    """En låtsas-46elks som svarar efter 0,3 s per SMS och minns varje skapat SMS."""
+    server = CountingElks46().start()
     server.delay = 0.3
     yield server
     server.stop()
@@ -129,6 +162,19 @@ def statuses(database: Path) -> list[tuple[str, str, str | None, str]]:
         ).fetchall()
 
 
+def final_rows(database: Path) -> list[dict[str, str]]:
+    """Mottagarnas namn, sändstatus, leverantör, meddelande-id och nummerhash direkt ur SQLite-filen."""
+    with sqlite3.connect(database, timeout=20) as db:
+        db.row_factory = sqlite3.Row
+        return [
+            dict(row)
+            for row in db.execute(
+                "SELECT name, send_status, provider, provider_message_id, phone_hash"
+                " FROM campaigns_recipient ORDER BY id"
+            )
+        ]
+
+
 def sms_per_number(provider: FakeElks46) -> Counter[str]:
     """Hur många SMS låtsas-46elks tog emot per nummer."""
     return Counter(r.form_fields()["to"] for r in list(provider.requests) if r.path == "/a1/sms")
@@ -164,7 +210,7 @@ def worker_pids(log: Path) -> list[int]:
 
 @pytest.mark.parametrize("queue", ["orm", "redis"])
 def test_killed_cluster_restarted_sends_each_number_at_most_once_and_loses_nobody(
-    tmp_path: Path, slow_provider: FakeElks46, request: pytest.FixtureRequest, queue: str
+    tmp_path: Path, slow_provider: CountingElks46, request: pytest.FixtureRequest, queue: str
 ) -> None:
     """SIGKILL mitt i utskicket, omstart: ingen får två SMS, ingen blir kvar i kö, avbrutna visas som osäkra."""
     database = tmp_path / "kluster.sqlite3"
@@ -196,7 +242,7 @@ def test_killed_cluster_restarted_sends_each_number_at_most_once_and_loses_nobod
 
 @pytest.mark.parametrize("queue", ["orm", "redis"])
 def test_one_killed_worker_is_replaced_and_the_dispatch_completes(
-    tmp_path: Path, slow_provider: FakeElks46, request: pytest.FixtureRequest, queue: str
+    tmp_path: Path, slow_provider: CountingElks46, request: pytest.FixtureRequest, queue: str
 ) -> None:
     """En enda arbetsprocess dör mitt i (SIGKILL): django-q2 startar en ny, utskicket blir klart utan dubbletter."""
     database = tmp_path / "kluster.sqlite3"
@@ -221,8 +267,17 @@ def test_one_killed_worker_is_replaced_and_the_dispatch_completes(
     check_outcome(env, database, slow_provider, at_kill)
 
 
-def check_outcome(env: dict[str, str], database: Path, provider: FakeElks46, at_kill: int) -> None:
-    """Högst ett SMS per nummer, alla skickade utom de som dödades mitt i, och personalen ser dem som osäkra."""
+def check_outcome(env: dict[str, str], database: Path, provider: CountingElks46, at_kill: int) -> None:
+    """Högst ett SMS per nummer, alla skickade utom de som dödades mitt i, och personalen ser dem som osäkra.
+
+    Inget SMS försvinner i tysthet, räknat mot leverantörens egen lista över skapade SMS:
+    - varje mottagare är i ett slutläge som personalen ser: skickat, misslyckat eller osäkert;
+    - skickad ⇒ exakt ett SMS hos leverantören, med radens meddelande-id och till radens nummer
+      (numret finns bara hos leverantören; raden har HMAC-hashen, som jämförs);
+    - misslyckad ⇒ inget SMS; osäker ⇒ noll eller ett (det kan ha hunnit fram), aldrig två;
+    - varje SMS hos leverantören gick till en mottagare i kampanjen, så att
+      antal SMS = antal skickade + antal osäkra vars nummer har ett SMS hos leverantören.
+    """
     per_number = sms_per_number(provider)
     assert max(per_number.values()) == 1, f"SMS två gånger: {[n for n, c in per_number.items() if c > 1]}"
     final = statuses(database)
@@ -233,9 +288,42 @@ def check_outcome(env: dict[str, str], database: Path, provider: FakeElks46, at_
     for name, status, _, encrypted in final:
         if status == "sent":
             assert encrypted == "", f"{name}: numret ligger kvar efter sändningen"
-    shown = json.loads(run_manage(env, "shell", "-c", SHOWN).split("SHOWN=", 1)[1])
-    for name, status, _, _ in final:
-        assert shown[name] == ("skickat" if status == "sent" else "osäkert"), (name, shown[name])
+    output = run_manage(env, "shell", "-c", SHOWN)
+    shown = json.loads(output.split("SHOWN=", 1)[1].splitlines()[0])
+    hashes = json.loads(output.split("HASHES=", 1)[1].splitlines()[0])
+    check_every_sms_accounted_for(final_rows(database), provider.created, hashes, shown)
+
+
+def check_every_sms_accounted_for(
+    rows: list[dict[str, str]], created: list[tuple[str, str]], hashes: dict[str, str], shown: dict[str, str]
+) -> None:
+    """Databasens mottagare och leverantörens skapade SMS går jämnt upp (se `check_outcome`)."""
+    patient_number = {name: number for name, number, _ in PATIENTS}
+    by_id = {message_id: number for number, message_id in created}
+    assert len(by_id) == len(created), "leverantören gav samma meddelande-id två gånger"
+    assert set(by_id.values()) <= set(hashes), "SMS till ett nummer utanför kampanjen"
+    arrived_hashes = Counter(hashes[number] for number in by_id.values())
+
+    arrived_uncertain = 0
+    for row in rows:
+        name, status = row["name"], row["send_status"]
+        assert status in SHOWN_FOR, f"{name}: inte i ett slutläge ({status})"
+        assert shown[name] == SHOWN_FOR[status], (name, status, shown[name])
+        assert row["phone_hash"] == hashes[patient_number[name]], f"{name}: fel nummerhash"
+        arrived = arrived_hashes[row["phone_hash"]]
+        if status == "sent":
+            assert row["provider"] == "elks46", (name, row["provider"])
+            message_id = row["provider_message_id"]
+            assert message_id in by_id, f"{name}: markerad skickad men leverantören har inget sådant SMS"
+            assert hashes[by_id[message_id]] == row["phone_hash"], f"{name}: id:t hör till ett annat nummer"
+            assert arrived == 1, f"{name}: skickad men {arrived} SMS hos leverantören"
+        elif status == "failed":
+            assert arrived == 0, f"{name}: misslyckad men SMS:et kom fram"
+        else:
+            assert arrived <= 1, f"{name}: osäker och {arrived} SMS"
+            arrived_uncertain += arrived
+    sent = sum(row["send_status"] == "sent" for row in rows)
+    assert len(created) == sent + arrived_uncertain, (len(created), sent, arrived_uncertain)
 
 
 def _only_orphans_left(rows: list[tuple[str, str, str | None, str]], killed_at: float) -> bool:
@@ -247,3 +335,39 @@ def _only_orphans_left(rows: list[tuple[str, str, str | None, str]], killed_at: 
         if status == "sending" and datetime.fromisoformat(started).replace(tzinfo=UTC).timestamp() >= killed_at:
             return False
     return True
+
+
+def test_the_accounting_catches_an_sms_lost_silently_or_sent_twice() -> None:
+    """Kontrollen själv: en rad "skickad" utan SMS hos leverantören, ett främmande id, ett SMS till en
+    misslyckad och två SMS till en osäker fälls alla; noll eller ett SMS till en osäker godtas."""
+    (anna, anna_number, _), (karl, karl_number, _) = PATIENTS[:2]
+    hashes = {number: f"hash-{number}" for _, number, _ in PATIENTS}
+
+    def rows(anna_status: str, anna_id: str, karl_status: str) -> list[dict[str, str]]:
+        """Två mottagare i databasen med givna lägen."""
+        return [
+            {"name": anna, "send_status": anna_status, "provider": "elks46", "provider_message_id": anna_id,
+             "phone_hash": hashes[anna_number]},
+            {"name": karl, "send_status": karl_status, "provider": "", "provider_message_id": "",
+             "phone_hash": hashes[karl_number]},
+        ]
+
+    def shown(*statuses: str) -> dict[str, str]:
+        """Det personalen ser för de två."""
+        return {name: SHOWN_FOR[status] for name, status in zip((anna, karl), statuses)}
+
+    sent = [(anna_number, "s1")]
+    check_every_sms_accounted_for(rows("sent", "s1", "sending"), sent, hashes, shown("sent", "sending"))
+    check_every_sms_accounted_for(
+        rows("sent", "s1", "uncertain"), [*sent, (karl_number, "s2")], hashes, shown("sent", "uncertain")
+    )
+    broken = [
+        (rows("sent", "s1", "sending"), [], "sent"),  # markerad skickad, aldrig framme
+        (rows("sent", "s9", "sending"), sent, "sent"),  # id:t finns inte hos leverantören
+        (rows("sent", "s1", "failed"), [*sent, (karl_number, "s2")], "failed"),
+        (rows("sent", "s1", "sending"), [*sent, (karl_number, "s2"), (karl_number, "s3")], "sending"),
+        (rows("sent", "s1", "queued"), sent, "sending"),  # kvar i kö: inget slutläge
+    ]
+    for broken_rows, created, karl_status in broken:
+        with pytest.raises(AssertionError):
+            check_every_sms_accounted_for(broken_rows, created, hashes, shown("sent", karl_status))
