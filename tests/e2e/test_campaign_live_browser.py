@@ -187,10 +187,75 @@ def answer(phone: Any, server: AsgiServer, name: str, button: str) -> None:
     phone.wait_for_load_state()
 
 
+# Allt som ett nytt JA ska ge på personalens sida, i en kontroll i sidan (samma ögonblick).
+SHOWS_FIRST_YES = """() => {
+  const row = document.querySelector('[data-testid=mottagare] tbody tr');
+  return document.querySelector('[data-testid=ja]').textContent === '1'
+    && row !== null && row.textContent.includes('Lisa Larsson') && row.textContent.includes('Ring först')
+    && row.textContent.includes('JA') && row.classList.contains('ja-ny')
+    && document.title === '(1) JA – Akut-SMS';
+}"""
+SOUND_PLAYED = "n => Number(document.getElementById('ja-ljud').dataset.played || '0') >= n"
+FIRST_YES_WITH_SOUND = f"() => ({SHOWS_FIRST_YES})() && ({SOUND_PLAYED})(1)"
+
+
+def watch_for(tab: Any, condition: str) -> None:
+    """Sidan själv noterar klockslaget (Date.now) då villkoret först blir sant, vid varje DOM-ändring.
+
+    Då mäts tiden i sidan och inte Playwrights turer fram och tillbaka.
+    """
+    tab.evaluate(
+        f"""() => {{
+          const test = {condition};
+          window.seenAt = null;
+          const observer = new MutationObserver(() => {{
+            if (window.seenAt === null && test()) {{
+              window.seenAt = Date.now();
+              observer.disconnect();
+            }}
+          }});
+          observer.observe(document, {{subtree: true, childList: true, characterData: true, attributes: true}});
+        }}"""
+    )
+
+
+def seen_within(tab: Any, started_ms: float, condition: str, limit_ms: float) -> float:
+    """Väntar på villkoret och returnerar hur många ms efter `started_ms` sidan såg det."""
+    tab.wait_for_function(condition, timeout=5000)
+    tab.wait_for_function("() => window.seenAt !== null", timeout=1000)
+    elapsed = tab.evaluate("() => window.seenAt") - started_ms
+    assert elapsed < limit_ms, f"{elapsed:.0f} ms"
+    return elapsed
+NO_RELOAD_MARK = "() => { window.ingenOmladdning = true; }"
+NOT_RELOADED = "() => window.ingenOmladdning === true"
+
+
+def log_in_without_gesture(context: Any, base_url: str, username: str, password: str) -> None:
+    """Loggar in kontexten med ett vanligt formulär-POST utanför sidan (inget klick i någon flik)."""
+    login_url = base_url + "/konto/logga-in/"
+    context.request.get(login_url)
+    token = next(cookie["value"] for cookie in context.cookies() if cookie["name"] == settings.CSRF_COOKIE_NAME)
+    response = context.request.post(
+        login_url,
+        form={"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/"},
+        headers={"Referer": login_url},
+    )
+    assert response.ok and response.url == base_url + "/"
+
+
+def row_texts(tab: Any) -> list[str]:
+    """Mottagartabellens rader som text, uppifrån."""
+    return tab.get_by_test_id("mottagare").locator("tbody tr").all_inner_texts()
+
+
 def test_live_dashboard_shows_yes_within_a_second(
     asgi_server: AsgiServer, staff_tabs: list[Any], phone: Any
 ) -> None:
-    """JA syns inom en sekund utan omladdning, med ljud, markering och titel; sedan NEJ och tillsatt."""
+    """JA syns inom en sekund utan omladdning, med ljud, markering och titel; sedan NEJ, en reserv och tillsatt.
+
+    Två personalkontexter ser samma sak; patientens redan öppna sida får "tiden är inte längre
+    ledig" när den svarar efter att tiden tillsatts.
+    """
     staff, other = staff_tabs
     staff_errors = collect_console_errors(staff)
     other_errors = collect_console_errors(other)
@@ -201,42 +266,54 @@ def test_live_dashboard_shows_yes_within_a_second(
         tab.goto(asgi_server.campaign_url())
         wait_for_state(tab, "live")
         assert tab.get_by_test_id("live").is_visible()
+        tab.evaluate(NO_RELOAD_MARK)
     assert staff.title().startswith("Akut-SMS")
     staff.get_by_role("button", name="Slå på ljud").click()
     assert staff.get_by_role("button", name="Ljud på").get_attribute("aria-pressed") == "true"
+    assert staff.evaluate("() => document.getElementById('ja-ljud').dataset.played || '0'") == "0"
     assert staff.get_by_test_id("ja").inner_text() == "0"
     screenshot(staff, "akut-sms-live-start")
 
-    # Klockan startar när patienten trycker (före POST:en), inte när tacksidan laddats.
+    # Klockan startar när patienten trycker (före POST:en), inte när tacksidan laddats; varje
+    # personalsida noterar själv när allt syns (ljudet spelat där det är påslaget).
+    watch_for(staff, FIRST_YES_WITH_SOUND)
+    watch_for(other, SHOWS_FIRST_YES)
     phone.goto(asgi_server.reply_url("Lisa Larsson"))
-    started = time.monotonic()
+    started_ms = time.time() * 1000
     phone.get_by_role("button", name="JA, jag kan komma!").click()
+    seen_within(staff, started_ms, FIRST_YES_WITH_SOUND, 1000)
+    seen_within(other, started_ms, SHOWS_FIRST_YES, 1000)
     for tab in staff_tabs:
-        tab.wait_for_function(
-            "() => document.querySelector('[data-testid=ja]').textContent === '1'", timeout=1000
-        )
-    assert time.monotonic() - started < 1.0
-    first_row = staff.get_by_test_id("mottagare").locator("tbody tr").first
-    assert "Lisa Larsson" in first_row.inner_text() and "Ring först" in first_row.inner_text()
-    assert "JA" in first_row.inner_text() and "ja-ny" in (first_row.get_attribute("class") or "")
-    assert staff.title().startswith("(1) JA") and staff.title() == "(1) JA – Akut-SMS"
+        assert tab.evaluate(NOT_RELOADED)
     # Skärmläsare får beskedet i en statusregion, utan patientens namn.
     assert staff.get_by_test_id("uppläsning").text_content() == "Nytt JA från en patient. Totalt 1 JA."
-    staff.wait_for_function("() => Number(document.getElementById('ja-ljud').dataset.played) >= 1", timeout=2000)
-    assert staff.evaluate("() => document.getElementById('ja-ljud').currentTime") > 0
-    assert other.title() == "(1) JA – Akut-SMS"
-    assert "Ring först" in other.get_by_test_id("mottagare").locator("tbody tr").first.inner_text()
-    assert other.evaluate("() => document.getElementById('ja-ljud').dataset.played") == "0"  # ljudet är av där
+    assert other.evaluate("() => document.getElementById('ja-ljud').dataset.played || '0'") == "0"  # ljudet är av där
     screenshot(staff, "akut-sms-live-ja")
     screenshot(other, "akut-sms-live-ja-andra-personal")
 
     answer(phone, asgi_server, "Karl Karlsson", "NEJ, jag kan inte")
-    staff.wait_for_function("() => document.querySelector('[data-testid=nej]').textContent === '1'", timeout=1000)
-    rows = staff.get_by_test_id("mottagare").locator("tbody tr").all_inner_texts()
-    assert "Lisa Larsson" in rows[0] and "Karl Karlsson" in rows[1] and "NEJ" in rows[1]
-    assert "Anna Andersson" in rows[2] and "ej svarat" in rows[2]
-    assert staff.title() == "(1) JA – Akut-SMS"
+    for tab in staff_tabs:
+        tab.wait_for_function("() => document.querySelector('[data-testid=nej]').textContent === '1'", timeout=1000)
+        rows = row_texts(tab)
+        assert "Lisa Larsson" in rows[0] and "Karl Karlsson" in rows[1] and "NEJ" in rows[1]
+        assert "Anna Andersson" in rows[2] and "ej svarat" in rows[2]
+        assert tab.title() == "(1) JA – Akut-SMS"
+    assert staff.evaluate("() => document.getElementById('ja-ljud').dataset.played") == "1"  # NEJ låter inte
     screenshot(staff, "akut-sms-live-nej")
+    # Karls tacksida står kvar öppen i telefonen (han kan ändra sig så länge tiden är ledig).
+
+    other_phone = phone.context.new_page()
+    answer(other_phone, asgi_server, "Anna Andersson", "JA, jag kan komma!")
+    for tab in staff_tabs:
+        tab.wait_for_function("() => document.title === '(2) JA – Akut-SMS'", timeout=1000)
+        rows = row_texts(tab)
+        assert "Lisa Larsson" in rows[0] and "Ring först" in rows[0]
+        assert "Anna Andersson" in rows[1] and "Reserv 1" in rows[1]
+        assert "Karl Karlsson" in rows[2] and "NEJ" in rows[2]
+        assert tab.get_by_test_id("ja").inner_text() == "2"
+        assert tab.evaluate(NOT_RELOADED)
+    staff.wait_for_function(SOUND_PLAYED, arg=2, timeout=1000)
+    screenshot(staff, "akut-sms-live-reserv")
 
     staff.once("dialog", lambda dialog: dialog.accept())
     staff.get_by_role("button", name="Tiden är tillsatt").click()
@@ -245,14 +322,64 @@ def test_live_dashboard_shows_yes_within_a_second(
     other.wait_for_function(
         "() => document.querySelector('[data-testid=kampanjstatus]').textContent === 'Tillsatt'", timeout=1000
     )
-    assert other.get_by_role("button", name="Tiden är tillsatt").count() == 0 or not other.get_by_role(
-        "button", name="Tiden är tillsatt"
-    ).is_visible()
+    assert other.evaluate(NOT_RELOADED)
+    assert not other.get_by_role("button", name="Tiden är tillsatt").is_visible()
     screenshot(other, "akut-sms-live-tillsatt-andra-personal")
-    phone.goto(asgi_server.reply_url("Lisa Larsson"))
+
+    # Karls sida var öppen när tiden tillsattes: hans ändring till JA ger beskedet och ändrar inget.
+    phone.get_by_role("button", name="Ändra mitt svar till JA").click()
+    phone.wait_for_load_state()
     assert phone.get_by_role("heading", name="Tiden är inte längre ledig").is_visible()
     screenshot(phone, "akut-sms-live-patient-tagen")
+    assert "NEJ" in row_texts(other)[2] and other.get_by_test_id("ja").inner_text() == "2"
+    other_phone.goto(asgi_server.reply_url("Lisa Larsson"))
+    assert other_phone.get_by_role("heading", name="Tiden är inte längre ledig").is_visible()
     assert staff_errors == [] and other_errors == [] and phone_errors == []
+
+
+def wait_for_frames(tab: Any, frames: list[str], count: int, timeout: float = 5.0) -> None:
+    """Väntar tills websocketen tagit emot `count` meddelanden, utan att köra något i sidan.
+
+    Playwrights anrop i sidan (evaluate, locatorer) räknas av chromium som användarens klick
+    och skulle låsa upp ljudet; här väntar testet bara på trafiken.
+    """
+    deadline = time.monotonic() + timeout
+    while len(frames) < count:
+        assert time.monotonic() < deadline, f"{len(frames)} av {count} meddelanden"
+        tab.wait_for_timeout(50)
+
+
+def test_remembered_sound_waits_for_a_click(asgi_server: AsgiServer, browser: Any, phone: Any) -> None:
+    """Ljudet var påslaget sedan förut: webbläsaren spärrar det tills personalen klickat, och sidan ber om klicket."""
+    context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+    try:
+        # Inloggning utan klick i sidan (ett klick på samma webbplats skulle låsa upp ljudet),
+        # och valet "ljud på" sparat sedan en tidigare dag.
+        log_in_without_gesture(context, asgi_server.url, "anna", STAFF_PASSWORD)
+        context.add_init_script("window.localStorage.setItem('akutsms.ljud', 'på')")
+        staff = context.new_page()
+        errors = collect_console_errors(staff)
+        frames: list[str] = []
+        staff.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
+        staff.goto(asgi_server.campaign_url())
+        wait_for_frames(staff, frames, 1)  # första läget
+
+        answer(phone, asgi_server, "Lisa Larsson", "JA, jag kan komma!")
+        wait_for_frames(staff, frames, 2)  # JA:t
+        staff.wait_for_timeout(500)  # webbläsaren hinner vägra uppspelningen
+        assert staff.get_by_test_id("ljud").inner_text() == "Klicka för att tillåta ljud"
+        assert staff.evaluate("() => document.getElementById('ja-ljud').dataset.played || '0'") == "0"
+        assert staff.title() == "(1) JA – Akut-SMS"
+        screenshot(staff, "akut-sms-live-klicka-for-ljud")
+
+        staff.get_by_test_id("mottagare").click()  # ett klick någonstans på sidan låser upp ljudet
+        staff.get_by_role("button", name="Ljud på").wait_for(timeout=2000)
+        answer(phone, asgi_server, "Anna Andersson", "JA, jag kan komma!")
+        staff.wait_for_function(SOUND_PLAYED, arg=1, timeout=2000)
+        assert staff.title() == "(2) JA – Akut-SMS"
+        assert errors == []
+    finally:
+        context.close()
 
 
 def test_polling_when_the_socket_is_down_then_live_again_then_logged_out(
