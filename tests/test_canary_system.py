@@ -4,11 +4,15 @@ loggarna på DEBUG-nivå och allt som skrevs ut.
 
 Före radering får namn, operationstyp och personalens nummer finnas (datakartan), men aldrig ett
 patientnummer eller en SMS-text. Efter radering finns ingenting kvar av kampanjen.
+
+Numren söks i varje skrivsätt (siffrorna med skiljetecken emellan, även URL-kodade), texterna och
+ett särskiljande stycke ur varje sorts SMS i varje kodning (JSON, HTML, URL, UTF-8, UCS-2, base64).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -30,7 +34,16 @@ from campaigns.models import Campaign, Recipient
 from campaigns.tasks import requeue_stuck_recipients
 from templates_app.models import MessageTemplate
 from tests.fakes.elks46_server import FakeElks46
-from tests.privacy import cache_text, database_text, leaks, phone_forms
+from tests.privacy import (
+    Needle,
+    cache_text,
+    database_text,
+    digits_pattern,
+    leaks,
+    phone_forms,
+    phone_pattern,
+    text_forms,
+)
 from tests.replies.test_reply_page import answer, url
 from tests.smsportal.test_backend_elks46 import TOKEN, elks_settings, fake  # noqa: F401 – fixturer
 
@@ -43,6 +56,11 @@ STAFF_PHONE = "+46739876541"
 CONSENT_NAME = "Zelmira Kanariesson"
 VAGUE_NAME = "Oswin Sparvqvist"
 OPERATION = "kanarieplastik"
+
+
+def number_needles(*phones: str) -> list[Needle]:
+    """Numren i de fasta skrivsätten och som uttryck över siffrorna (alla andra skrivsätt)."""
+    return [needle for phone in phones for needle in (*phone_forms(phone), phone_pattern(phone))]
 
 
 def post_one_way(client: Client, phone: str) -> int:
@@ -88,8 +106,7 @@ def create_campaign(client: Client, capture: Any) -> Campaign:
     broker = get_broker()
     assert broker.queue_size() == 2  # ett jobb per mottagare väntar i kön
     queued = database_text() + "\n" + cache_text()
-    patient_numbers = [form for phone in (CONSENT_PHONE, VAGUE_PHONE) for form in phone_forms(phone)]
-    assert leaks(patient_numbers, kö=queued) == [], "ett patientnummer låg i kön"
+    assert leaks(number_needles(CONSENT_PHONE, VAGUE_PHONE), kö=queued) == [], "ett patientnummer låg i kön"
     broker.delete_queue()
     assert requeue_stuck_recipients(older_than=timedelta(0)) == 2  # nu körs jobben, i processen
     return Campaign.objects.get()
@@ -148,9 +165,32 @@ def sent_sms(fake: FakeElks46) -> list[dict[str, str]]:
     return [request.form_fields() for request in fake.requests if request.path == "/a1/sms"]
 
 
-def text_needles(texts: list[str]) -> list[str]:
-    """Hela SMS-texterna och deras första rad (namn, operationstyp, länk) som sökord."""
-    return [*texts, *(text.splitlines()[0] for text in texts)]
+def fragment(text: str, start: str, end: str) -> str:
+    """Stycket av SMS-texten från `start` till och med `end`: minst 20 tecken och med å, ä eller ö,
+    så att det är entydigt och prövar kodningarna av svenska tecken. Kort, så att också en text
+    som lagrats eller loggats avkortad hittas."""
+    first = text.index(start)
+    piece = text[first : text.index(end, first) + len(end)]
+    assert len(piece) >= 20 and re.search("[åäö]", piece), piece
+    return piece
+
+
+def text_fragments(texts: list[str], campaign: Campaign) -> list[str]:
+    """Ett särskiljande stycke ur varje sorts SMS: envägs, med samtycke, vagt (länken) och aviseringen."""
+    vague_code = campaign.recipients.get(name=VAGUE_NAME).code
+    return [
+        fragment(texts[0], "som ingen", "läsa"),
+        fragment(texts[2], "Hej Zelmira", "för"),
+        fragment(texts[3], "Först till kvarn", vague_code),
+        fragment(texts[4], "JA från", "tiden"),
+    ]
+
+
+def text_needles(texts: list[str], fragments: list[str]) -> list[str]:
+    """Hela SMS-texterna, deras första rad (namn, operationstyp, länk) och de särskiljande styckena,
+    var och en i alla kodningar."""
+    needles = [*texts, *(text.splitlines()[0] for text in texts), *fragments]
+    return [form for needle in needles for form in text_forms(needle)]
 
 
 def debug_everywhere(caplog: pytest.LogCaptureFixture) -> None:
@@ -196,30 +236,27 @@ def test_canary_through_every_flow(
     assert [sms["to"] for sms in sent_sms(fake)] == [ONE_WAY_PHONE, ONE_WAY_PHONE, CONSENT_PHONE, VAGUE_PHONE, STAFF_PHONE]
     assert "Zelmira" in texts[2] and OPERATION in texts[2]
     assert "Oswin" not in texts[3] and OPERATION not in texts[3]
-    patient_numbers = [form for phone in (ONE_WAY_PHONE, CONSENT_PHONE, VAGUE_PHONE) for form in phone_forms(phone)]
-    numbers_and_texts = [*patient_numbers, INVALID_PHONE, *text_needles(texts), ONE_WAY_TEXT, "ZQ4XW"]
+    patient_numbers = number_needles(ONE_WAY_PHONE, CONSENT_PHONE, VAGUE_PHONE)
+    invalid = [INVALID_PHONE, digits_pattern(re.sub(r"\D", "", INVALID_PHONE)[1:])]
+    sms_texts = text_needles([*texts, ONE_WAY_TEXT], text_fragments(texts, campaign))
+    numbers_and_texts = [*patient_numbers, *invalid, *sms_texts, "ZQ4XW"]
     out, err = capfd.readouterr()
     before = scan(caplog, out + err, pages)
     assert '"POST /a1/sms HTTP/1.1" 200' in before["loggar"]  # urllib3:s DEBUG-logg fångades
     assert leaks(numbers_and_texts, **before) == [], "patientnummer eller SMS-text läckte före radering"
-    # Sökningen ser det datakartan tillåter fram till raderingen: namn, operationstyp, personalens nummer.
-    assert len(leaks([CONSENT_NAME, OPERATION, STAFF_PHONE], databas=before["databas"])) == 3
+    # Sökningen ser det datakartan tillåter fram till raderingen: namn, operationstyp, personalens
+    # nummer (också som uttryck). Patienternas maskerade nummer och nyckelhash finns men träffas inte.
+    masked = ["076-987 ****", "072-987 ****"]
+    allowed = [CONSENT_NAME, OPERATION, STAFF_PHONE, phone_pattern(STAFF_PHONE), *masked]
+    assert len(leaks(allowed, databas=before["databas"])) == 6
 
     with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
         stdout = StringIO()
         call_command("purge_campaigns", stdout=stdout)
     assert stdout.getvalue().startswith("Raderade 1 kampanj(er)")
-    everything = [
-        *numbers_and_texts,
-        *phone_forms(STAFF_PHONE),
-        CONSENT_NAME,
-        VAGUE_NAME,
-        "Zelmira",
-        "Kanariesson",
-        "Oswin",
-        "Sparvqvist",
-        OPERATION,
-    ]
+    names = [CONSENT_NAME, VAGUE_NAME, "Zelmira", "Kanariesson", "Oswin", "Sparvqvist", OPERATION]
+    name_forms = [form for name in names for form in text_forms(name)]
+    everything = [*numbers_and_texts, *number_needles(STAFF_PHONE), *name_forms]
     out, err = capfd.readouterr()
     after = scan(caplog, out + err)
     assert leaks(everything, **after) == [], "något av kampanjen fanns kvar efter radering"
