@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts import sessions
 from accounts.forms import LoginForm
 from config.client_ip import client_ip
-from config.database_errors import is_outage, outage_response
+from config.database_errors import is_outage, is_patient_request, outage_response
 
 
 class LoginView(auth_views.LoginView):
@@ -113,7 +113,9 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Felsida 404 på svenska."""
+    """Felsida 404 på svenska; under `/s/` patienternas sida för okända länkar (samma för alla)."""
+    if is_patient_request(request):
+        return HttpResponse(render_to_string("replies/unknown.html"), status=404)
     return _error_page(request, 404, "Sidan finns inte", "Kontrollera adressen och försök igen.")
 
 
@@ -129,6 +131,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF-fel (t.ex. ett formulär som legat öppet för länge) på svenska."""
+    if is_patient_request(request):
+        return _error_page(
+            request, 403, "Formuläret har gått ut", "Ditt svar har inte sparats. Ladda om sidan och svara igen."
+        )
     return _error_page(
         request,
         403,
@@ -138,6 +144,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def _error_page(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:
-    """Gemensam felsida utan begärans kontext: inga databasanrop, fungerar även när databasen är nere."""
-    html = render_to_string("error.html", {"status": status, "title": title, "text": text})
+    """Gemensam felsida utan begärans kontext: inga databasanrop, fungerar även när databasen är nere.
+
+    Patienter (`/s/…`) får patientlayouten, utan personalens meny och länk till startsidan.
+    """
+    template = "replies/error.html" if is_patient_request(request) else "error.html"
+    html = render_to_string(template, {"status": status, "title": title, "text": text})
     return HttpResponse(html, status=status)

@@ -30,12 +30,18 @@ def is_outage(error: BaseException | None) -> bool:
     return isinstance(error, OUTAGE_ERRORS)
 
 
+def is_patient_request(request: HttpRequest) -> bool:
+    """Sant för patienternas sidor `/s/<kod>` (då gäller patientlayouten, utan personalens länkar)."""
+    namespace = getattr(getattr(request, "resolver_match", None), "namespace", "")
+    return namespace == "replies" or request.path_info.startswith("/s/")
+
+
 def outage_response(request: HttpRequest, error: BaseException) -> HttpResponse:
     """Sidan "Tekniskt fel – försök igen om en stund" med 503; patienter får sin egen layout.
 
     Renderas utan begärans kontext: inga databasanrop, ingen inloggad användare behövs.
     """
-    patient = getattr(getattr(request, "resolver_match", None), "namespace", "") == "replies"
+    patient = is_patient_request(request)
     posted = request.method == "POST"
     if patient:
         html = render_to_string("replies/unavailable.html", {"title": TITLE, "posted": posted})
