@@ -5,16 +5,18 @@ mottagare) direkt i databasen. Varje patient gör som i telefonen: GET /s/<kod> 
 POST med JA eller NEJ (var tredje svarar JA, så varje kampanj får flera JA) – alla på en
 gång, med asyncio och aiohttp. Körs en gång mot SQLite (en tillfällig fil) och en gång mot
 PostgreSQL (en engångsdatabas på postgres://postgres@127.0.0.1:5432/ som raderas efteråt;
-hoppas över med ett besked om servern inte svarar).
+svarar servern inte blir mätningen FEL, om den inte hoppas över med `--skip-postgres`).
 
 Skriver genomströmning (svar per sekund), median och 99:e percentil för svarets POST och
 antal fel (inte 302, eller undantag). Som jämförelse körs samma antal besök med samma
 samtidighet mot en minimal vy i samma server (`/bench/minimal/`, se bench/_urls.py) och
 kvoten portal/minimal skrivs ut: den går att jämföra mellan maskiner.
 
+Var tionde patient dubbelklickar: två POST samtidigt med samma svar (båda ska ge 302).
 Efteråt kontrolleras i databasen att varje svar sparats exakt en gång (rätt svar,
-svarstid satt) och att varje kampanj har exakt ett första JA (JA-platserna 1..k utan
-luckor). Skriptet avslutas med felkod om en kontroll ger FEL. Körs inte av `make test`.
+svarstid satt; ett dubbelsparat JA skulle ta en ny JA-plats och lämna en lucka) och att
+varje kampanj har exakt ett första JA: JA-platserna är 1..k utan luckor, k är antalet
+patienter som svarade JA, och platserna följer svarstiderna (plats 1 = tidigaste JA). Skriptet avslutas med felkod om en kontroll ger FEL. Körs inte av `make test`.
 
     .venv/bin/python bench/reply_burst.py [--campaigns 10] [--per-campaign 50] [--concurrency 0]
     .venv/bin/python bench/reply_burst.py --recipients 60     # snabb provkörning
@@ -58,6 +60,8 @@ from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.pa
 
 # Var tredje patient svarar JA (patient 0, 3, 6 … i varje kampanj), övriga NEJ.
 YES_EVERY = 3
+# Var tionde patient dubbelklickar (två POST samtidigt).
+DOUBLE_CLICK_EVERY = 10
 # Längsta tid för en enskild begäran.
 REQUEST_TIMEOUT = 120.0
 MINIMAL_PATH = "/bench/minimal/"
@@ -130,9 +134,19 @@ def prepare(env: dict[str, str], campaigns: int, per_campaign: int) -> list[Pati
 
 
 async def visit(
-    http: aiohttp.ClientSession, base: str, path: str, choice: str, client_ip: str, post_status: int, burst: Burst
+    http: aiohttp.ClientSession,
+    base: str,
+    path: str,
+    choice: str,
+    client_ip: str,
+    post_status: int,
+    burst: Burst,
+    double: bool = False,
 ) -> None:
-    """En patient: GET sidan (200) och POST svaret med CSRF-kakan från sidan (väntat `post_status`)."""
+    """En patient: GET sidan (200) och POST svaret med CSRF-kakan från sidan (väntat `post_status`).
+
+    `double`: två POST samtidigt (dubbelklick); latensen är den första POST:ens.
+    """
     headers = {"X-Forwarded-For": client_ip}
     try:
         async with http.get(base + path, headers=headers, allow_redirects=False) as page:
@@ -144,20 +158,29 @@ async def visit(
         # Sidan sätter CSRF-kakan; den minimala vyn gör det inte, då duger en egen hemlighet.
         token = cookie.value if cookie else secrets.token_hex(16)
         started = time.perf_counter()
-        async with http.post(
-            base + path,
-            data={"svar": choice, "csrfmiddlewaretoken": token},
-            headers={**headers, "Cookie": f"csrftoken={token}"},
-            allow_redirects=False,
-        ) as answer:
-            await answer.read()
-            elapsed = time.perf_counter() - started
-        if answer.status == post_status:
-            burst.latencies.append(elapsed)
-        else:
-            burst.errors[f"POST {answer.status}"] = burst.errors.get(f"POST {answer.status}", 0) + 1
+        posts = [post_answer(http, base + path, choice, token, headers, started) for _ in range(2 if double else 1)]
+        outcomes = await asyncio.gather(*posts)
+        for number, (status, elapsed) in enumerate(outcomes):
+            if status != post_status:
+                burst.errors[f"POST {status}"] = burst.errors.get(f"POST {status}", 0) + 1
+            elif number == 0:
+                burst.latencies.append(elapsed)
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
         burst.errors[type(error).__name__] = burst.errors.get(type(error).__name__, 0) + 1
+
+
+async def post_answer(
+    http: aiohttp.ClientSession, url: str, choice: str, token: str, headers: dict[str, str], started: float
+) -> tuple[int, float]:
+    """En POST med svaret; returnerar (status, sekunder sedan `started`)."""
+    async with http.post(
+        url,
+        data={"svar": choice, "csrfmiddlewaretoken": token},
+        headers={**headers, "Cookie": f"csrftoken={token}"},
+        allow_redirects=False,
+    ) as answer:
+        await answer.read()
+        return answer.status, time.perf_counter() - started
 
 
 async def run_burst(base: str, visits: list[tuple[str, str]], post_status: int, concurrency: int) -> Burst:
@@ -169,7 +192,8 @@ async def run_burst(base: str, visits: list[tuple[str, str]], post_status: int, 
     async def gated(index: int, path: str, choice: str) -> None:
         """Ett besök när det finns plats under samtidighetsgränsen."""
         async with gate:
-            await visit(http, base, path, choice, address(index), post_status, burst)
+            double = index % DOUBLE_CLICK_EVERY == 0
+            await visit(http, base, path, choice, address(index), post_status, burst, double)
 
     connector = aiohttp.TCPConnector(limit=limit)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
@@ -192,7 +216,8 @@ def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
     """Kontrollerar i databasen: (varje svar sparat exakt en gång, ett första JA per kampanj, fel).
 
     JA-platserna kontrolleras för sig: de JA som finns sparade ska ha platserna 1..k utan
-    luckor eller dubbletter, och en kampanj som fick JA ska ha exakt ett första JA.
+    luckor eller dubbletter (ett JA sparat två gånger tar en ny plats och lämnar en lucka),
+    k ska vara antalet patienter som svarade JA, och platserna ska följa svarstiderna.
     """
     from campaigns.models import Recipient
 
@@ -213,13 +238,20 @@ def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
     answers_ok = not problems
     ranks_ok = True
     for campaign_id in sorted({p.campaign_id for p in patients}):
-        ranks = sorted(
-            Recipient.objects.filter(campaign_id=campaign_id, yes_rank__isnull=False).values_list("yes_rank", flat=True)
+        yes_rows = list(
+            Recipient.objects.filter(campaign_id=campaign_id, yes_rank__isnull=False)
+            .order_by("yes_rank")
+            .values_list("yes_rank", "answered_at")
         )
-        yes_sent = any(p.campaign_id == campaign_id and p.choice == "ja" for p in patients)
-        if ranks != list(range(1, len(ranks) + 1)) or (yes_sent and not ranks):
+        ranks = [rank for rank, _ in yes_rows]
+        times = [answered_at for _, answered_at in yes_rows]
+        yes_sent = sum(1 for p in patients if p.campaign_id == campaign_id and p.choice == "ja")
+        if ranks != list(range(1, yes_sent + 1)):
             ranks_ok = False
-            problems.append(f"kampanj {campaign_id}: JA-platser {ranks[:10]}, väntat 1..{len(ranks)} utan luckor")
+            problems.append(f"kampanj {campaign_id}: JA-platser {ranks[:10]}, väntat 1..{yes_sent} utan luckor")
+        elif times != sorted(times):
+            ranks_ok = False
+            problems.append(f"kampanj {campaign_id}: JA-platserna följer inte svarstiderna")
     return answers_ok, ranks_ok, problems
 
 
@@ -304,7 +336,9 @@ def report(results: dict[str, dict[str, object] | None], visits: int, concurrenc
     all_ok = True
     for database, result in results.items():
         if result is None:
-            rows.append([database, "–", "–", "–", "–", "servern svarar inte: hoppades över"])
+            rows.append([database, "–", "–", "–", "–", "servern svarar inte"])
+            checks.append([database, "FEL", "FEL"])
+            all_ok = False
             continue
         portal, minimal = Burst(**result["portal"]), Burst(**result["minimal"])
         rows += [burst_row(database, "patientsvar", portal), burst_row(database, "minimal vy", minimal)]
@@ -367,7 +401,7 @@ def main() -> int:
     if not args.skip_postgres:
         with throwaway_postgres() as database_url:
             if database_url is None:
-                print("PostgreSQL svarar inte på 127.0.0.1:5432: den mätningen hoppas över.")
+                print("PostgreSQL svarar inte på 127.0.0.1:5432 (starta den, eller kör med --skip-postgres).")
                 results["PostgreSQL"] = None
             else:
                 print(
