@@ -7,6 +7,7 @@ resten av sviten. Testdata skapas i en separat `manage.py shell`-körning mot sa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -124,16 +125,19 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
     raise AssertionError("daphne startade inte i tid")
 
 
-@pytest.fixture
-def asgi_server(tmp_path: Path) -> Iterator[AsgiServer]:
-    """Daphne med hela ASGI-appen (HTTP och websockets) mot en egen, nymigrerad SQLite-fil."""
+@contextlib.contextmanager
+def running_asgi_server(folder: Path, **extra_env: str) -> Iterator[AsgiServer]:
+    """Daphne med hela ASGI-appen (HTTP och websockets) mot en egen, nymigrerad SQLite-fil i `folder`.
+
+    `extra_env` ändrar serverns miljö (t.ex. ett REDIS_URL där ingen Redis svarar).
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = server_env(tmp_path / "live.sqlite3", url)
+    env = {**server_env(folder / "live.sqlite3", url), **extra_env}
     run_manage(env, "migrate", "--noinput", "-v", "0")
     output = run_manage(env, "shell", "-c", f"PASSWORD = {STAFF_PASSWORD!r}\n" + SEED)
     seed = json.loads(output.split("SEED=", 1)[1].strip())
-    log = (tmp_path / "daphne.log").open("wb")
+    log = (folder / "daphne.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", DAPHNE_LAUNCHER, str(port)], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
     )
@@ -148,6 +152,13 @@ def asgi_server(tmp_path: Path) -> Iterator[AsgiServer]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def asgi_server(tmp_path: Path) -> Iterator[AsgiServer]:
+    """Daphne med testmiljöns inställningar (andra körningen i .ci/run: med Redis)."""
+    with running_asgi_server(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
@@ -487,3 +498,32 @@ def test_silent_socket_falls_back_to_polling(asgi_server: AsgiServer, browser: A
         staff.wait_for_function("() => document.querySelector('[data-testid=nej]').textContent === '1'", timeout=6500)
     finally:
         context.close()
+
+
+def test_redis_down_dashboard_polls_and_answers_are_recorded(tmp_path: Path, browser: Any, phone: Any) -> None:
+    """REDIS_URL satt men Redis nere: patienten svarar som vanligt, och kampanjsidan säger det och pollar.
+
+    Websocketen når inget kanal-lager och stängs; sidan hämtar läget från statusadressen
+    (cachen ger efter) och visar JA:t utan omladdning.
+    """
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"  # ingen lyssnar på porten
+    with running_asgi_server(tmp_path, REDIS_URL=dead_redis) as server:
+        context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+        try:
+            staff = context.new_page()
+            log_in(staff, server.url, "anna", STAFF_PASSWORD)
+            staff.goto(server.campaign_url())
+            wait_for_state(staff, "polling", timeout=7000)
+            assert staff.get_by_test_id("livestatus").inner_text().strip() == (
+                "Liveuppdateringen är nere – hämtar läget var 5:e sekund"
+            )
+            staff.evaluate(NO_RELOAD_MARK)
+
+            answer(phone, server, "Lisa Larsson", "JA, jag kan komma!")
+            assert phone.get_by_role("heading", name="Tack!").is_visible()
+            assert phone.get_by_test_id("plats").inner_text() == "Vi ringer dig inom kort för att bekräfta."
+            staff.wait_for_function(SHOWS_FIRST_YES, timeout=6500)
+            assert staff.evaluate(NOT_RELOADED) and live_state(staff) == "polling"
+            screenshot(staff, "akut-sms-redis-nere-polling")
+        finally:
+            context.close()
