@@ -78,6 +78,7 @@
       if (openActions) {
         openActions.hidden = true; // inget kvar att tillsätta eller avsluta
       }
+      soundButton.hidden = true;
     } else {
       message.hidden = true;
     }
@@ -291,6 +292,8 @@
     if (openActions) {
       openActions.hidden = !campaign.is_open;
     }
+    // Stängd kampanj: inga fler JA att larma om, så ingen ljudknapp.
+    soundButton.hidden = !campaign.is_open;
   }
 
   /** Raderna i given ordning (Ring först, reserver, NEJ, ej svarat); befintliga rader återanvänds. */
@@ -514,7 +517,7 @@
     soundOn = false;
   }
   renderSoundButton();
-  soundButton.hidden = false;
+  soundButton.hidden = root.dataset.open !== "ja";
   soundButton.addEventListener("click", toggleSound);
   document.addEventListener("pointerdown", function (event) {
     if (!soundButton.contains(event.target)) {

@@ -335,6 +335,7 @@ def test_live_dashboard_shows_yes_within_a_second(
     )
     assert other.evaluate(NOT_RELOADED)
     assert not other.get_by_role("button", name="Tiden är tillsatt").is_visible()
+    assert not other.get_by_test_id("ljud").is_visible() and not staff.get_by_test_id("ljud").is_visible()
     screenshot(other, "akut-sms-live-tillsatt-andra-personal")
 
     # Karls sida var öppen när tiden tillsattes: hans ändring till JA ger beskedet och ändrar inget.
@@ -478,6 +479,7 @@ def test_purged_campaign_is_said_on_the_open_page(asgi_server: AsgiServer, brows
         assert staff.get_by_test_id("livestatus").inner_text().strip() == "Kampanjen finns inte längre: den har raderats."
         assert not staff.get_by_test_id("live").is_visible()
         assert not staff.get_by_role("button", name="Tiden är tillsatt").is_visible()
+        assert not staff.get_by_test_id("ljud").is_visible()
         screenshot(staff, "akut-sms-live-raderad")
         assert errors == []
     finally:
