@@ -75,6 +75,14 @@ def communicator(campaign_id: int, session_key: str | None = None, origin: bytes
     return WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/", headers=headers)
 
 
+async def open_dashboard(campaign_id: int, session_key: str) -> WebsocketCommunicator:
+    """En ansluten kampanjsida som redan fått sin första ögonblicksbild."""
+    socket = communicator(campaign_id, session_key)
+    assert (await socket.connect())[0]
+    await next_snapshot(socket)
+    return socket
+
+
 async def next_snapshot(socket: WebsocketCommunicator, timeout: float = WAIT) -> dict[str, Any]:
     """Nästa meddelande, som måste vara en ögonblicksbild; returnerar dess data."""
     message = await socket.receive_json_from(timeout=timeout)
@@ -266,9 +274,7 @@ def test_send_status_from_the_dispatch_task_arrives(staff_user: Any) -> None:
 
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
+        socket = await open_dashboard(campaign.pk, key)
         await sync_to_async(send_to_recipient)(anna.pk)
         data = await snapshot_where(socket, lambda d: row(d, "Anna Andersson")["send_status"] == "skickat")
         assert data["counts"]["sent"] == 1
@@ -318,56 +324,55 @@ def test_deleted_session_closes_the_socket(staff_user: Any) -> None:
 
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
+        socket = await open_dashboard(campaign.pk, key)
         await sync_to_async(Session.objects.filter(session_key=key).delete)()
         await assert_closed_as_logged_out(socket)
 
     run(scenario)
 
 
-def test_deactivated_account_closes_the_socket_at_once(staff_user: Any, live_settings: Any) -> None:
-    """En administratör stänger av kontot: kontots öppna sidor stängs direkt."""
+def deactivate(user: Any) -> None:
+    """Som i Django admin: kryssrutan Aktiv tas bort."""
+    user.is_active = False
+
+
+def new_password(user: Any) -> None:
+    """En administratör sätter ett nytt lösenord (gamla sessioner blir ogiltiga)."""
+    user.set_password("Ett-Helt-Nytt-Lösenord-2026!")
+
+
+def rename(user: Any) -> None:
+    """Administratören rättar efternamnet (sessionen gäller fortfarande)."""
+    user.last_name = "Receptionist-Berg"
+
+
+@pytest.mark.parametrize(
+    ("change", "closes"),
+    [(deactivate, True), (new_password, True), (rename, False)],
+    ids=["avstangt-konto", "nytt-losenord", "namnbyte"],
+)
+def test_account_change_closes_the_socket_at_once(
+    staff_user: Any, live_settings: Any, change: Callable[[Any], None], closes: bool
+) -> None:
+    """Kontot ändras och sparas: blev sessionen ogiltig stängs kontots öppna sidor direkt, annars inte."""
     live_settings.LIVE_SESSION_CHECK_SECONDS = default_settings.LIVE_SESSION_CHECK_SECONDS
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
 
-    def deactivate() -> None:
-        """Som i Django admin: kryssrutan Aktiv tas bort och kontot sparas."""
-        staff_user.is_active = False
+    def change_and_save() -> None:
+        """Ändringen sparas som i Django admin."""
+        change(staff_user)
         staff_user.save()
 
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
-        await sync_to_async(deactivate)()
-        await assert_closed_as_logged_out(socket)
-
-    run(scenario)
-
-
-def test_unrelated_account_change_keeps_the_socket_open(staff_user: Any, live_settings: Any) -> None:
-    """Ett namnbyte på kontot gör inte sessionen ogiltig: sidan förblir öppen."""
-    live_settings.LIVE_SESSION_CHECK_SECONDS = default_settings.LIVE_SESSION_CHECK_SECONDS
-    campaign = make_campaign(staff_user)
-    key = session_cookie(staff_user)
-
-    def rename() -> None:
-        """Administratören rättar efternamnet."""
-        staff_user.last_name = "Receptionist-Berg"
-        staff_user.save()
-
-    async def scenario() -> None:
-        """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
-        await sync_to_async(rename)()
-        assert await socket.receive_nothing(timeout=0.7)
-        await socket.disconnect()
+        socket = await open_dashboard(campaign.pk, key)
+        await sync_to_async(change_and_save)()
+        if closes:
+            await assert_closed_as_logged_out(socket)
+        else:
+            assert await socket.receive_nothing(timeout=0.7)
+            await socket.disconnect()
 
     run(scenario)
 
@@ -385,9 +390,7 @@ def test_expired_session_closes_the_socket(staff_user: Any) -> None:
 
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
+        socket = await open_dashboard(campaign.pk, key)
         await sync_to_async(expire)()
         assert await socket.receive_json_from(timeout=WAIT) == {"type": "session_expired"}
         assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4401}
@@ -405,9 +408,7 @@ def test_socket_never_extends_the_session(staff_user: Any) -> None:
 
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
+        socket = await open_dashboard(campaign.pk, key)
         await asyncio.sleep(0.7)  # flera sessionskontroller
         await socket.disconnect()
 
@@ -417,24 +418,23 @@ def test_socket_never_extends_the_session(staff_user: Any) -> None:
     assert after.get_decoded()[LAST_ACTIVITY_KEY] == before.get_decoded()[LAST_ACTIVITY_KEY]
 
 
+def mark_sent_in_database_only(campaign: Campaign) -> None:
+    """Som en django-q2-arbetsprocess: Anna står som skickad, bara i databasen (ingen händelse härifrån)."""
+    Recipient.objects.filter(campaign=campaign, name="Anna Andersson").update(
+        send_status=Recipient.SendStatus.SENT, sent_at=campaign.created_at
+    )
+
+
 def test_change_without_event_arrives_by_polling(staff_user: Any, live_settings: Any) -> None:
     """En ändring i en annan process (ingen händelse når fram) kommer ändå inom en sekund, med standardinställningen."""
     live_settings.LIVE_POLL_SECONDS = default_settings.LIVE_POLL_SECONDS
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
 
-    def worker_update() -> None:
-        """Som en django-q2-arbetsprocess med kanal-lagret i minnet: bara databasen ändras."""
-        Recipient.objects.filter(campaign=campaign, name="Anna Andersson").update(
-            send_status=Recipient.SendStatus.SENT, sent_at=campaign.created_at
-        )
-
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
-        await sync_to_async(worker_update)()
+        socket = await open_dashboard(campaign.pk, key)
+        await sync_to_async(mark_sent_in_database_only)(campaign)
         started = time.monotonic()
         data = await next_snapshot(socket, timeout=WAIT)
         assert time.monotonic() - started <= 1.0
@@ -465,18 +465,10 @@ def test_event_from_another_process_arrives_through_redis(staff_user: Any) -> No
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
 
-    def worker_update() -> None:
-        """Arbetsprocessens ändring i databasen (utan händelse från den här processen)."""
-        Recipient.objects.filter(campaign=campaign, name="Anna Andersson").update(
-            send_status=Recipient.SendStatus.SENT, sent_at=campaign.created_at
-        )
-
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
-        await sync_to_async(worker_update)()
+        socket = await open_dashboard(campaign.pk, key)
+        await sync_to_async(mark_sent_in_database_only)(campaign)
         assert await socket.receive_nothing(timeout=0.5)  # kontroll: utan händelse kommer inget
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", BROADCAST_FROM_ANOTHER_PROCESS, str(campaign.pk), env=dict(os.environ)
@@ -535,35 +527,11 @@ def test_delivery_report_reaches_the_dashboard(staff_user: Any) -> None:
 
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
+        socket = await open_dashboard(campaign.pk, key)
         assert await sync_to_async(receive_report)(anna.provider, anna.provider_message_id, "levererat")
         data = await next_snapshot(socket)
         assert row(data, "Anna Andersson")["delivery"] == "levererat"
         await socket.disconnect()
-
-    run(scenario)
-
-
-def test_password_change_closes_the_socket(staff_user: Any, live_settings: Any) -> None:
-    """Nytt lösenord (t.ex. av en administratör) gör gamla sessioner ogiltiga, även en öppen socket, direkt."""
-    live_settings.LIVE_SESSION_CHECK_SECONDS = default_settings.LIVE_SESSION_CHECK_SECONDS
-    campaign = make_campaign(staff_user)
-    key = session_cookie(staff_user)
-
-    def change_password() -> None:
-        """Administratören byter lösenord på kontot."""
-        staff_user.set_password("Ett-Helt-Nytt-Lösenord-2026!")
-        staff_user.save()
-
-    async def scenario() -> None:
-        """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
-        await sync_to_async(change_password)()
-        await assert_closed_as_logged_out(socket)
 
     run(scenario)
 
@@ -590,9 +558,7 @@ def test_purged_campaign_tells_the_open_page_and_closes(staff_user: Any) -> None
 
     async def scenario() -> None:
         """Testets förlopp i websocketen."""
-        socket = communicator(campaign.pk, key)
-        assert (await socket.connect())[0]
-        await next_snapshot(socket)
+        socket = await open_dashboard(campaign.pk, key)
         retention = timedelta(days=settings.CAMPAIGN_RETENTION_DAYS, minutes=1)
         assert await sync_to_async(purge_expired)(timezone.now() + retention) == 1
         started = time.monotonic()
