@@ -4,7 +4,9 @@ Kampanjen kan ha ett aviseringsnummer (personalens mobil, `Campaign.notify_phone
 kampanjens första JA – eller vid varje JA med `CAMPAIGN_ALERT_EVERY_YES` – köas ett
 django-q2-jobb med bara kampanjens id; jobbet skickar genom `smsportal.sending.send_sms`
 och skriver audit (kategori "Akut-SMS", mall "Avisering till personal"). Går kön inte att
-nå köas aviseringen av minutschemat när den är tillbaka (`requeue_missed_alerts`).
+nå, eller är alla leverantörer tillfälligt nere, köas aviseringen igen av minutschemat
+(`requeue_missed_alerts`) så länge kampanjen är öppen. Ett permanent fel (ogiltigt nummer,
+fel inloggning) eller ett osäkert (SMS:et kan ha gått iväg) provas aldrig igen.
 
 Texten innehåller inga patientuppgifter (inget namn, inget nummer): bara att ett JA kommit
 och till vilken tid. Personalen ser vem det är i portalen. Numret loggas aldrig och
@@ -122,7 +124,16 @@ def _send_and_audit(campaign: Campaign) -> bool:
         action = Action.SMS_UNCERTAIN if error.ambiguous else Action.SMS_FAILED
         status = "osäkert" if error.ambiguous else "misslyckat"
         record(action, actor_username="system", status=status, reason=error.reason, provider=error.provider, **fields)
-        logger.warning("Kampanj %s: aviseringen till personalen misslyckades (%s)", campaign.pk, error.reason)
+        retry = not error.permanent and not error.ambiguous
+        if retry:
+            # Tillfälligt fel hos alla leverantörer: minutschemat provar igen (se requeue_missed_alerts).
+            Campaign.objects.filter(pk=campaign.pk).update(alert_sent_at=None)
+        logger.warning(
+            "Kampanj %s: aviseringen till personalen misslyckades (%s)%s",
+            campaign.pk,
+            error.reason,
+            "; nytt försök inom en minut" if retry else "",
+        )
         return False
     record(
         Action.SMS_SENT,

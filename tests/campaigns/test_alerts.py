@@ -163,6 +163,32 @@ def test_alert_failure_is_audited(staff_user: Any, settings: Any, sms_outbox: li
     assert "9876543" not in event.reason
 
 
+@pytest.mark.parametrize(
+    ("backend", "retried"),
+    [("DownBackend", True), ("RejectingBackend", False), ("AmbiguousBackend", False)],
+    ids=["leverantor-nere", "permanent-fel", "osakert"],
+)
+def test_failed_alert_is_retried_only_when_the_failure_was_temporary(
+    staff_user: Any, settings: Any, sms_outbox: list[Any], queued: list[tuple[Any, ...]], backend: str, retried: bool
+) -> None:
+    """Alla leverantörer tillfälligt nere: minutschemat köar aviseringen igen och den går fram när de är tillbaka.
+
+    Ett permanent fel provas aldrig igen, och ett osäkert (SMS:et kan ha gått) skickas aldrig två gånger.
+    """
+    campaign = campaign_with_alert(staff_user)
+    Recipient.objects.filter(pk=recipient(campaign, "Anna Andersson").pk).update(answer=Recipient.Answer.YES)
+    Campaign.objects.filter(pk=campaign.pk).update(alert_sent_at=timezone.now())  # första JA:t köade den
+    settings.SMS_PROVIDERS = [f"tests.fakes.backends.{backend}"]
+    assert send_staff_alert(campaign.pk) is False
+    assert requeue_stuck_work() == (1 if retried else 0)
+    assert requeue_stuck_work() == 0  # aldrig två köade
+    assert queued == ([("campaigns.alerts.send_staff_alert", campaign.pk)] if retried else [])
+    if retried:
+        settings.SMS_PROVIDERS = ["locmem"]
+        assert send_staff_alert(campaign.pk) is True
+        assert [message.to for message in sms_outbox] == [STAFF_PHONE]
+
+
 def test_no_alert_for_closed_or_deleted_campaigns(staff_user: Any, sms_outbox: list[Any]) -> None:
     """Jobbet som kommer för sent (kampanjen tillsatt eller raderad) skickar ingenting."""
     campaign = campaign_with_alert(staff_user)
