@@ -105,8 +105,13 @@ def staff_logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwar
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="campaigns_staff_account_saved")
 @receiver(post_delete, sender=get_user_model(), dispatch_uid="campaigns_staff_account_deleted")
-def staff_account_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """Kontot ändrat eller raderat: dess öppna sidor kontrollerar sessionen efter commit."""
+def staff_account_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """Kontot ändrat eller raderat: dess öppna sidor kontrollerar sessionen efter commit.
+
+    Inloggningens egen uppdatering (bara `last_login`) gör inga sessioner ogiltiga och hoppas över.
+    """
+    if update_fields is not None and set(update_fields) == {"last_login"}:
+        return
     group = user_group(instance.pk)
     transaction.on_commit(lambda: send_to_group(group, {"type": SESSION_CHECK}))
 

@@ -377,6 +377,20 @@ def test_account_change_closes_the_socket_at_once(
     run(scenario)
 
 
+def test_logging_in_sends_no_session_event(staff_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inloggningen sparar bara last_login: ingen händelse till kontots sidor (och ingen väntan på kanal-lagret)."""
+    from tests.conftest import STAFF_PASSWORD
+
+    sent: list[str] = []
+    monkeypatch.setattr(events, "send_to_group", lambda group, message: sent.append(group))
+    response = Client().post(reverse("accounts:login"), {"username": "anna", "password": STAFF_PASSWORD})
+    assert response.status_code == 302
+    assert sent == []
+    staff_user.is_active = False
+    staff_user.save()
+    assert sent == [events.user_group(staff_user.pk)]  # kontroll: en verklig ändring skickar
+
+
 def test_expired_session_closes_the_socket(staff_user: Any) -> None:
     """En session som gått ut av inaktivitet stänger socketen, och anslutning vägras därefter."""
     campaign = make_campaign(staff_user)
