@@ -5,8 +5,10 @@ kampanjens första JA – eller vid varje JA med `CAMPAIGN_ALERT_EVERY_YES` – 
 django-q2-jobb med bara kampanjens id; jobbet skickar genom `smsportal.sending.send_sms`
 och skriver audit (kategori "Akut-SMS", mall "Avisering till personal"). Går kön inte att
 nå, eller är alla leverantörer tillfälligt nere, köas aviseringen igen av minutschemat
-(`requeue_missed_alerts`) så länge kampanjen är öppen. Ett permanent fel (ogiltigt nummer,
-fel inloggning) eller ett osäkert (SMS:et kan ha gått iväg) provas aldrig igen.
+(`requeue_missed_alerts`) så länge kampanjen är öppen och det senaste JA:t är högst
+`ALERT_RETRY_WINDOW` gammalt (en senare avisering är inaktuell: personalen ser JA:t i
+portalen). Ett permanent fel (ogiltigt nummer, fel inloggning) eller ett osäkert (SMS:et
+kan ha gått iväg) provas aldrig igen.
 
 Texten innehåller inga patientuppgifter (inget namn, inget nummer): bara att ett JA kommit
 och till vilken tid. Personalen ser vem det är i portalen. Numret loggas aldrig och
@@ -16,9 +18,11 @@ raderas med kampanjen.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -33,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 AUDIT_CATEGORY = "Akut-SMS"
 AUDIT_TITLE = "Avisering till personal"
+#: Så länge efter det senaste JA:t provas en avisering som inte gick fram igen.
+ALERT_RETRY_WINDOW = timedelta(minutes=30)
 
 
 def alert_text(campaign: Campaign) -> str:
@@ -79,7 +85,8 @@ def enqueue_alert(campaign_id: int) -> bool:
 
 
 def requeue_missed_alerts() -> int:
-    """Köar aviseringar som inte kunde köas: öppna kampanjer med JA, aviseringsnummer och ingen köad avisering.
+    """Köar aviseringar som inte kunde köas eller skickas: öppna kampanjer med aviseringsnummer,
+    ingen köad avisering och ett JA inom `ALERT_RETRY_WINDOW`.
 
     Körs varje minut av django-q2 (se `campaigns.tasks.requeue_stuck_work`). Returnerar antalet köade.
     """
@@ -87,9 +94,9 @@ def requeue_missed_alerts() -> int:
     missed = (
         Campaign.objects.filter(status=Campaign.Status.ACTIVE, slot_at__gt=now, alert_sent_at__isnull=True)
         .exclude(notify_phone="")
-        .filter(recipients__answer=Recipient.Answer.YES)
+        .annotate(last_yes=Max("recipients__answered_at", filter=Q(recipients__answer=Recipient.Answer.YES)))
+        .filter(last_yes__gte=now - ALERT_RETRY_WINDOW)
         .values_list("pk", flat=True)
-        .distinct()
     )
     queued = 0
     for campaign_id in list(missed):
@@ -127,7 +134,8 @@ def _send_and_audit(campaign: Campaign) -> bool:
         retry = not error.permanent and not error.ambiguous
         if retry:
             # Tillfälligt fel hos alla leverantörer: minutschemat provar igen (se requeue_missed_alerts).
-            Campaign.objects.filter(pk=campaign.pk).update(alert_sent_at=None)
+            # Villkoret: har ett senare JA redan köat en ny avisering (varje JA) står dess markering kvar.
+            Campaign.objects.filter(pk=campaign.pk, alert_sent_at=campaign.alert_sent_at).update(alert_sent_at=None)
         logger.warning(
             "Kampanj %s: aviseringen till personalen misslyckades (%s)%s",
             campaign.pk,

@@ -109,22 +109,36 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user_id = user.pk
         self.session_key = session.session_key
-        if not await database_sync_to_async(session_still_valid)(self.session_key, self.user_id):
-            await self.close(code=CLOSE_UNAUTHORIZED)
-            return
         self.campaign_id = int(self.scope["url_route"]["kwargs"]["campaign_id"])
-        data = await database_sync_to_async(campaign_snapshot)(self.campaign_id)
-        if data is None:
-            await self.close(code=CLOSE_NOT_FOUND)
-            return
         self._lock = asyncio.Lock()
+        # Grupperna före kontrollerna: en utloggning mitt i anslutningen når socketen ändå.
         self._groups = (group_name(self.campaign_id), session_group(str(self.session_key)), user_group(self.user_id))
         for group in self._groups:
             await self.channel_layer.group_add(group, self.channel_name)
+        if not await database_sync_to_async(session_still_valid)(self.session_key, self.user_id):
+            await self._refuse(CLOSE_UNAUTHORIZED)
+            return
+        data = await database_sync_to_async(campaign_snapshot)(self.campaign_id)
+        if data is None:
+            await self._refuse(CLOSE_NOT_FOUND)
+            return
         await self.accept()
         self._last_fingerprint = fingerprint(data)
         await self.send_json({"type": "snapshot", "data": data})
         self._watcher = asyncio.create_task(self._watch())
+
+    async def _refuse(self, code: int) -> None:
+        """Vägrar anslutningen (före accept) och lämnar grupperna."""
+        self._closed = True
+        await self._leave_groups()
+        await self.close(code=code)
+
+    async def _leave_groups(self) -> None:
+        """Lämnar kampanjens, sessionens och kontots grupper (en gång)."""
+        groups, self._groups = self._groups, ()
+        for group in groups:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         """Stoppar bevakningen och lämnar grupperna."""
@@ -133,10 +147,7 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watcher
             self._watcher = None
-        groups, self._groups = self._groups, ()
-        for group in groups:
-            with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(group, self.channel_name)
+        await self._leave_groups()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Sidan skickar inget som behöver svar; meddelanden ignoreras."""
@@ -160,6 +171,8 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
             if self._closed:
                 return
             data = await database_sync_to_async(campaign_snapshot)(self.campaign_id)
+            if self._closed:
+                return  # utloggad medan bilden byggdes: inga patientnamn efter beskedet
             if data is None:
                 # Kampanjen har raderats (efter CAMPAIGN_RETENTION_DAYS): sidan säger det.
                 await self._end("deleted", CLOSE_NOT_FOUND)

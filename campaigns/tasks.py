@@ -11,17 +11,17 @@ tillbaka det; ORM-kön först efter `retry`). `requeue_stuck_recipients` köar d
 mottagare som fortfarande står i kö i öppna kampanjer: när en arbetsprocess startar och
 varje minut (django-q2-schema). Dubbla jobb är ofarliga: bara ett kan ta mottagaren.
 
-Leverantörens gräns (`CAMPAIGN_SMS_PER_SECOND` per kluster) hålls genom att varje
-arbetsprocess håller sin andel: högst ett SMS per `Q_WORKERS / CAMPAIGN_SMS_PER_SECOND`
-sekunder (`wait_for_send_slot`).
+Leverantörens gräns (`CAMPAIGN_SMS_PER_SECOND` per kluster, i genomsnitt) hålls genom att
+varje arbetsprocess håller sin andel: högst ett SMS per `Q_WORKERS / CAMPAIGN_SMS_PER_SECOND`
+sekunder (`wait_for_send_slot`). Bara jobb vars mottagare fortfarande står i kö väntar.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from datetime import timedelta
+from time import monotonic, sleep
 from typing import Any
 
 from django.conf import settings
@@ -62,11 +62,11 @@ def wait_for_send_slot() -> None:
     interval = send_interval()
     if interval <= 0:
         return
-    now = time.monotonic()
+    now = monotonic()
     slot = max(now, _next_send_slot)
     _next_send_slot = slot + interval
     if slot > now:
-        time.sleep(slot - now)
+        sleep(slot - now)
 
 
 def enqueue_dispatch(campaign_id: int) -> bool:
@@ -144,8 +144,11 @@ def send_to_recipient(recipient_id: int) -> None:
     Jobbets resultat och eventuella fel sparas av django-q2 i databasen: därför fångas
     allt här och bara id och status loggas, aldrig ett undantags text (den kan eka numret).
     Väntan för leverantörens gräns sker före mottagaren tas: en arbetsprocess som dör under
-    väntan lämnar den i kö (köas om), inte osäker.
+    väntan lämnar den i kö (köas om), inte osäker. Ett dubblettjobb (mottagaren redan tagen)
+    väntar inte alls.
     """
+    if not Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED).exists():
+        return
     wait_for_send_slot()
     if not _claim(recipient_id):
         # Kampanjen stängd eller tiden passerad innan jobbet hann köras: skicka aldrig.

@@ -330,8 +330,11 @@ CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
 # (fördelas på dess Q_WORKERS arbetsprocesser; 0 = ingen gräns). Kör kluster på flera
 # maskiner: dela leverantörens gräns mellan dem.
 CAMPAIGN_SMS_PER_SECOND = env.float("CAMPAIGN_SMS_PER_SECOND", default=10.0)
-if CAMPAIGN_SMS_PER_SECOND < 0:
-    raise ImproperlyConfigured("CAMPAIGN_SMS_PER_SECOND får inte vara negativt (0 = ingen gräns).")
+if CAMPAIGN_SMS_PER_SECOND < 0 or 0 < CAMPAIGN_SMS_PER_SECOND < Q_CLUSTER["workers"] / 60:
+    # Väntan per arbetsprocess (Q_WORKERS / gränsen) får inte närma sig jobbens tidsgräns (120 s).
+    raise ImproperlyConfigured(
+        "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60 SMS per sekund."
+    )
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # Kampanjsidans websocket: hur ofta (sekunder) den själv kontrollerar kampanjen, som reserv

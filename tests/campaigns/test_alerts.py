@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_q.conf import Conf
 
 from audit.models import Action, AuditEvent
-from campaigns.alerts import alert_text, send_staff_alert
+from campaigns.alerts import ALERT_RETRY_WINDOW, alert_text, requeue_missed_alerts, send_staff_alert
 from campaigns.messages import short_date
 from campaigns.models import Campaign, Recipient
 from campaigns.services import purge_expired, record_answer
 from campaigns.tasks import requeue_stuck_work
+from smsportal.backends.base import SmsError
 from tests.campaigns.factories import make_campaign, recipient
 from tests.campaigns.test_views import LIST_URL, form_data
 from tests.privacy import database_text, leaks, phone_forms
@@ -33,6 +36,18 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     jobs: list[tuple[Any, ...]] = []
     monkeypatch.setattr("campaigns.alerts.async_task", lambda *args, **kwargs: jobs.append(args))
     return jobs
+
+
+def yes_with_alert_queued(user: Any) -> Campaign:
+    """En kampanj med aviseringsnummer där Anna just svarat JA och aviseringen köats."""
+    campaign = campaign_with_alert(user)
+    now = timezone.now()
+    Recipient.objects.filter(pk=recipient(campaign, "Anna Andersson").pk).update(
+        answer=Recipient.Answer.YES, answered_at=now, yes_rank=1
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(alert_sent_at=now)
+    campaign.refresh_from_db()
+    return campaign
 
 
 def campaign_with_alert(user: Any, phone: str = STAFF_PHONE) -> Campaign:
@@ -175,9 +190,7 @@ def test_failed_alert_is_retried_only_when_the_failure_was_temporary(
 
     Ett permanent fel provas aldrig igen, och ett osäkert (SMS:et kan ha gått) skickas aldrig två gånger.
     """
-    campaign = campaign_with_alert(staff_user)
-    Recipient.objects.filter(pk=recipient(campaign, "Anna Andersson").pk).update(answer=Recipient.Answer.YES)
-    Campaign.objects.filter(pk=campaign.pk).update(alert_sent_at=timezone.now())  # första JA:t köade den
+    campaign = yes_with_alert_queued(staff_user)
     settings.SMS_PROVIDERS = [f"tests.fakes.backends.{backend}"]
     assert send_staff_alert(campaign.pk) is False
     assert requeue_stuck_work() == (1 if retried else 0)
@@ -187,6 +200,37 @@ def test_failed_alert_is_retried_only_when_the_failure_was_temporary(
         settings.SMS_PROVIDERS = ["locmem"]
         assert send_staff_alert(campaign.pk) is True
         assert [message.to for message in sms_outbox] == [STAFF_PHONE]
+
+
+def test_failed_alert_is_not_retried_long_after_the_last_yes(
+    staff_user: Any, settings: Any, queued: list[tuple[Any, ...]]
+) -> None:
+    """En halvtimme efter senaste JA är en avisering inaktuell: minutschemat ger upp (personalen ser JA:t i portalen)."""
+    campaign = yes_with_alert_queued(staff_user)
+    settings.SMS_PROVIDERS = ["tests.fakes.backends.DownBackend"]
+    assert send_staff_alert(campaign.pk) is False
+    with time_machine.travel(timezone.now() + ALERT_RETRY_WINDOW + timedelta(minutes=1)):
+        assert requeue_missed_alerts() == 0
+    assert requeue_missed_alerts() == 1  # kontroll: inom halvtimmen hade den köats
+    assert queued == [("campaigns.alerts.send_staff_alert", campaign.pk)]
+
+
+def test_failed_alert_keeps_a_newer_alert_mark(staff_user: Any, settings: Any, queued: list[tuple[Any, ...]]) -> None:
+    """Varje JA: ett senare JA har redan köat en ny avisering när den förra misslyckas – den markeringen står kvar."""
+    settings.CAMPAIGN_ALERT_EVERY_YES = True
+    settings.SMS_PROVIDERS = ["tests.fakes.backends.DownBackend"]
+    campaign = yes_with_alert_queued(staff_user)
+    newer = timezone.now() + timedelta(seconds=5)
+
+    def newer_yes_queues_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        """Medan aviseringen skickas köar ett nytt JA sin egen avisering."""
+        Campaign.objects.filter(pk=campaign.pk).update(alert_sent_at=newer)
+        raise SmsError(permanent=False, provider="nere", reason="anslutningen nekades")
+
+    with mock.patch("campaigns.alerts.send_sms", newer_yes_queues_meanwhile):
+        assert send_staff_alert(campaign.pk) is False
+    assert Campaign.objects.get(pk=campaign.pk).alert_sent_at == newer
+    assert requeue_stuck_work() == 0 and queued == []
 
 
 def test_no_alert_for_closed_or_deleted_campaigns(staff_user: Any, sms_outbox: list[Any]) -> None:

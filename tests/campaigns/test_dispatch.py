@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -221,12 +224,12 @@ class FakeClock:
 
 @pytest.fixture
 def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """Sändjobbens klocka utbytt, och arbetsprocessens bokade sändtid nollställd."""
+    """Sändjobbens klocka (bara i campaigns.tasks) utbytt, och arbetsprocessens bokade sändtid nollställd."""
     from campaigns import tasks
 
     clock = FakeClock()
-    monkeypatch.setattr(tasks.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(tasks.time, "sleep", clock.sleep)
+    monkeypatch.setattr(tasks, "monotonic", clock.monotonic)
+    monkeypatch.setattr(tasks, "sleep", clock.sleep)
     monkeypatch.setattr(tasks, "_next_send_slot", 0.0)
     return clock
 
@@ -243,6 +246,10 @@ def test_provider_rate_limit_spaces_the_sends(
         send_to_recipient(person.pk)
     assert len(sms_outbox) == len(people) == 3
     assert fake_clock.sleeps == [0.4, 0.4]  # den första direkt, sedan 0,4 s mellan varje
+    # Dubblettjobb (mottagaren redan skickad) väntar inte och skickar inget.
+    for person in people:
+        send_to_recipient(person.pk)
+    assert len(sms_outbox) == 3 and fake_clock.sleeps == [0.4, 0.4]
 
     # Efter en paus längre än intervallet skickas nästa direkt.
     fake_clock.now += 10
@@ -261,3 +268,20 @@ def test_no_rate_limit_never_waits(
     for person in campaign.recipients.all():
         send_to_recipient(person.pk)
     assert len(sms_outbox) == 3 and fake_clock.sleeps == []
+
+
+@pytest.mark.parametrize("per_second", ["-1", "0.01"])
+def test_impossible_rate_limit_stops_the_start(per_second: str) -> None:
+    """En negativ gräns, eller en så låg att väntan närmar sig jobbens tidsgräns, stoppar starten på svenska."""
+    from django.conf import settings as django_settings
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=django_settings.BASE_DIR,
+        env={**os.environ, "CAMPAIGN_SMS_PER_SECOND": per_second},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60" in result.stderr
