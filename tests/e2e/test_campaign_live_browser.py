@@ -349,16 +349,22 @@ def test_live_dashboard_shows_yes_within_a_second(
     assert staff_errors == [] and other_errors == [] and phone_errors == []
 
 
-def wait_for_frames(tab: Any, frames: list[str], count: int, timeout: float = 5.0) -> None:
-    """Väntar tills websocketen tagit emot `count` meddelanden, utan att köra något i sidan.
+def wait_for_yes_count(tab: Any, frames: list[str], yes: int, timeout: float = 5.0) -> None:
+    """Väntar tills websocketen fått en ögonblicksbild med `yes` JA, utan att köra något i sidan.
 
     Playwrights anrop i sidan (evaluate, locatorer) räknas av chromium som användarens klick
     och skulle låsa upp ljudet; här väntar testet bara på trafiken.
     """
     deadline = time.monotonic() + timeout
-    while len(frames) < count:
-        assert time.monotonic() < deadline, f"{len(frames)} av {count} meddelanden"
+    while not any(snapshot_yes(frame) == yes for frame in frames):
+        assert time.monotonic() < deadline, f"ingen ögonblicksbild med {yes} JA bland {len(frames)} meddelanden"
         tab.wait_for_timeout(50)
+
+
+def snapshot_yes(frame: str) -> int | None:
+    """Antal JA i ett websocketmeddelande, eller None om det inte är en ögonblicksbild."""
+    message = json.loads(frame)
+    return message["data"]["counts"]["yes"] if message.get("type") == "snapshot" else None
 
 
 def test_remembered_sound_waits_for_a_click(asgi_server: AsgiServer, browser: Any, phone: Any) -> None:
@@ -374,11 +380,11 @@ def test_remembered_sound_waits_for_a_click(asgi_server: AsgiServer, browser: An
         frames: list[str] = []
         staff.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
         staff.goto(asgi_server.campaign_url())
-        wait_for_frames(staff, frames, 1)  # första läget
+        wait_for_yes_count(staff, frames, 0)  # första läget
 
         answer(phone, asgi_server, "Lisa Larsson", "JA, jag kan komma!")
-        wait_for_frames(staff, frames, 2)  # JA:t
-        staff.wait_for_timeout(500)  # webbläsaren hinner vägra uppspelningen
+        wait_for_yes_count(staff, frames, 1)  # JA:t har nått sidan
+        staff.wait_for_timeout(300)  # sidan ritar och webbläsaren vägrar uppspelningen (ett löfte)
         assert staff.get_by_test_id("ljud").inner_text() == "Klicka för att tillåta ljud"
         assert staff.evaluate("() => document.getElementById('ja-ljud').dataset.played || '0'") == "0"
         assert staff.title() == "(1) JA – Akut-SMS"
