@@ -97,6 +97,9 @@ def server_env(database: Path, url: str) -> dict[str, str]:
         PYTHONPATH=str(BASE_DIR),
         # Servern kontrollerar sessionen varje sekund (utloggning syns snabbt i testet).
         LIVE_SESSION_CHECK_SECONDS="1",
+        # En betrodd proxy: ett test kan ge en flik en egen klientadress (X-Forwarded-For);
+        # utan rubriken gäller 127.0.0.1 som förut.
+        TRUSTED_PROXY_COUNT="1",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
