@@ -132,15 +132,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF-fel (t.ex. ett formulär som legat öppet för länge) på svenska."""
     if is_patient_request(request):
-        return _error_page(
-            request, 403, "Formuläret har gått ut", "Ditt svar har inte sparats. Ladda om sidan och svara igen."
-        )
-    return _error_page(
-        request,
-        403,
-        "Formuläret har gått ut",
-        "Ladda om sidan och försök igen. Inget har skickats.",
-    )
+        text = "Ditt svar har inte sparats. Ladda om sidan och svara igen."
+    else:
+        text = "Ladda om sidan och försök igen. Inget har skickats."
+    return _error_page(request, 403, "Formuläret har gått ut", text)
 
 
 def _error_page(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:

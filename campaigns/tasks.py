@@ -147,14 +147,13 @@ def send_to_recipient(recipient_id: int) -> None:
     väntan lämnar den i kö (köas om), inte osäker. Ett dubblettjobb (mottagaren redan tagen)
     väntar inte alls.
     """
-    if not Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED).exists():
+    still_queued = Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED)
+    if not still_queued.exists():
         return
     wait_for_send_slot()
     if not _claim(recipient_id):
         # Kampanjen stängd eller tiden passerad innan jobbet hann köras: skicka aldrig.
-        if Recipient.objects.filter(pk=recipient_id, send_status=Recipient.SendStatus.QUEUED).update(
-            send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
-        ):
+        if still_queued.update(send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""):
             _notify(recipient_id)
         return
     _notify(recipient_id)
