@@ -1,4 +1,28 @@
-"""Websocketen för personalens kampanjsida: `/ws/campaigns/<id>/`.
+"""Kampanjsidans websockets: personalens sida och JA-signalen efter utloggning.
+
+Liveläget, förklarat på ett ställe
+----------------------------------
+
+Varje ändring som personalen ska se (svar, sändstatus, leveransrapport, tillsatt, avslutad,
+raderad) skickar en händelse till gruppen `campaign-<id>` efter commit
+(`campaigns.events.campaign_changed`). Händelsen bär bara kampanjens id; en websocket som får
+den bygger en färsk bild ur databasen och skickar den om den skiljer sig från den förra.
+
+* **Med Redis** (`REDIS_URL`, drift) når händelserna alla processer, även django-q2:s
+  arbetsprocesser och andra daphne-processer. Websocketen frågar då aldrig databasen medan
+  inget händer (`LIVE_POLL_SECONDS` = 0): bara händelser, sessionskontrollen och de tider då
+  läget ändras av sig självt (tiden passerar, en påbörjad sändning blir osäker efter en
+  minut; `campaigns.dashboard.next_change_at`). Kanal-lagrets Redis-anslutning har en
+  lästidsgräns långt över lagrets egen väntan (se `config.settings`), så en tyst websocket
+  lever hela dagen; ett Redis som går ner stänger den snabbt och sidan pollar.
+* **Inbäddat läge** (kanal-lagret i minnet) når bara den egna processen, så ändringar från
+  django-q2:s arbetsprocess (sändstatus) kommer aldrig fram som händelser. Den enda reserven:
+  websocketen kontrollerar själv kampanjen var `LIVE_POLL_SECONDS` (0,5) sekund och skickar
+  en ny bild när den ändrats. Samma fingeravtryck hindrar dubbla bilder när båda vägarna ser
+  samma ändring.
+
+Personalens sida: `/ws/campaigns/<id>/`
+---------------------------------------
 
 Protokoll (JSON, server → sida):
 
@@ -10,26 +34,22 @@ Protokoll (JSON, server → sida):
   socketen med koden 4404.
 
 Anslutningen vägras (stängs före accept) för anonyma, inaktiva och utgångna sessioner
-(4401) och för okända kampanjer (4404). Främmande ursprung vägras redan av
-`AllowedHostsOriginValidator` i `config.asgi`.
+(4401) och för okända kampanjer (4404). Främmande ursprung vägras redan i `config.asgi`.
+Utloggning stänger socketen direkt (gruppen `staff-session-…`), en ändring av kontot
+(avstängt, nytt lösenord) får den att kontrollera sessionen på nytt (gruppen
+`staff-user-<id>`), och var `LIVE_SESSION_CHECK_SECONDS` (15) kontrolleras sessionen för
+en session som gått ut utan att någon begäran kom. Sessionen läses ur sessionslagret och
+sparas aldrig, så websocketen förlänger aldrig sessionen.
 
-Två vägar för ändringar:
+JA-signalen efter utloggning: `/ws/campaigns/<id>/ja/`
+-----------------------------------------------------
 
-1. Händelser: `campaigns.events.campaign_changed` skickar till gruppen `campaign-<id>`
-   efter commit. Med Redis (`REDIS_URL`) når de alla processer, även ändringar gjorda i
-   django-q2:s arbetsprocesser.
-2. Reserv: kanal-lagret i minnet (inbäddat läge) når bara den egna processen, så ändringar
-   från en arbetsprocess (sändstatus) kommer aldrig fram som händelser. Därför räknar
-   konsumenten var `LIVE_POLL_SECONDS` (standard 0,5) ett fingeravtryck av kampanjens läge
-   (hash av ögonblicksbilden) och skickar en ny bild när det ändrats. Samma avtryck
-   hindrar att en ändring skickas två gånger när båda vägarna ser den.
-
-Sessionen: utloggning stänger socketen direkt (gruppen `staff-session-…`, se
-`campaigns.events.staff_logged_out`), och en ändring av kontot (avstängt, nytt lösenord)
-får den att kontrollera sessionen på nytt (gruppen `staff-user-<id>`). Dessutom
-kontrolleras sessionen var `LIVE_SESSION_CHECK_SECONDS` (standard 15), för en session som
-gått ut utan att någon begäran kom. Sessionen läses direkt ur sessionslagret och sparas
-aldrig, så websocketen förlänger aldrig sessionen.
+När sessionen tagit slut ska en öppen kampanjsida ändå larma om nya JA (ljud, titel,
+banderoll), utan persondata. Sidan ansluter hit och skickar först `{"token": …}`, nyckeln
+som den fick när den visades (`campaigns.watch`). Servern skickar sedan bara
+`{"type": "yes_count", "yes": N}` vid varje ändring, och `{"type": "ended"}` (stängs 4410)
+när kampanjen tillsatts, avslutats eller tiden passerat, `{"type": "deleted"}` (4404) när
+den raderats. Fel eller ingen nyckel inom 5 sekunder: stängs med 4401.
 """
 
 from __future__ import annotations
@@ -39,6 +59,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
+from datetime import datetime
 from importlib import import_module
 from typing import Any
 
@@ -46,22 +68,30 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts.sessions import is_expired
-from campaigns.dashboard import snapshot
+from campaigns.dashboard import live_snapshot, yes_signal
 from campaigns.events import group_name, session_group, user_group
-from campaigns.models import Campaign
+from campaigns.watch import token_is_valid
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
+CLOSE_ENDED = 4410
+#: Meddelanden som avslutar socketen, med stängningskoden.
+FINAL_MESSAGES = {"deleted": CLOSE_NOT_FOUND, "ended": CLOSE_ENDED}
+#: Så länge JA-signalen väntar på nyckeln innan den stänger.
+TOKEN_WAIT_SECONDS = 5.0
+
+LiveUpdate = tuple[dict[str, Any], datetime | None]
 
 
-def fingerprint(data: dict[str, Any]) -> str:
-    """Kort hash av en ögonblicksbild: lika hash = inget nytt att visa."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+def fingerprint(message: dict[str, Any]) -> str:
+    """Kort hash av ett meddelande: lika hash = inget nytt att visa."""
+    return hashlib.sha256(json.dumps(message, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def session_still_valid(session_key: str | None, user_id: Any) -> bool:
@@ -82,23 +112,157 @@ def session_still_valid(session_key: str | None, user_id: Any) -> bool:
     return bool(stored_hash) and constant_time_compare(stored_hash, user.get_session_auth_hash())
 
 
-def campaign_snapshot(campaign_id: int) -> dict[str, Any] | None:
-    """Färsk ögonblicksbild av kampanjen, eller None om den inte finns (raderad)."""
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    return None if campaign is None else snapshot(campaign)
+class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
+    """Motorn som båda websockets delar: händelser, reserven i inbäddat läge och tidsstyrda ändringar.
 
-
-class CampaignConsumer(AsyncJsonWebsocketConsumer):
-    """En personals öppna kampanjsida: ögonblicksbilder vid anslutning och efter varje ändring."""
+    En underklass anger vad som byggs (`build`) och kan lägga till en återkommande kontroll.
+    """
 
     campaign_id: int
-    user_id: Any
-    session_key: str | None
-    _last_fingerprint: str
-    _watcher: asyncio.Task[None] | None = None
-    _lock: asyncio.Lock
     _groups: tuple[str, ...] = ()
     _closed: bool = False
+    _watcher: asyncio.Task[None] | None = None
+    _last_fingerprint: str = ""
+    _refresh_at: float = math.inf
+
+    def build(self) -> LiveUpdate:
+        """Meddelandet som sidan ska ha nu och när läget ändras av sig självt (körs i en tråd)."""
+        raise NotImplementedError
+
+    def _prepare(self) -> None:
+        """Kampanjens id ur adressen, låset för ombyggnader och väckningen för bevakningen."""
+        self.campaign_id = int(self.scope["url_route"]["kwargs"]["campaign_id"])
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Bara text med giltig JSON lämnas vidare; binärt och trasig JSON ignoreras (inget fel, ingen logg)."""
+        if not text_data:
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Sidan skickar inget som behöver svar; meddelanden ignoreras."""
+
+    def check_interval(self) -> float:
+        """Sekunder mellan återkommande kontroller (`periodic_check`); 0 = ingen."""
+        return 0.0
+
+    async def periodic_check(self) -> None:
+        """Återkommande kontroll (personalens session); ingen som standard."""
+
+    async def _join(self, *groups: str) -> None:
+        """Går med i kanalgrupperna (kampanjens, och för personal sessionens och kontots)."""
+        self._groups = groups
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def _leave_groups(self) -> None:
+        """Lämnar grupperna (en gång)."""
+        groups, self._groups = self._groups, ()
+        for group in groups:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _refuse(self, code: int) -> None:
+        """Vägrar anslutningen (före accept) och lämnar grupperna."""
+        self._closed = True
+        await self._leave_groups()
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        """Stoppar bevakningen och lämnar grupperna."""
+        self._closed = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._watcher
+            self._watcher = None
+        await self._leave_groups()
+
+    async def campaign_changed(self, event: dict[str, Any]) -> None:
+        """Händelse från kampanjens grupp: bygg och skicka ett färskt läge."""
+        await self._push()
+
+    async def _start(self, first: LiveUpdate) -> None:
+        """Skickar första meddelandet och startar bevakningen (socketen är redan accepterad)."""
+        await self._deliver(*first)
+        if not self._closed:
+            self._watcher = asyncio.create_task(self._watch())
+
+    async def _push(self) -> None:
+        """Bygger läget på nytt och skickar det om det ändrats."""
+        async with self._lock:
+            if self._closed:
+                return
+            update = await database_sync_to_async(self.build)()
+            await self._deliver(*update)
+
+    async def _deliver(self, message: dict[str, Any], refresh_at: datetime | None) -> None:
+        """Skickar meddelandet om det är nytt; ett slutmeddelande stänger socketen."""
+        if self._closed:
+            return  # utloggad eller stängd medan läget byggdes: inget mer till sidan
+        self._schedule_refresh(refresh_at)
+        if message["type"] in FINAL_MESSAGES:
+            await self._end(message["type"], FINAL_MESSAGES[message["type"]])
+            return
+        current = fingerprint(message)
+        if current != self._last_fingerprint:
+            self._last_fingerprint = current
+            await self.send_json(message)
+
+    def _schedule_refresh(self, refresh_at: datetime | None) -> None:
+        """Nästa tidsstyrda ombyggnad (strax efter `refresh_at`); väcker bevakningen."""
+        loop = asyncio.get_running_loop()
+        if refresh_at is None:
+            self._refresh_at = math.inf
+        else:
+            self._refresh_at = loop.time() + max(0.0, (refresh_at - timezone.now()).total_seconds()) + 0.05
+        self._wake.set()
+
+    async def _end(self, reason: str, code: int) -> None:
+        """Säger till sidan varför och stänger socketen en gång."""
+        if not self._closed:
+            self._closed = True
+            await self.send_json({"type": reason})
+            await self.close(code=code)
+
+    async def _watch(self) -> None:
+        """Väntar på nästa tidpunkt: reservkontroll (bara inbäddat läge), kontroll eller tidsstyrd ändring."""
+        loop = asyncio.get_running_loop()
+        poll = float(settings.LIVE_POLL_SECONDS)
+        check = self.check_interval()
+        next_poll = loop.time() + poll if poll > 0 else math.inf
+        next_check = loop.time() + check if check > 0 else math.inf
+        while not self._closed:
+            wake_at = min(next_poll, next_check, self._refresh_at)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(3600.0, max(0.05, wake_at - loop.time())))
+            self._wake.clear()
+            now = loop.time()
+            try:
+                if now >= next_check:
+                    next_check = now + check
+                    await self.periodic_check()
+                if now >= min(next_poll, self._refresh_at):
+                    next_poll = now + poll if poll > 0 else math.inf
+                    self._refresh_at = math.inf
+                    await self._push()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 – bevakningen ska överleva t.ex. ett databasfel
+                logger.warning("Kampanj %s: bevakningen misslyckades (%s)", self.campaign_id, type(error).__name__)
+
+
+class CampaignConsumer(LiveCampaignConsumer):
+    """En personals öppna kampanjsida: ögonblicksbilder vid anslutning och efter varje ändring."""
+
+    user_id: Any
+    session_key: str | None
 
     async def connect(self) -> None:
         """Kontrollerar inloggning, session och kampanj; skickar första bilden och startar bevakningen."""
@@ -109,108 +273,79 @@ class CampaignConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user_id = user.pk
         self.session_key = session.session_key
-        self.campaign_id = int(self.scope["url_route"]["kwargs"]["campaign_id"])
-        self._lock = asyncio.Lock()
+        self._prepare()
         # Grupperna före kontrollerna: en utloggning mitt i anslutningen når socketen ändå.
-        self._groups = (group_name(self.campaign_id), session_group(str(self.session_key)), user_group(self.user_id))
-        for group in self._groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self._join(group_name(self.campaign_id), session_group(str(self.session_key)), user_group(self.user_id))
         if not await database_sync_to_async(session_still_valid)(self.session_key, self.user_id):
             await self._refuse(CLOSE_UNAUTHORIZED)
             return
-        data = await database_sync_to_async(campaign_snapshot)(self.campaign_id)
-        if data is None:
+        first = await database_sync_to_async(self.build)()
+        if first[0]["type"] == "deleted":
             await self._refuse(CLOSE_NOT_FOUND)
             return
         await self.accept()
-        self._last_fingerprint = fingerprint(data)
-        await self.send_json({"type": "snapshot", "data": data})
-        self._watcher = asyncio.create_task(self._watch())
+        await self._start(first)
 
-    async def _refuse(self, code: int) -> None:
-        """Vägrar anslutningen (före accept) och lämnar grupperna."""
-        self._closed = True
-        await self._leave_groups()
-        await self.close(code=code)
+    def build(self) -> LiveUpdate:
+        """Ögonblicksbilden av kampanjen (eller `deleted`)."""
+        return live_snapshot(self.campaign_id)
 
-    async def _leave_groups(self) -> None:
-        """Lämnar kampanjens, sessionens och kontots grupper (en gång)."""
-        groups, self._groups = self._groups, ()
-        for group in groups:
-            with contextlib.suppress(Exception):
-                await self.channel_layer.group_discard(group, self.channel_name)
+    def check_interval(self) -> float:
+        """Sessionen kontrolleras var LIVE_SESSION_CHECK_SECONDS."""
+        return float(settings.LIVE_SESSION_CHECK_SECONDS)
 
-    async def disconnect(self, code: int) -> None:
-        """Stoppar bevakningen och lämnar grupperna."""
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watcher
-            self._watcher = None
-        await self._leave_groups()
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        """Sidan skickar inget som behöver svar; meddelanden ignoreras."""
-
-    async def campaign_changed(self, event: dict[str, Any]) -> None:
-        """Händelse från gruppen: skicka en färsk ögonblicksbild."""
-        await self._push()
+    async def periodic_check(self) -> None:
+        """En session som gått ut utan att någon begäran kom stänger socketen."""
+        await self.session_check({})
 
     async def session_ended(self, event: dict[str, Any]) -> None:
         """Sessionen har loggats ut: sidan får beskedet och socketen stängs direkt."""
         await self._end("session_expired", CLOSE_UNAUTHORIZED)
 
     async def session_check(self, event: dict[str, Any]) -> None:
-        """Kontot har ändrats (avstängt, nytt lösenord): stäng om sessionen inte längre gäller."""
+        """Kontot har ändrats (avstängt, nytt lösenord) eller tiden är inne: stäng om sessionen inte gäller."""
         if not await database_sync_to_async(session_still_valid)(self.session_key, self.user_id):
             await self._end("session_expired", CLOSE_UNAUTHORIZED)
 
-    async def _push(self) -> None:
-        """Bygger en ny bild och skickar den om den skiljer sig från den senast skickade."""
-        async with self._lock:
-            if self._closed:
-                return
-            data = await database_sync_to_async(campaign_snapshot)(self.campaign_id)
-            if self._closed:
-                return  # utloggad medan bilden byggdes: inga patientnamn efter beskedet
-            if data is None:
-                # Kampanjen har raderats (efter CAMPAIGN_RETENTION_DAYS): sidan säger det.
-                await self._end("deleted", CLOSE_NOT_FOUND)
-                return
-            current = fingerprint(data)
-            if current == self._last_fingerprint:
-                return
-            self._last_fingerprint = current
-            await self.send_json({"type": "snapshot", "data": data})
 
-    async def _end(self, reason: str, code: int) -> None:
-        """Säger till sidan varför (`session_expired` eller `deleted`) och stänger socketen en gång."""
-        if not self._closed:
-            self._closed = True
-            await self.send_json({"type": reason})
-            await self.close(code=code)
+class YesSignalConsumer(LiveCampaignConsumer):
+    """En kampanjsida vars session tagit slut: bara antalet JA, med nyckeln från sidan."""
 
-    async def _watch(self) -> None:
-        """Reserv för ändringar som inga händelser når fram från, och återkommande sessionskontroll."""
-        poll = float(settings.LIVE_POLL_SECONDS)
-        check = float(settings.LIVE_SESSION_CHECK_SECONDS)
-        loop = asyncio.get_running_loop()
-        next_poll = loop.time() + poll
-        next_check = loop.time() + check
-        while True:
-            await asyncio.sleep(max(0.05, min(next_poll, next_check) - loop.time()))
-            now = loop.time()
-            try:
-                if now >= next_check:
-                    next_check = now + check
-                    if not await database_sync_to_async(session_still_valid)(self.session_key, self.user_id):
-                        await self._end("session_expired", CLOSE_UNAUTHORIZED)
-                if now >= next_poll:
-                    next_poll = now + poll
-                    await self._push()
-                if self._closed:
-                    return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 – bevakningen ska överleva t.ex. ett databasfel
-                logger.warning("Kampanj %s: bevakningen misslyckades (%s)", self.campaign_id, type(error).__name__)
+    _deadline: asyncio.Task[None] | None = None
+    _authorised: bool = False
+
+    async def connect(self) -> None:
+        """Tar emot anslutningen och väntar högst TOKEN_WAIT_SECONDS på nyckeln."""
+        self._prepare()
+        await self.accept()
+        self._deadline = asyncio.create_task(self._close_without_token())
+
+    async def _close_without_token(self) -> None:
+        """Ingen giltig nyckel i tid: stäng."""
+        await asyncio.sleep(TOKEN_WAIT_SECONDS)
+        if not self._authorised:
+            await self._refuse(CLOSE_UNAUTHORIZED)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Första meddelandet ska vara nyckeln; allt annat ignoreras."""
+        if self._authorised or self._closed:
+            return
+        token = content.get("token") if isinstance(content, dict) else None
+        if not await database_sync_to_async(token_is_valid)(token, self.campaign_id):
+            await self._refuse(CLOSE_UNAUTHORIZED)
+            return
+        self._authorised = True
+        if self._deadline is not None:
+            self._deadline.cancel()
+        await self._join(group_name(self.campaign_id))
+        await self._start(await database_sync_to_async(self.build)())
+
+    async def disconnect(self, code: int) -> None:
+        """Stoppar väntan på nyckeln och bevakningen."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+        await super().disconnect(code)
+
+    def build(self) -> LiveUpdate:
+        """Antalet JA, eller att erbjudandet är slut eller kampanjen raderad."""
+        return yes_signal(self.campaign_id)

@@ -1,16 +1,19 @@
 """Personalens kampanjvy: rader i ordningen Ring först, reserver, NEJ, ej svarat – och samma läge som JSON.
 
-`snapshot()` är formatet som både statusadressen och websocketen skickar till sidan.
+`snapshot()` är formatet som både statusadressen och websocketen skickar till sidan;
+`yes_signal()` är det enda som en sida får efter att personalens session tagit slut.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
 from audit.models import DeliveryReport, DeliveryStatus
-from campaigns.models import Campaign, Recipient
+from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
 
 
 def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
@@ -43,9 +46,50 @@ def _attach_delivery(recipients: list[Recipient]) -> None:
             recipient.delivery = ""
 
 
-def snapshot(campaign: Campaign) -> dict[str, Any]:
-    """Kampanjens hela läge som JSON-bar ordbok (högst CAMPAIGN_MAX_RECIPIENTS rader)."""
+def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datetime | None:
+    """När läget ändras av sig självt, utan någon händelse: tiden passerar, en sändning blir osäker.
+
+    Websocketen bygger en ny bild just då (se `campaigns.consumers`); None = ingen sådan tid.
+    """
+    now = timezone.now()
+    moments = [campaign.slot_at] if campaign.is_open else []
+    moments += [
+        r.send_started_at + SENDING_UNCERTAIN_AFTER
+        for r in recipients
+        if r.send_status == Recipient.SendStatus.SENDING and r.send_started_at
+    ]
+    return min((moment for moment in moments if moment > now), default=None)
+
+
+def yes_signal(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:
+    """Det en sida får veta efter att sessionen tagit slut: antalet JA, eller att erbjudandet är slut.
+
+    Inga namn, nummer eller svarsdetaljer. Returnerar (meddelande, tid för nästa självändring).
+    """
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return {"type": "deleted"}, None
+    if not campaign.is_open:
+        return {"type": "ended"}, None
+    yes = campaign.recipients.filter(answer=Recipient.Answer.YES).count()
+    return {"type": "yes_count", "yes": yes}, campaign.slot_at
+
+
+def live_snapshot(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:
+    """Personalens websocket: ögonblicksbilden (eller `deleted`) och tid för nästa självändring."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return {"type": "deleted"}, None
     data = dashboard_rows(campaign)
+    return {"type": "snapshot", "data": snapshot(campaign, data)}, next_change_at(campaign, data["rows"])
+
+
+def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Kampanjens hela läge som JSON-bar ordbok (högst CAMPAIGN_MAX_RECIPIENTS rader).
+
+    `data` är `dashboard_rows(campaign)` om den redan är byggd.
+    """
+    data = data or dashboard_rows(campaign)
     return {
         "campaign": {
             "id": campaign.pk,

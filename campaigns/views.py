@@ -18,6 +18,7 @@ from campaigns.forms import CampaignForm
 from campaigns.messages import message_for, message_with_consent, message_without_consent
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.services import change_status, create_campaign
+from campaigns.watch import watch_token
 from smsportal.phone import national_format
 from smsportal.smstext import analyse
 
@@ -101,7 +102,11 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Kampanjens svar: räknare, rader i ordningen Ring först, reserver, NEJ, ej svarat."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    return render(request, "campaigns/detail.html", {"campaign": campaign, **dashboard_rows(campaign)})
+    # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
+    token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
+    return render(
+        request, "campaigns/detail.html", {"campaign": campaign, "watch_token": token, **dashboard_rows(campaign)}
+    )
 
 
 @login_required

@@ -7,8 +7,15 @@
  * t.ex. "(1) JA – Akut-SMS". Är websocketen nere frågar sidan statusadressen var 5:e sekund
  * (det förlänger aldrig sessionen) och försöker koppla upp igen med växande väntetid.
  *
+ * När sessionen tar slut (inaktivitet, utloggning i en annan flik) tas namn, nummer och
+ * svarsdetaljer bort från sidan. Är kampanjen öppen fortsätter sidan ändå att larma om nya JA:
+ * med nyckeln den fick när den visades öppnar den JA-signalen (/ws/campaigns/<id>/ja/), som bara
+ * säger hur många som svarat JA. Ett nytt JA ger ljud (om påslaget), titeln "(1) Nytt JA –
+ * logga in" och en banderoll; inloggningslänken leder tillbaka till samma kampanj.
+ *
  * Namn är patientuppgifter: allt skrivs med textContent, aldrig som HTML.
- * Läget syns i data-live-state på sidelementet: connecting / live / polling / expired.
+ * Läget syns i data-live-state på sidelementet: connecting / live / polling / expired / deleted,
+ * och efter utloggning i data-watch-state: watching / ended / deleted / refused.
  */
 (function () {
   "use strict";
@@ -28,10 +35,16 @@
   const TEXT_DOWN = "Liveuppdateringen är nere – hämtar läget var 5:e sekund";
   const TEXT_EXPIRED = "Du har loggats ut – logga in igen";
   const TEXT_DELETED = "Kampanjen finns inte längre: den har raderats.";
+  const TEXT_WATCHING = "Du har loggats ut. Sidan larmar ändå när någon svarar JA – logga in igen för att se vem.";
+  const TEXT_ENDED = "Du har loggats ut. Kampanjen är inte längre öppen – logga in igen för att se svaren.";
 
   // Utan websocketadress (sidan serverades via WSGI) finns ingen websocket: bara polling.
   const wsPath = root.dataset.wsPath || "";
-  const wsUrl = (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + wsPath;
+  const wsBase = (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host;
+  const wsUrl = wsBase + wsPath;
+  // JA-signalen efter utloggning (bara för en öppen kampanj): adress och nyckel.
+  const watchPath = root.dataset.watchPath || "";
+  const watchToken = root.dataset.watchToken || "";
   const snapshotUrl = root.dataset.snapshotUrl;
   const tbody = root.querySelector("[data-testid=mottagare] tbody");
   const statusBadge = root.querySelector("[data-testid=kampanjstatus]");
@@ -54,6 +67,14 @@
   let pollTimer = null;
   let soundOn = false;
   let unlocked = false; // har personalen klickat på sidan (får ljud spelas)?
+  let campaignOpen = root.dataset.open === "ja";
+  // Efter utloggning: JA-signalens socket, antal JA senast kända och nya JA sedan utloggningen.
+  let watching = false;
+  let watchSocket = null;
+  let watchTimer = null;
+  let watchAttempt = 0;
+  let knownYes = 0;
+  let newYesAfterLogout = 0;
 
   // Svaren som sidan redan visar (från serverns rendering): bara det som ändras därefter larmar.
   let previousAnswers = new Map();
@@ -168,9 +189,33 @@
     reconnectTimer = window.setTimeout(connect, seconds * 1000);
   }
 
-  /** Utloggad: visa det och sluta både lyssna och fråga. */
+  /** Utloggad: sluta lyssna och fråga, ta bort persondata och fortsätt larma om nya JA. */
   function expire() {
+    if (root.dataset.liveState === "expired") {
+      return;
+    }
+    if (root.dataset.liveState === "deleted") {
+      forgetPersonalData(); // raderad kampanj: inget att larma om, men inga namn kvar
+      return;
+    }
     stop("expired");
+    forgetPersonalData();
+    // Sessionsvakten (session.js) visar utloggningen i menyraden och varningsraden.
+    document.dispatchEvent(new CustomEvent("portal:utloggad"));
+    watchAfterLogout();
+  }
+
+  /** Tar bort namn, nummer och svarsdetaljer från sidan (de visas igen efter inloggning). */
+  function forgetPersonalData() {
+    root.querySelectorAll("[data-personal]").forEach(function (element) {
+      element.remove();
+    });
+    root.querySelectorAll("[data-personal-hidden]").forEach(function (element) {
+      element.hidden = false;
+    });
+    rowElements.clear();
+    previousAnswers = new Map();
+    announcer.textContent = "";
   }
 
   /** Slutar både lyssna och fråga och visar varför (utloggad eller kampanjen raderad). */
@@ -184,6 +229,122 @@
       ws.close();
     }
     setState(state);
+  }
+
+  // --- JA-signalen efter utloggning --------------------------------------------------------
+
+  /** Börjar lyssna efter nya JA utan session (bara en öppen kampanj med nyckel och websocket). */
+  function watchAfterLogout() {
+    if (!watchPath || !watchToken || !campaignOpen) {
+      return;
+    }
+    watching = true;
+    knownYes = Number(root.querySelector("[data-testid=ja]").textContent) || 0;
+    root.dataset.watchState = "watching";
+    showMessage(TEXT_WATCHING, true);
+    openWatch();
+  }
+
+  /** Öppnar JA-signalens socket och skickar nyckeln; vid avbrott nytt försök med växande väntetid. */
+  function openWatch() {
+    watchTimer = null;
+    if (!watching) {
+      return;
+    }
+    let ws;
+    try {
+      ws = new WebSocket(wsBase + watchPath);
+    } catch (error) {
+      scheduleWatch();
+      return;
+    }
+    watchSocket = ws;
+    ws.addEventListener("open", function () {
+      ws.send(JSON.stringify({ token: watchToken }));
+    });
+    ws.addEventListener("message", function (event) {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (data.type === "yes_count") {
+        watchAttempt = 0;
+        onYesCount(Number(data.yes) || 0);
+      } else if (data.type === "ended" || data.type === "deleted") {
+        endWatch(data.type);
+      }
+    });
+    ws.addEventListener("close", function (event) {
+      if (watchSocket !== ws) {
+        return;
+      }
+      watchSocket = null;
+      if (!watching) {
+        return;
+      }
+      const finalStates = { 4410: "ended", 4404: "deleted", 4401: "refused" };
+      if (finalStates[event.code]) {
+        endWatch(finalStates[event.code]);
+      } else {
+        scheduleWatch();
+      }
+    });
+  }
+
+  /** Nästa försök att öppna JA-signalen om 1, 2, 4 … högst 30 sekunder. */
+  function scheduleWatch() {
+    if (!watching || watchTimer !== null) {
+      return;
+    }
+    const seconds = Math.min(MAX_BACKOFF_S, Math.pow(2, watchAttempt));
+    watchAttempt += 1;
+    watchTimer = window.setTimeout(openWatch, seconds * 1000);
+  }
+
+  /** Slutar lyssna på JA-signalen (sidan lämnas, eller kampanjen är slut). */
+  function stopWatching() {
+    watching = false;
+    window.clearTimeout(watchTimer);
+    watchTimer = null;
+    if (watchSocket) {
+      const ws = watchSocket;
+      watchSocket = null;
+      ws.close();
+    }
+  }
+
+  /** Kampanjen tillsatt, avslutad, passerad eller raderad: inga fler JA att larma om. */
+  function endWatch(state) {
+    stopWatching();
+    root.dataset.watchState = state;
+    soundButton.hidden = true;
+    if (newYesAfterLogout === 0) {
+      showMessage(state === "deleted" ? TEXT_DELETED : TEXT_ENDED, true);
+    }
+  }
+
+  /** Nytt antal JA från signalen: fler än förut betyder nya JA sedan utloggningen. */
+  function onYesCount(yes) {
+    if (yes > knownYes) {
+      newYesAfterLogout += yes - knownYes;
+      announceYesAfterLogout(yes - knownYes);
+    }
+    knownYes = yes;
+  }
+
+  /** Titel, banderoll, uppläsning, ljud och notis om nya JA – utan namn eller detaljer. */
+  function announceYesAfterLogout(count) {
+    document.title = "(" + newYesAfterLogout + ") Nytt JA – logga in";
+    showMessage(
+      (newYesAfterLogout === 1 ? "Nytt JA från en patient!" : newYesAfterLogout + " nya JA från patienter!") +
+        " Logga in igen för att se vem och ringa.",
+      true
+    );
+    message.dataset.newYes = String(newYesAfterLogout);
+    announcer.textContent = "Nytt JA. Logga in igen för att se vem.";
+    ring(count);
   }
 
   // --- Polling när websocketen är nere -----------------------------------------------------
@@ -253,6 +414,7 @@
     progress.value = counts.sent;
     progress.textContent = counts.sent + "/" + counts.total;
     renderStatus(snapshot.campaign);
+    campaignOpen = snapshot.campaign.is_open;
 
     const newYes = [];
     const answers = new Map();
@@ -416,11 +578,16 @@
     window.setTimeout(function () { tr.classList.remove("ja-ny"); }, HIGHLIGHT_MS);
   }
 
-  /** Ljud (om påslaget) och, när fliken är dold, en notis (om personalen tillåtit det). */
+  /** Uppläsning för skärmläsare, ljud och notis om nya JA medan personalen är inloggad. */
   function alertYes(count) {
     // Skärmläsare får beskedet också (utan namn); räknaren och raden ändras tyst annars.
     announcer.textContent = (count === 1 ? "Nytt JA från en patient." : count + " nya JA.") +
       " Totalt " + root.querySelector("[data-testid=ja]").textContent + " JA.";
+    ring(count);
+  }
+
+  /** Ljud (om påslaget) och, när fliken är dold, en notis (om personalen tillåtit det). */
+  function ring(count) {
     if (soundOn) {
       playSound(true);
     }
@@ -519,6 +686,8 @@
   renderSoundButton();
   soundButton.hidden = root.dataset.open !== "ja";
   soundButton.addEventListener("click", toggleSound);
+  // Sessionsvakten (session.js) märkte utloggningen först.
+  document.addEventListener("portal:utloggad", expire);
   document.addEventListener("pointerdown", function (event) {
     if (!soundButton.contains(event.target)) {
       unlockOnGesture();
@@ -529,6 +698,7 @@
   }
   // Sidan lämnas (t.ex. "Tiden är tillsatt" laddar om den): inget avbrottsmeddelande.
   window.addEventListener("pagehide", function () {
+    stopWatching();
     stopped = true;
     stopPolling();
     window.clearTimeout(reconnectTimer);

@@ -1,7 +1,11 @@
 /*
  * Sessionsvakt: frågar då och då hur länge sessionen räcker (utan att förlänga den),
- * varnar två minuter före utloggning och visar direkt när personalen har loggats ut,
- * så att ingen hinner fylla i ett formulär som sedan går förlorat.
+ * varnar två minuter före utloggning – i sidan och i flikens titel, så att det syns även
+ * när fliken ligger i bakgrunden – och visar direkt när personalen har loggats ut, så att
+ * ingen hinner fylla i ett formulär som sedan går förlorat.
+ *
+ * Utloggningen meddelas mellan sidans skript med händelsen "portal:utloggad" på document
+ * (kampanjsidan märker den ofta först, via sin websocket).
  */
 (function () {
   "use strict";
@@ -16,9 +20,13 @@
   const text = banner.querySelector("[data-session-text]");
   const button = banner.querySelector("[data-session-keepalive]");
   const loginLink = banner.querySelector("[data-session-login]");
+  const titleElement = document.querySelector("title");
   const WARN_SECONDS = 120;
   const POLL_MS = 30000;
+  const TITLE_PREFIX = /^Loggas ut om \d+ min – /;
   let timer = null;
+  let titlePrefix = "";
+  let loggedOut = false;
 
   /** Visar varningen med given text; knappen eller inloggningslänken efter läget. */
   function show(message, expired) {
@@ -28,17 +36,47 @@
     banner.hidden = false;
   }
 
+  /** Flikens titel börjar med `prefix` (tom sträng: ingen varning) även när sidan själv byter titel. */
+  function setTitlePrefix(prefix) {
+    titlePrefix = prefix;
+    applyTitlePrefix();
+  }
+
+  /** Lägger på (eller tar bort) varningen först i titeln; ändrar bara när det behövs. */
+  function applyTitlePrefix() {
+    const wanted = titlePrefix + document.title.replace(TITLE_PREFIX, "");
+    if (document.title !== wanted) {
+      document.title = wanted;
+    }
+  }
+
+  /** Utloggad: varningsraden med inloggningslänk, och menyraden säger inte längre "Inloggad som". */
+  function markLoggedOut() {
+    window.clearTimeout(timer);
+    setTitlePrefix("");
+    show("Du har loggats ut. Logga in igen innan du fortsätter.", true);
+    document.querySelectorAll("[data-session-user]").forEach(function (element) {
+      element.hidden = true;
+    });
+    if (!loggedOut) {
+      loggedOut = true;
+      document.dispatchEvent(new CustomEvent("portal:utloggad"));
+    }
+  }
+
   /** Tolkar svaret från statusadressen och uppdaterar varningen. */
   function update(state) {
     if (!state.inloggad) {
-      show("Du har loggats ut på grund av inaktivitet. Logga in igen innan du fortsätter.", true);
+      markLoggedOut();
       return false;
     }
     if (state.sekunder_kvar <= WARN_SECONDS) {
       const minutes = Math.max(1, Math.ceil(state.sekunder_kvar / 60));
       show("Du loggas ut om " + minutes + " min på grund av inaktivitet.", false);
+      setTitlePrefix("Loggas ut om " + minutes + " min – ");
     } else {
       banner.hidden = true;
+      setTitlePrefix("");
     }
     return true;
   }
@@ -73,10 +111,20 @@
   }
 
   button.addEventListener("click", keepAlive);
+  if (titleElement) {
+    // Sidans egna skript (t.ex. kampanjsidans JA-räknare) byter titel: varningen ligger kvar först.
+    new MutationObserver(applyTitlePrefix).observe(titleElement, { childList: true, characterData: true, subtree: true });
+  }
+  document.addEventListener("portal:utloggad", function () {
+    if (!loggedOut) {
+      loggedOut = true;
+      markLoggedOut();
+    }
+  });
   timer = window.setTimeout(poll, POLL_MS);
   document.addEventListener("visibilitychange", function () {
-    // När fliken visas igen efter en lång paus: fråga genast.
-    if (document.visibilityState === "visible") {
+    // När fliken visas igen efter en lång paus: fråga genast (inte efter utloggning).
+    if (document.visibilityState === "visible" && !loggedOut) {
       window.clearTimeout(timer);
       poll();
     }
