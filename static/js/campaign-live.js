@@ -216,6 +216,9 @@
     rowElements.clear();
     previousAnswers = new Map();
     announcer.textContent = "";
+    if (openActions) {
+      openActions.hidden = true; // "Tiden är tillsatt"/"Avsluta" kräver inloggning
+    }
   }
 
   /** Slutar både lyssna och fråga och visar varför (utloggad eller kampanjen raderad). */
@@ -327,6 +330,8 @@
 
   /** Nytt antal JA från signalen: fler än förut betyder nya JA sedan utloggningen. */
   function onYesCount(yes) {
+    root.dataset.watchYes = String(yes); // för tester: signalen är igång
+    setText("ja", String(yes)); // antalet är ingen persondata; vilka som svarat visas först efter inloggning
     if (yes > knownYes) {
       newYesAfterLogout += yes - knownYes;
       announceYesAfterLogout(yes - knownYes);

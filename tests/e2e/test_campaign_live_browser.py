@@ -445,7 +445,7 @@ def test_polling_when_the_socket_is_down_then_live_again_then_logged_out(
         other.get_by_role("button", name="Logga ut").click()
         other.wait_for_load_state()
         wait_for_state(staff, "expired", timeout=5000)
-        assert message.inner_text().strip().startswith("Du har loggats ut – logga in igen")
+        assert message.inner_text().strip().startswith("Du har loggats ut")
         assert staff.get_by_role("link", name="Logga in igen").first.is_visible()
         screenshot(staff, "akut-sms-live-utloggad")
         # Websocketen som testet blockerade ger webbläsarens egna felrader; inga skriptfel i övrigt.
@@ -468,7 +468,7 @@ def test_polling_notices_logout(asgi_server: AsgiServer, browser: Any) -> None:
         other.get_by_role("button", name="Logga ut").click()
         other.wait_for_load_state()
         wait_for_state(staff, "expired", timeout=7000)
-        assert staff.get_by_test_id("livestatus").inner_text().strip().startswith("Du har loggats ut – logga in igen")
+        assert staff.get_by_test_id("livestatus").inner_text().strip().startswith("Du har loggats ut")
     finally:
         context.close()
 
@@ -538,3 +538,102 @@ def test_redis_down_dashboard_polls_and_answers_are_recorded(tmp_path: Path, bro
             screenshot(staff, "akut-sms-redis-nere-polling")
         finally:
             context.close()
+
+
+# Sessionens senaste aktivitet längre bak än inaktivitetsgränsen, som efter en lång stund vid telefonen.
+EXPIRE_SESSIONS = """
+import time
+from django.contrib.sessions.models import Session
+from django.contrib.sessions.backends.db import SessionStore
+from accounts.sessions import LAST_ACTIVITY_KEY, timeout_seconds
+for row in Session.objects.all():
+    store = SessionStore(row.session_key)
+    store[LAST_ACTIVITY_KEY] = time.time() - timeout_seconds() - 5
+    store.save()
+"""
+# Två minuter kvar av sessionen.
+SESSIONS_NEAR_TIMEOUT = EXPIRE_SESSIONS.replace("- timeout_seconds() - 5", "- timeout_seconds() + 100")
+NEW_YES_AFTER_LOGOUT = """() => document.title === '(1) Nytt JA – logga in'
+  && document.querySelector('[data-testid=livestatus]').textContent.includes('Nytt JA från en patient')
+  && !document.querySelector('[data-testid=livestatus]').hidden"""
+
+
+def test_page_keeps_announcing_yes_after_the_session_ends(asgi_server: AsgiServer, browser: Any, phone: Any) -> None:
+    """Sessionen går ut medan sidan står öppen: namnen försvinner, men ett nytt JA ger titel, banderoll och
+    ljud inom en sekund, utan namn; inloggning från sidan leder tillbaka till kampanjen med raden.
+
+    Varningen två minuter före utloggningen syns också i flikens titel (för en flik i bakgrunden).
+    """
+    context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+    try:
+        staff = context.new_page()
+        errors = collect_console_errors(staff)
+        log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
+        staff.goto(asgi_server.campaign_url())
+        wait_for_state(staff, "live")
+        staff.get_by_role("button", name="Slå på ljud").click()
+
+        run_manage(asgi_server.env, "shell", "-c", SESSIONS_NEAR_TIMEOUT)
+        staff.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")  # fliken visas: fråga nu
+        staff.wait_for_function("() => document.title.startsWith('Loggas ut om 2 min – Akut-SMS')", timeout=5000)
+        assert staff.locator("#session-varning").inner_text().startswith("Du loggas ut om 2 min")
+
+        run_manage(asgi_server.env, "shell", "-c", EXPIRE_SESSIONS)
+        wait_for_state(staff, "expired", timeout=5000)
+        staff.wait_for_function("() => document.getElementById('kampanjsida').dataset.watchYes === '0'", timeout=5000)
+        assert staff.get_by_test_id("livestatus").inner_text().startswith("Du har loggats ut. Sidan larmar ändå")
+        assert not staff.get_by_test_id("inloggad-som").is_visible()
+        assert not staff.title().startswith("Loggas ut om")
+        content = staff.content()
+        for name in asgi_server.codes:  # (personalen heter också Anna: efternamnen prövas för sig)
+            assert name not in content and name.split()[-1] not in content
+        assert "070-123" not in content and "axeloperation" not in content
+        assert staff.get_by_test_id("dolda-mottagare").is_visible()
+
+        watch_for(staff, NEW_YES_AFTER_LOGOUT)
+        phone.goto(asgi_server.reply_url("Lisa Larsson"))
+        started_ms = time.time() * 1000
+        phone.get_by_role("button", name="JA, jag kan komma!").click()
+        seen_within(staff, started_ms, NEW_YES_AFTER_LOGOUT, 1000)
+        staff.wait_for_function(SOUND_PLAYED, arg=1, timeout=1000)
+        assert staff.get_by_test_id("ja").inner_text() == "1"
+        assert not staff.get_by_role("button", name="Tiden är tillsatt").is_visible()  # kräver inloggning
+        content = staff.content()
+        assert "Lisa" not in content and "Larsson" not in content
+        assert staff.get_by_test_id("uppläsning").text_content() == "Nytt JA. Logga in igen för att se vem."
+        screenshot(staff, "akut-sms-nytt-ja-efter-utloggning")
+
+        staff.get_by_test_id("livestatus").get_by_role("link", name="Logga in igen").click()
+        staff.get_by_label("Användarnamn").fill("anna")
+        staff.get_by_label("Lösenord").fill(STAFF_PASSWORD)
+        staff.get_by_role("button", name="Logga in").click()
+        staff.wait_for_url(asgi_server.campaign_url())
+        wait_for_state(staff, "live")
+        rows = row_texts(staff)
+        assert "Lisa Larsson" in rows[0] and "Ring först" in rows[0]
+        assert staff.title() == "(1) JA – Akut-SMS"
+        assert [error for error in errors if "WebSocket" not in error] == []
+    finally:
+        context.close()
+
+
+def test_announcing_after_logout_stops_when_the_slot_is_filled(asgi_server: AsgiServer, browser: Any) -> None:
+    """Utloggad sida och tiden tillsätts av en kollega: signalen slutar och sidan säger att kampanjen är stängd."""
+    context = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT)
+    try:
+        staff = context.new_page()
+        log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
+        staff.goto(asgi_server.campaign_url())
+        wait_for_state(staff, "live")
+        run_manage(asgi_server.env, "shell", "-c", EXPIRE_SESSIONS)
+        staff.wait_for_function("() => document.getElementById('kampanjsida').dataset.watchYes === '0'", timeout=5000)
+        fill = (
+            "from campaigns.models import Campaign; from campaigns.services import change_status; "
+            f"c = Campaign.objects.get(pk={asgi_server.campaign_id}); change_status(c, c.created_by, 'filled')"
+        )
+        run_manage(asgi_server.env, "shell", "-c", fill)
+        staff.wait_for_function("() => document.getElementById('kampanjsida').dataset.watchState === 'ended'", timeout=5000)
+        assert "Kampanjen är inte längre öppen" in staff.get_by_test_id("livestatus").inner_text()
+        assert not staff.get_by_test_id("ljud").is_visible()
+    finally:
+        context.close()
