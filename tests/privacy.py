@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
+import logging
 import pickle
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import connection
@@ -206,6 +210,27 @@ def _msgpack(raw: bytes) -> Any:
     import msgpack
 
     return msgpack.unpackb(raw, raw=False, strict_map_key=False)
+
+
+@contextmanager
+def portal_log() -> Iterator[io.StringIO]:
+    """Det portalens egna logghanterare (LOGGING) skriver, på DEBUG-nivå: varje hanterare skriver
+    tillfälligt till en gemensam StringIO, med sina filter och sin formaterare, i stället för stderr."""
+    named = [log for log in logging.root.manager.loggerDict.values() if isinstance(log, logging.Logger)]
+    configured = settings.LOGGING["handlers"]
+    every = [handler for logger in [logging.root, *named] for handler in logger.handlers]
+    handlers = list(dict.fromkeys(handler for handler in every if handler.name in configured))
+    assert handlers and all(isinstance(handler, logging.StreamHandler) for handler in handlers), handlers
+    captured = io.StringIO()
+    before = [(handler, handler.setStream(captured), handler.level) for handler in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.DEBUG)
+    try:
+        yield captured
+    finally:
+        for handler, stream, level in before:
+            handler.setStream(stream)
+            handler.setLevel(level)
 
 
 def leaks(needles: Iterable[Needle], **haystacks: str | bytes) -> list[str]:

@@ -1,9 +1,13 @@
 """Kanarieprov för hela systemet: varje flöde med påhittade nummer, namn och texter, sedan en
 sökning i hela databasen (django-q2:s tabeller avkodade), cachen (Redis när REDIS_URL är satt),
-loggarna på DEBUG-nivå och allt som skrevs ut.
+loggarna på DEBUG-nivå (som de fångas och som portalens egna logghanterare skriver dem) och allt
+som skrevs ut.
 
 Före radering får namn, operationstyp och personalens nummer finnas (datakartan), men aldrig ett
-patientnummer eller en SMS-text. Efter radering finns ingenting kvar av kampanjen.
+patientnummer eller en SMS-text. Patienternas svarskoder (lösenord till deras sidor) och webhook-
+token får aldrig stå i portalens logg eller i utskrifterna, inte heller efter flöden som skriver ut
+sökvägar: CSRF-fel, 404, 405 och 500 under /s/<kod>, webhooks med fel token och token i sökvägen.
+Efter radering finns ingenting kvar av kampanjen.
 
 Numren söks i varje skrivsätt (siffrorna med skiljetecken emellan, även URL-kodade), texterna och
 ett särskiljande stycke ur varje sorts SMS i varje kodning (JSON, HTML, URL, UTF-8, UCS-2, base64).
@@ -14,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -32,6 +37,7 @@ from django_q.conf import Conf
 from audit.models import Action, AuditEvent
 from campaigns.models import Campaign, Recipient
 from campaigns.tasks import requeue_stuck_recipients
+from replies import views as reply_views
 from templates_app.models import MessageTemplate
 from tests.fakes.elks46_server import FakeElks46
 from tests.privacy import (
@@ -42,6 +48,7 @@ from tests.privacy import (
     leaks,
     phone_forms,
     phone_pattern,
+    portal_log,
     text_forms,
 )
 from tests.replies.test_reply_page import answer, url
@@ -56,6 +63,15 @@ STAFF_PHONE = "+46739876541"
 CONSENT_NAME = "Zelmira Kanariesson"
 VAGUE_NAME = "Oswin Sparvqvist"
 OPERATION = "kanarieplastik"
+#: Raderna som felflödena ger i portalens logg, med svarskod och token bortrensade.
+REDACTED_LINES = [
+    "Forbidden (CSRF cookie not set.): /s/[kod]",
+    "Not Found: /s/[kod]",
+    "Method Not Allowed (PUT): /s/[kod]",
+    "Internal Server Error: /s/[kod]",
+    "Oväntat fel vid uppslagning av /s/[kod]",
+    "Not Found: /webhooks/sms/46elks/[token]/",
+]
 
 
 def number_needles(*phones: str) -> list[Needle]:
@@ -143,6 +159,39 @@ def delivery_reports(client: Client) -> None:
         assert response.status_code == 200
 
 
+def reply_page_errors(campaign: Campaign, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Felen som loggar patientens sökväg: CSRF-fel (svar utan token), 404, 405 och ett oväntat fel
+    (500) vars undantagstext innehåller sökvägen."""
+    code = campaign.recipients.get(name=CONSENT_NAME).code
+    assert Client(enforce_csrf_checks=True).post(f"/s/{code}", {"svar": "ja"}).status_code == 403
+    assert Client().get(f"/s/{code}/").status_code == 404
+    assert Client().put(f"/s/{code}").status_code == 405
+
+    def broken_lookup(given: str) -> None:
+        """Ett oväntat fel mitt i vyn, med sökvägen i felmeddelandet."""
+        raise RuntimeError(f"Oväntat fel vid uppslagning av /s/{given}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reply_views, "find_by_code", broken_lookup)
+        assert Client(raise_request_exception=False).get(f"/s/{code}").status_code == 500
+
+
+def webhook_mistakes(client: Client) -> None:
+    """Webhooken med fel token (403) och med token i sökvägen i stället för i frågesträngen (404)."""
+    body = urlencode({"id": "s0", "status": "delivered"})
+    wrong = client.post("/webhooks/sms/46elks/?token=fel-token", body, content_type="application/x-www-form-urlencoded")
+    assert wrong.status_code == 403
+    in_path = client.post(f"/webhooks/sms/46elks/{TOKEN}/", body, content_type="application/x-www-form-urlencoded")
+    assert in_path.status_code == 404
+
+
+def secret_needles(campaign: Campaign) -> list[str]:
+    """Mottagarnas svarskoder och webhook-token (i alla kodningar)."""
+    codes = list(campaign.recipients.values_list("code", flat=True))
+    assert len(codes) == 2
+    return [*codes, *text_forms(TOKEN)]
+
+
 def staff_follow_up(staff: Client, admin: Client, campaign: Campaign) -> str:
     """Personalen ser läget, tillsätter tiden och läser audit-sidan och CSV:n; returnerar sidorna."""
     detail = reverse("campaigns:detail", args=[campaign.pk])
@@ -193,6 +242,13 @@ def text_needles(texts: list[str], fragments: list[str]) -> list[str]:
     return [form for needle in needles for form in text_forms(needle)]
 
 
+@pytest.fixture
+def portal_output() -> Iterator[StringIO]:
+    """Det portalens logghanterare skriver under testet (i stället för stderr)."""
+    with portal_log() as written:
+        yield written
+
+
 def debug_everywhere(caplog: pytest.LogCaptureFixture) -> None:
     """DEBUG för roten och för varje logger, även dem inställningarna håller tysta (django.request)."""
     caplog.set_level(logging.DEBUG)
@@ -200,15 +256,22 @@ def debug_everywhere(caplog: pytest.LogCaptureFixture) -> None:
         caplog.set_level(logging.DEBUG, logger=name)
 
 
-def scan(caplog: pytest.LogCaptureFixture, printed: str, pages: str = "") -> dict[str, str]:
-    """Alla höstackar: databasen (django-q2 avkodad), cachen, loggarna, utskrifterna och sidorna."""
+def scan(caplog: pytest.LogCaptureFixture, log: str, printed: str, pages: str = "") -> dict[str, str]:
+    """Alla höstackar: databasen (django-q2 avkodad), cachen, loggposterna som de fångas, portalens
+    logg som dess hanterare skriver den, utskrifterna och sidorna."""
     return {
         "databas": database_text(),
         "cache": cache_text(),
         "loggar": caplog.text,
+        "portallogg": log,
         "utskrift": printed,
         "sidor": pages,
     }
+
+
+def outputs(haystacks: dict[str, str]) -> dict[str, str]:
+    """Det som skrivs ut: portalens logg och utskrifterna (där svarskoder och token aldrig får stå)."""
+    return {name: haystacks[name] for name in ("portallogg", "utskrift")}
 
 
 def test_canary_through_every_flow(
@@ -220,15 +283,19 @@ def test_canary_through_every_flow(
     django_capture_on_commit_callbacks: Any,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
+    portal_output: StringIO,
 ) -> None:
-    """Envägs-SMS, kampanj, svar, avisering, leveransrapporter, tillsättning, audit och radering:
-    inget patientnummer och ingen SMS-text någonstans; efter radering inget alls av kampanjen."""
+    """Envägs-SMS, kampanj, svar, felsidor, avisering, leveransrapporter, tillsättning, audit och
+    radering: inget patientnummer och ingen SMS-text någonstans, ingen svarskod eller webhook-token i
+    loggen eller utskrifterna; efter radering inget alls av kampanjen."""
     debug_everywhere(caplog)
     cache.clear()  # patientsidornas IP-gräns räknas annars vidare från tidigare tester (Redis delas)
     monkeypatch.setattr(Conf, "SYNC", True)  # django-q2 kör jobben i processen, med Task-rader
     one_way_flows(staff_client, elks_settings, fake)
     campaign = create_campaign(staff_client, django_capture_on_commit_callbacks)
     patients_answer(campaign, django_capture_on_commit_callbacks)
+    reply_page_errors(campaign, monkeypatch)
+    webhook_mistakes(Client())
     delivery_reports(Client())
     pages = staff_follow_up(staff_client, admin_client_, campaign)
 
@@ -240,10 +307,15 @@ def test_canary_through_every_flow(
     invalid = [INVALID_PHONE, digits_pattern(re.sub(r"\D", "", INVALID_PHONE)[1:])]
     sms_texts = text_needles([*texts, ONE_WAY_TEXT], text_fragments(texts, campaign))
     numbers_and_texts = [*patient_numbers, *invalid, *sms_texts, "ZQ4XW"]
+    secret_values = secret_needles(campaign)
     out, err = capfd.readouterr()
-    before = scan(caplog, out + err, pages)
+    before = scan(caplog, portal_output.getvalue(), out + err, pages)
     assert '"POST /a1/sms HTTP/1.1" 200' in before["loggar"]  # urllib3:s DEBUG-logg fångades
     assert leaks(numbers_and_texts, **before) == [], "patientnummer eller SMS-text läckte före radering"
+    assert leaks(secret_values, **outputs(before)) == [], "svarskod eller webhook-token i loggen eller utskrifterna"
+    # Felen loggades, med sökvägen rensad (annars vore sökningen ovan utan värde).
+    for line in REDACTED_LINES:
+        assert line in before["portallogg"], line
     # Sökningen ser det datakartan tillåter fram till raderingen: namn, operationstyp, personalens
     # nummer (också som uttryck). Patienternas maskerade nummer och nyckelhash finns men träffas inte.
     masked = ["076-987 ****", "072-987 ****"]
@@ -258,5 +330,7 @@ def test_canary_through_every_flow(
     name_forms = [form for name in names for form in text_forms(name)]
     everything = [*numbers_and_texts, *number_needles(STAFF_PHONE), *name_forms]
     out, err = capfd.readouterr()
-    after = scan(caplog, out + err)
+    after = scan(caplog, portal_output.getvalue(), out + err)
     assert leaks(everything, **after) == [], "något av kampanjen fanns kvar efter radering"
+    kept = {name: text for name, text in after.items() if name != "loggar"}  # loggposterna före filtret
+    assert leaks(secret_values, **kept) == [], "en svarskod eller webhook-token fanns kvar efter radering"
