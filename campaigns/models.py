@@ -114,6 +114,11 @@ class Recipient(models.Model):
     provider = models.CharField("leverantör", max_length=32, blank=True)
     provider_message_id = models.CharField("leverantörens meddelande-id", max_length=100, blank=True)
     send_started_at = models.DateTimeField("sändning påbörjad", null=True, blank=True)
+    # Alla leverantörer tillfälligt nere: mottagaren står i kö och tas inte förrän `retry_at`;
+    # fönstret (CAMPAIGN_SEND_RETRY_MINUTES) räknas från `first_failure_at`.
+    retry_at = models.DateTimeField("nästa försök", null=True, blank=True)
+    first_failure_at = models.DateTimeField("första tillfälliga fel", null=True, blank=True)
+    temporary_failures = models.PositiveSmallIntegerField("tillfälliga fel", default=0)
     sent_at = models.DateTimeField("skickat", null=True, blank=True)
     opened_at = models.DateTimeField("öppnat", null=True, blank=True)
     answer = models.CharField("svar", max_length=3, choices=Answer.choices, blank=True, default=Answer.NONE)
@@ -141,8 +146,11 @@ class Recipient(models.Model):
 
     @property
     def shown_send_status(self) -> str:
-        """Sändstatus för personalen; `sending` som hängt kvar över en minut visas som osäkert."""
+        """Sändstatus för personalen: `sending` som hängt kvar över en minut visas som osäkert, och en
+        mottagare som väntar på ett nytt försök visar när det görs ("försöker igen kl 10:42")."""
         stale = timezone.now() - SENDING_UNCERTAIN_AFTER
         if self.send_status == self.SendStatus.SENDING and (self.send_started_at or stale) <= stale:
             return self.SendStatus.UNCERTAIN.label
+        if self.send_status == self.SendStatus.QUEUED and self.retry_at is not None:
+            return f"försöker igen kl {timezone.localtime(self.retry_at):%H:%M}"
         return self.get_send_status_display()

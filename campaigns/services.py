@@ -22,6 +22,7 @@ from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
+from smsportal import devoutbox
 from smsportal.phone import mask_phone
 
 _CODE_CHARACTERS = frozenset(CODE_ALPHABET)
@@ -191,11 +192,16 @@ def purge_expired(now: datetime | None = None) -> int:
 
     Raderar kampanjer äldre än CAMPAIGN_RETENTION_DAYS med sina mottagare; audit behåller
     bara antal och minuter till första JA. Raderar också krypterade nummer som aldrig kommer
-    att skickas (se `wipe_unsendable_numbers`). Returnerar antalet raderade kampanjer.
+    att skickas (se `wipe_unsendable_numbers`) och utvecklingsutkorgens SMS som är lika gamla
+    eller gick till de raderade kampanjerna (`smsportal.devoutbox.purge`). Returnerar antalet
+    raderade kampanjer.
     """
     now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.CAMPAIGN_RETENTION_DAYS)
     wipe_unsendable_numbers(now)
-    expired = Campaign.objects.filter(created_at__lt=now - timedelta(days=settings.CAMPAIGN_RETENTION_DAYS))
+    expired = Campaign.objects.filter(created_at__lt=cutoff)
+    campaign_messages = Recipient.objects.filter(campaign__in=expired).values_list("provider_message_id", flat=True)
+    devoutbox.purge(cutoff, campaign_messages)
     with transaction.atomic():
         stats = list(
             expired.annotate(
@@ -222,12 +228,12 @@ def purge_expired(now: datetime | None = None) -> int:
 
 def wipe_unsendable_numbers(now: datetime) -> int:
     """Raderar krypterade nummer som aldrig skickas: köade i stängda eller passerade kampanjer
-    (t.ex. när kön låg nere) och sändningar som blev kvar efter en krasch. Returnerar antalet.
+    (t.ex. när kön låg nere; samma som minutschemat gör) och sändningar som blev kvar efter en
+    krasch. Returnerar antalet.
     """
-    closed = Q(campaign__status__in=[Campaign.Status.FILLED, Campaign.Status.CLOSED]) | Q(campaign__slot_at__lte=now)
-    cancelled = Recipient.objects.filter(closed, send_status=Recipient.SendStatus.QUEUED).update(
-        send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
-    )
+    from campaigns.tasks import cancel_unsendable
+
+    cancelled = cancel_unsendable(now)
     crashed = (
         Recipient.objects.filter(send_status=Recipient.SendStatus.SENDING, send_started_at__lt=now - STALE_SENDING)
         .exclude(phone_encrypted="")

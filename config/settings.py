@@ -163,6 +163,10 @@ def redis_timeouts(socket_timeout: float) -> dict[str, Any]:
     return {"socket_connect_timeout": 2, "socket_timeout": socket_timeout, "retry": Retry(NoBackoff(), 1)}
 
 
+# Kanal-lagrets lästidsgräns mot Redis: tre gånger lagrets egen väntan (5 s) på meddelanden.
+CHANNEL_LAYER_READ_TIMEOUT_SECONDS = 15.0
+
+
 def redis_backends(url: str) -> dict[str, dict[str, Any]]:
     """CACHES och CHANNEL_LAYERS i Redis på `url` (felproven använder samma mot ett Redis som är nere).
 
@@ -180,11 +184,18 @@ def redis_backends(url: str) -> dict[str, dict[str, Any]]:
         "CHANNEL_LAYERS": {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                # Samma gränser för anslutningen (ingen socket_timeout: lagret väntar själv i
-                # upp till 5 s på meddelanden); ett Redis som är nere stänger websocketen snabbt.
+                # Lagret väntar själv upp till 5 s per läsning (BZPOPMIN) på meddelanden till en
+                # websocket. redis-py 8 ger annars varje anslutning 5 s lästidsgräns, och en tyst
+                # websocket dog då efter 10–30 s (1011). Därför en lästidsgräns långt över 5 s, som
+                # ändå upptäcker ett Redis som hängt sig; ett Redis som är nere ger anslutningsfel
+                # inom 2 s, och websocketen stängs snabbt (sidan pollar och kopplar upp igen).
                 "CONFIG": {
                     "hosts": [
-                        {"address": url, "socket_connect_timeout": 2, "retry": AsyncRetry(NoBackoff(), 1)}
+                        {
+                            "address": url,
+                            **redis_timeouts(socket_timeout=CHANNEL_LAYER_READ_TIMEOUT_SECONDS),
+                            "retry": AsyncRetry(NoBackoff(), 1),
+                        }
                     ],
                     "prefix": "smsportal",
                 },
@@ -275,6 +286,13 @@ if not SMS_PROVIDERS:
     raise ImproperlyConfigured(
         "SMS_PROVIDERS saknas: ange SMS-leverantörer i failover-ordning, t.ex. sinch,twilio."
     )
+# console sparar SMS:ens text i utvecklingsutkorgen (smsportal.devoutbox): aldrig i drift.
+if "console" in SMS_PROVIDERS and not DEBUG:
+    raise ImproperlyConfigured(
+        "SMS_PROVIDERS innehåller console, som bara får användas i utvecklingsläge (DEBUG=true): "
+        "den skickar inga SMS och sparar texterna i utvecklingsutkorgen. Ange riktiga "
+        "leverantörer, t.ex. SMS_PROVIDERS=sinch,twilio."
+    )
 # Avsändare: ett alfanumeriskt namn gör SMS:et envägs (patienten kan inte svara).
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="SodermOrto")
 if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,10}", SMS_SENDER_ID):
@@ -335,12 +353,21 @@ if CAMPAIGN_SMS_PER_SECOND < 0 or 0 < CAMPAIGN_SMS_PER_SECOND < Q_CLUSTER["worke
     raise ImproperlyConfigured(
         "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60 SMS per sekund."
     )
+# Alla leverantörer tillfälligt nere (går inte att nå, 5xx, 429): ett kampanj-SMS provas igen
+# med ökande väntan (1, 2, 4, 4 … minuter) i så här många minuter från första felet innan det
+# blir "misslyckades" (0 = inget nytt försök). Numret ligger krypterat kvar tills dess.
+CAMPAIGN_SEND_RETRY_MINUTES = env.int("CAMPAIGN_SEND_RETRY_MINUTES", default=15)
+if CAMPAIGN_SEND_RETRY_MINUTES < 0:
+    raise ImproperlyConfigured("CAMPAIGN_SEND_RETRY_MINUTES ska vara 0 (inget nytt försök) eller fler minuter.")
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
-# Kampanjsidans websocket: hur ofta (sekunder) den själv kontrollerar kampanjen, som reserv
-# för ändringar från django-q2:s arbetsprocesser när kanal-lagret ligger i minnet ...
-LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.5)
-# ... och hur ofta den kontrollerar att sessionen fortfarande gäller (utloggning, inaktivitet).
+# Kampanjsidans liveläge (förklaras i campaigns/consumers.py). Med Redis når händelserna alla
+# processer och websocketen frågar aldrig databasen medan inget händer (0 = ingen reserv). Kanal-
+# lagret i minnet når bara den egna processen: då kontrollerar websocketen själv kampanjen var
+# 0,5 s, så att ändringar från django-q2:s arbetsprocesser (sändstatus) syns inom en sekund.
+# (Mätskripten i bench/ sätter ett högt värde för att mäta bara händelserna.)
+LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.0 if REDIS_URL else 0.5)
+# Hur ofta websocketen kontrollerar att sessionen fortfarande gäller (utloggning, inaktivitet).
 LIVE_SESSION_CHECK_SECONDS = env.float("LIVE_SESSION_CHECK_SECONDS", default=15.0)
 
 # --- Exempelvärden ----------------------------------------------------------------------
@@ -420,17 +447,25 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Loggning ------------------------------------------------------------------------
-# Regel: inga telefonnummer och ingen meddelandetext i loggarna, på någon nivå.
+# Regel: inga telefonnummer och ingen meddelandetext i loggarna, på någon nivå. Svarskoder
+# (/s/<kod>) och webhook-token tas bort av filtret redact_secrets, som sitter på varje hanterare.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "config.log_redaction.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Djangos egna hanterare (DEFAULT_LOGGING: konsol i DEBUG, e-post till ADMINS) saknar
+        # filtret: allt från django.* går i stället till rotens hanterare.
+        "django": {"handlers": [], "propagate": True},
         # Djangos begäranlogg skriver ut hela sökvägar; patientlänkar hör inte hemma där.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # Utan propagate (DEFAULT_LOGGING stänger av den) hamnade raderna ofiltrerade i stderr.
+        "django.server": {"level": "WARNING", "propagate": True},
     },
 }

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import time_machine
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.conf import Conf
 from django_q.signing import SignedPackage
 
 from campaigns.models import Campaign, Recipient
 from campaigns.recipients import ParsedRecipient
 from campaigns.services import create_campaign
-from campaigns.tasks import send_to_recipient
+from campaigns.tasks import requeue_stuck_work, send_to_recipient
 
 PATIENTS = [
     ("Anna Andersson", "+46701234567", True),
@@ -54,6 +58,24 @@ def send_all(campaign: Campaign) -> None:
     """Kör sändjobbet för varje mottagare direkt (som en arbetsprocess i django-q2)."""
     for recipient_id in campaign.recipients.values_list("pk", flat=True):
         send_to_recipient(recipient_id)
+
+
+@contextmanager
+def at(moment: datetime) -> Iterator[None]:
+    """Klockan står stilla på `moment` (time_machine) medan blocket körs."""
+    with time_machine.travel(moment, tick=False):
+        yield
+
+
+def run_minute_schedule() -> int:
+    """django-q2:s minutschema en gång (`requeue_stuck_work`); sändjobben det köar körs direkt i
+    processen, som av en arbetsprocess (django-q2 i SYNC-läge). Returnerar schemats antal."""
+    synchronous = Conf.SYNC
+    Conf.SYNC = True
+    try:
+        return requeue_stuck_work()
+    finally:
+        Conf.SYNC = synchronous
 
 
 def recipient(campaign: Campaign, name: str) -> Recipient:

@@ -270,18 +270,27 @@ def test_no_rate_limit_never_waits(
     assert len(sms_outbox) == 3 and fake_clock.sleeps == []
 
 
-@pytest.mark.parametrize("per_second", ["-1", "0.01"])
-def test_impossible_rate_limit_stops_the_start(per_second: str) -> None:
-    """En negativ gräns, eller en så låg att väntan närmar sig jobbens tidsgräns, stoppar starten på svenska."""
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CAMPAIGN_SMS_PER_SECOND", "-1", "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60"),
+        ("CAMPAIGN_SMS_PER_SECOND", "0.01", "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60"),
+        ("CAMPAIGN_SEND_RETRY_MINUTES", "-1", "CAMPAIGN_SEND_RETRY_MINUTES ska vara 0 (inget nytt försök) eller fler"),
+    ],
+    ids=["gräns-negativ", "gräns-för-låg", "omförsök-negativt"],
+)
+def test_impossible_dispatch_setting_stops_the_start(name: str, value: str, message: str) -> None:
+    """En negativ gräns, en så låg att väntan närmar sig jobbens tidsgräns, eller ett negativt
+    fönster för nya försök stoppar starten på svenska."""
     from django.conf import settings as django_settings
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=django_settings.BASE_DIR,
-        env={**os.environ, "CAMPAIGN_SMS_PER_SECOND": per_second},
+        env={**os.environ, name: value},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode != 0
-    assert "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60" in result.stderr
+    assert message in result.stderr
