@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.models import Action, AuditEvent
 from audit.services import delivery_label, with_delivery_status
-from smsportal.backends import console
+from smsportal import devoutbox
 from smsportal.forms import SendForm
 from smsportal.oneway import SendRefused, record_invalid_form, send_template_sms
 from smsportal.quota import quota_for
@@ -96,7 +96,7 @@ def dev_outbox_enabled() -> bool:
 
 @login_required
 def dev_outbox(request: HttpRequest) -> HttpResponse:
-    """Utvecklingsutkorgen: SMS som konsolbackenden "skickat" (bara i utvecklingsläge)."""
+    """Utvecklingsutkorgen: SMS som konsolbackenden "skickat", från alla processer (bara i utvecklingsläge)."""
     if not dev_outbox_enabled():
         raise Http404
-    return render(request, "smsportal/dev_outbox.html", {"outbox": list(console.recent)})
+    return render(request, "smsportal/dev_outbox.html", {"outbox": devoutbox.recent(), "keep": devoutbox.KEEP})

@@ -84,10 +84,17 @@ def test_example_admin_password_stops_startup() -> None:
     assert "exempellösenordet" in result.stderr
 
 
-def test_console_backend_fails_deploy_check() -> None:
-    """I drift varnar check --deploy för console/locmem: inga riktiga SMS skulle skickas."""
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(SMS_PROVIDERS="console"))
+def test_offline_backend_fails_deploy_check() -> None:
+    """I drift varnar check --deploy för locmem: inga riktiga SMS skulle skickas."""
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(SMS_PROVIDERS="locmem"))
     assert result.returncode != 0 and "smsportal.W001" in result.stderr
+
+
+def test_console_backend_stops_startup_without_debug() -> None:
+    """console sparar SMS-texterna i utvecklingsutkorgen: med DEBUG av startar portalen inte alls."""
+    result = manage("check", env=production_env(SMS_PROVIDERS="twilio,console"))
+    assert result.returncode != 0
+    assert "SMS_PROVIDERS innehåller console, som bara får användas i utvecklingsläge" in result.stderr
 
 
 def test_missing_provider_credential_stops_startup() -> None:

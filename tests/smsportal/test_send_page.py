@@ -205,13 +205,14 @@ def test_audit_page_for_admins_only(staff_client: Client, admin_client_: Client)
 
 
 def test_dev_outbox_only_in_development(staff_client: Client, capsys: Any) -> None:
-    """Konsolbackenden skriver ut maskerat nummer; utkorgen visar SMS:et bara med DEBUG på."""
+    """Konsolbackenden skriver ut maskerat nummer; utkorgen visar SMS:et (maskerat) bara med DEBUG på."""
     with override_settings(SMS_PROVIDERS=["console"]):
-        send(staff_client, "070-123 45 67")
         assert staff_client.get("/utveckling/utkorg/").status_code == 404
         with override_settings(DEBUG=True):
+            send(staff_client, "070-123 45 67")
             page = staff_client.get("/utveckling/utkorg/").content.decode()
-            assert "+46701234567" in page and "receptpolicy" in page
+            assert "070-123 ****" in page and "receptpolicy" in page
+            assert "+46701234567" not in page and "45 67" not in page
             assert "Utvecklingsutkorg" in staff_client.get("/").content.decode()
     printed = capsys.readouterr().out
     assert "070-123 ****" in printed and "+46701234567" not in printed
