@@ -174,14 +174,26 @@ class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
         await self._leave_groups()
         await self.close(code=code)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Kör konsumenten; städar även när den dör av ett fel (t.ex. Redis nere), då Channels
+        aldrig anropar `disconnect` och bevakningen annars skulle fortsätta utan socket."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._stop()
+
     async def disconnect(self, code: int) -> None:
         """Stoppar bevakningen och lämnar grupperna."""
+        await self._stop()
+
+    async def _stop(self) -> None:
+        """Stoppar bevakningen och lämnar grupperna (en gång, fel ignoreras)."""
         self._closed = True
         if self._watcher is not None:
-            self._watcher.cancel()
+            watcher, self._watcher = self._watcher, None
+            watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watcher
-            self._watcher = None
+                await watcher
         await self._leave_groups()
 
     async def campaign_changed(self, event: dict[str, Any]) -> None:
@@ -340,11 +352,11 @@ class YesSignalConsumer(LiveCampaignConsumer):
         await self._join(group_name(self.campaign_id))
         await self._start(await database_sync_to_async(self.build)())
 
-    async def disconnect(self, code: int) -> None:
+    async def _stop(self) -> None:
         """Stoppar väntan på nyckeln och bevakningen."""
         if self._deadline is not None:
             self._deadline.cancel()
-        await super().disconnect(code)
+        await super()._stop()
 
     def build(self) -> LiveUpdate:
         """Antalet JA, eller att erbjudandet är slut eller kampanjen raderad."""

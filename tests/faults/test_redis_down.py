@@ -11,8 +11,11 @@ statusadress (sidans polling när websocketen är nere) svarar; ingen loggas ut.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import shutil
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ from typing import Any
 import pytest
 import time_machine
 from asgiref.sync import async_to_sync
+from channels.layers import channel_layers
 from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -30,6 +34,7 @@ from django_q.conf import Conf
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from audit.models import Action, AuditEvent
+from campaigns import consumers
 from campaigns.models import Campaign, Recipient
 from campaigns.tasks import enqueue_dispatch, requeue_stuck_recipients
 from campaigns.views import QUEUE_DOWN_MESSAGE
@@ -172,3 +177,70 @@ def test_dashboard_socket_fails_fast_with_redis_down(staff_user: Any) -> None:
 
     with redis_down():
         async_to_sync(scenario)()
+
+
+@contextmanager
+def own_redis() -> Iterator[subprocess.Popen[bytes]]:
+    """En egen redis-server på en ledig port (så att testet kan stoppa den), som kanal-lager under blocket."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            assert time.monotonic() < deadline, "redis-server startade inte"
+            time.sleep(0.05)
+        with override_settings(CHANNEL_LAYERS=redis_backends(f"redis://127.0.0.1:{port}/0")["CHANNEL_LAYERS"]):
+            channel_layers.backends.clear()
+            yield server
+    finally:
+        channel_layers.backends.clear()
+        server.kill()
+        server.wait()
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="kräver redis-server")
+@pytest.mark.django_db(transaction=True)
+def test_dashboard_that_dies_with_redis_stops_all_its_work(
+    staff_user: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis dör medan sidan är öppen: socketen stängs, och dess bevakning (sessionskontroller) slutar
+    också – Channels anropar inte `disconnect` när kanal-lagret fallerar, så ingen död socket frågar vidare."""
+    settings.LIVE_SESSION_CHECK_SECONDS = 0.1
+    settings.LIVE_POLL_SECONDS = 0.0
+    checks: list[float] = []
+    real_check = consumers.session_still_valid
+
+    def counted(*args: Any) -> bool:
+        """Som sessionskontrollen, men räknad."""
+        checks.append(time.monotonic())
+        return real_check(*args)
+
+    monkeypatch.setattr(consumers, "session_still_valid", counted)
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+
+    async def scenario(server: subprocess.Popen[bytes]) -> None:
+        """Sidan öppen, Redis dör."""
+        dashboard = communicator(campaign.pk, key)
+        assert (await dashboard.connect())[0]
+        assert (await dashboard.receive_json_from(timeout=5))["type"] == "snapshot"
+        await asyncio.sleep(0.5)
+        assert len(checks) >= 3  # bevakningen går
+        server.kill()
+        started = time.monotonic()
+        while not dashboard.future.done() and time.monotonic() - started < 10:
+            await asyncio.sleep(0.05)
+        assert dashboard.future.done(), "socketen levde kvar utan Redis"
+        await asyncio.sleep(0.3)
+        before = len(checks)
+        await asyncio.sleep(1.0)
+        assert len(checks) == before, "bevakningen fortsatte efter att socketen dött"
+
+    with own_redis() as server:
+        async_to_sync(scenario)(server)
