@@ -79,6 +79,19 @@ def environment(
     }
 
 
+def fake_elks46_settings(base_url: str) -> dict[str, str]:
+    """Miljön för den riktiga 46elks-backenden mot låtsas-46elks (tests/fakes/elks46_server.py) på `base_url`."""
+    from tests.fakes.elks46_server import API_PASSWORD, API_USERNAME
+
+    return {
+        "SMS_PROVIDERS": "elks46",
+        "ELKS46_API_USERNAME": API_USERNAME,
+        "ELKS46_API_PASSWORD": API_PASSWORD,
+        "ELKS46_BASE_URL": base_url,
+        "SMS_WEBHOOK_TOKEN": "bench-webhook-token-0123456789",
+    }
+
+
 def setup_django(env: dict[str, str]) -> None:
     """Sätter miljön i den här processen, startar Django, migrerar och samlar de statiska filerna."""
     os.environ.update(env)

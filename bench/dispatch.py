@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.path först
     Service,
     environment,
+    fake_elks46_settings,
     free_port,
     print_table,
     redis_reachable,
@@ -43,7 +44,7 @@ from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.pa
     start_process,
     stop,
 )
-from tests.fakes.elks46_server import API_PASSWORD, API_USERNAME, FakeElks46  # noqa: E402
+from tests.fakes.elks46_server import FakeElks46  # noqa: E402
 
 # Leverantörens svarstid per SMS (sekunder).
 PROVIDER_DELAY = 0.2
@@ -202,14 +203,7 @@ def main() -> int:
         return 1
     fake = FakeElks46().start()
     fake.delay = PROVIDER_DELAY
-    overrides = {
-        "SMS_PROVIDERS": "elks46",
-        "ELKS46_API_USERNAME": API_USERNAME,
-        "ELKS46_API_PASSWORD": API_PASSWORD,
-        "ELKS46_BASE_URL": fake.base_url,
-        "SMS_WEBHOOK_TOKEN": "bench-webhook-token-0123456789",
-        "CAMPAIGN_MAX_RECIPIENTS": str(max(args.sizes)),
-    }
+    overrides = {**fake_elks46_settings(fake.base_url), "CAMPAIGN_MAX_RECIPIENTS": str(max(args.sizes))}
     if args.workers:
         overrides["Q_WORKERS"] = str(args.workers)
     if args.per_second is not None:
