@@ -116,6 +116,15 @@ def staff_account_changed(sender: Any, instance: Any, update_fields: Any = None,
     transaction.on_commit(lambda: send_to_group(group, {"type": SESSION_CHECK}))
 
 
+@receiver(post_delete, sender="campaigns.Campaign", dispatch_uid="campaigns_campaign_deleted")
+def campaign_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """En kampanj raderad (radering efter CAMPAIGN_RETENTION_DAYS, admin, skal): öppna sidor säger det.
+
+    Med Redis frågar en tyst websocket aldrig databasen själv, så raderingen måste bli en händelse.
+    """
+    campaign_changed(instance.pk)
+
+
 @receiver(delivery_status_changed, dispatch_uid="campaigns_delivery_status_changed")
 def delivery_changed(sender: Any, provider: str, message_id: str, **kwargs: Any) -> None:
     """En ny leveransrapport för ett kampanj-SMS: kampanjens sidor uppdateras."""
