@@ -60,7 +60,9 @@ def environment(
         "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS,
         "BENCH_STATIC_ROOT": str(static_root),
         "SECRET_KEY": "bench-nyckel-" + "0123456789abcdef" * 4,
-        "PHONE_HASH_KEY": "bench-nummerhash-" + "fedcba9876543210" * 4,
+        # Fasta, slumpade nycklar bara för mätningarna (samma regel som i drift gäller vid start).
+        "PHONE_HASH_KEY": "tTU-FWiRx0vcDnGYRVAfqsRzDHCxjquR01kWCYQ6hLm7k75L7LUIDsjuxtNnOE37",
+        "PHONE_ENCRYPTION_KEYS": "AzZcGDgopFFLxgV99E2C4XK_9elP9JEvNcbeqYM5Qg0=",
         "ADMIN_USERNAME": "admin",
         "ADMIN_PASSWORD": "Bench-Admin-Lösenord-42!",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
@@ -88,7 +90,7 @@ def fake_elks46_settings(base_url: str) -> dict[str, str]:
         "ELKS46_API_USERNAME": API_USERNAME,
         "ELKS46_API_PASSWORD": API_PASSWORD,
         "ELKS46_BASE_URL": base_url,
-        "SMS_WEBHOOK_TOKEN": "bench-webhook-token-0123456789",
+        "SMS_WEBHOOK_TOKEN": "0osQdCuQxHR3r2wizWNIrUPFUTuralOh1uuMQbnWIzSY-ecdrRXhimwZrWtL0md-",
     }
 
 

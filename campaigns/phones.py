@@ -3,24 +3,25 @@
 Enligt dataskyddskartan sparas numret krypterat bara tills SMS:et är skickat, därefter
 bara en nyckelhash (HMAC-SHA256 med PHONE_HASH_KEY, som inte ligger i databasen: en vanlig
 SHA-256 av ett svenskt mobilnummer knäcks på någon minut) och den maskerade formen.
+
+Krypteringen använder egna nycklar, PHONE_ENCRYPTION_KEYS (MultiFernet): den första krypterar,
+alla dekrypterar. Byte av nyckel: lägg den nya först och behåll den gamla tills
+`manage.py rotate_phone_keys` har krypterat om de köade numren (eller de har skickats).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+from collections.abc import Callable
+from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-
-_ENCRYPTION_INFO = b"smsportal campaigns recipient phone v1"
 
 
 class PhoneDecryptionError(Exception):
-    """Det krypterade numret gick inte att läsa (t.ex. efter byte av SECRET_KEY)."""
+    """Det krypterade numret gick inte att läsa (nyckeln finns inte längre i PHONE_ENCRYPTION_KEYS)."""
 
 
 def phone_hash(e164: str) -> str:
@@ -28,12 +29,15 @@ def phone_hash(e164: str) -> str:
     return hmac.new(settings.PHONE_HASH_KEY.encode(), e164.encode(), hashlib.sha256).hexdigest()
 
 
-def _fernet() -> Fernet:
-    """Krypteringsnyckeln härleds ur SECRET_KEY (HKDF), som inte heller ligger i databasen."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_ENCRYPTION_INFO).derive(
-        settings.SECRET_KEY.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+@lru_cache(maxsize=4)
+def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
+    """MultiFernet för nycklarna i ordning (den första krypterar); sparas per nyckeluppsättning."""
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+def _fernet() -> MultiFernet:
+    """Nycklarna i PHONE_ENCRYPTION_KEYS, som inte ligger i databasen och inte hänger på SECRET_KEY."""
+    return _multi_fernet(tuple(settings.PHONE_ENCRYPTION_KEYS))
 
 
 def encrypt_phone(e164: str) -> str:
@@ -43,7 +47,19 @@ def encrypt_phone(e164: str) -> str:
 
 def decrypt_phone(token: str) -> str:
     """Dekrypterar ett lagrat nummer; kastar PhoneDecryptionError om det inte går."""
+    return _stored(token, _fernet().decrypt)
+
+
+def reencrypt_phone(token: str) -> str:
+    """Krypterar om ett lagrat nummer med den första nyckeln; kastar PhoneDecryptionError om
+    ingen nyckel i PHONE_ENCRYPTION_KEYS kan läsa det."""
+    return _stored(token, _fernet().rotate)
+
+
+def _stored(token: str, operation: Callable[[bytes], bytes]) -> str:
+    """Kör `operation` (dekryptera eller kryptera om) på ett lagrat nummer; ett nummer som ingen
+    nyckel kan läsa ger PhoneDecryptionError (utan numret eller token i texten)."""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return operation(token.encode()).decode()
     except (InvalidToken, ValueError) as error:
         raise PhoneDecryptionError("Numret kunde inte dekrypteras.") from error

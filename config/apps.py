@@ -10,7 +10,9 @@ class PortalConfig(AppConfig):
     verbose_name = "Portalen"
 
     def ready(self) -> None:
-        """Barnprocesser (django-q2:s arbetare) öppnar egna databaspooler i stället för föräldrans."""
+        """Barnprocesser (django-q2:s arbetare) öppnar egna databaspooler i stället för föräldrans;
+        driftkontrollen av nycklarna registreras."""
+        from config import checks  # noqa: F401  (registrerar driftkontrollen av nycklarna)
         from config.database import register_fork_handler
 
         register_fork_handler()

@@ -6,6 +6,7 @@ eller i miljön ändras aldrig; saknade utvecklingsvärden och slumpade nycklar 
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import sys
@@ -17,6 +18,8 @@ DEV_DEFAULTS: dict[str, Callable[[], str]] = {
     "DEBUG": lambda: "true",
     "SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "PHONE_HASH_KEY": lambda: secrets.token_urlsafe(50),
+    # En Fernet-nyckel (32 slumpade byte i url-säker base64), som Fernet.generate_key() ger.
+    "PHONE_ENCRYPTION_KEYS": lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     "ADMIN_USERNAME": lambda: "admin",
     "ADMIN_PASSWORD": lambda: secrets.token_urlsafe(12),
 }

@@ -20,7 +20,12 @@ TEST_ENVIRONMENT = {
     # Ingen väntan för leverantörens gräns i testerna (de skickar hundratals SMS i följd);
     # gränsen själv provas i tests/campaigns/test_dispatch.py.
     "CAMPAIGN_SMS_PER_SECOND": "0",
-    "PHONE_HASH_KEY": "test-nyckel-for-nummerhash-0123456789abcdef",
+    # Fasta, slumpade testnycklar (bara för testerna): samma regel som i drift gäller vid start.
+    "PHONE_HASH_KEY": "tkiYVUblQq1Q26U-BfhXfgzMfTDZFPeCM3SXo2ZhKvVOCu9e3bYll7GeKEyzSf_o",
+    "PHONE_ENCRYPTION_KEYS": "G_2bjm3K2-o70PU4k-nNT5kuU6jN8MhM5yNlZtAsebI=",
+    # Tvåstegsverifieringen provas i tests/accounts/test_mfa*.py och tests/e2e/test_mfa_browser.py
+    # (med inställningen på); övriga tester loggar in med lösenord eller force_login.
+    "STAFF_MFA_REQUIRED": "false",
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
 }

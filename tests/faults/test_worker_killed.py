@@ -191,7 +191,7 @@ def prepared_environment(
         ELKS46_BASE_URL=provider.base_url,
         ELKS46_API_USERNAME=API_USERNAME,
         ELKS46_API_PASSWORD=API_PASSWORD,
-        SMS_WEBHOOK_TOKEN="webhook-token-for-felproven",
+        SMS_WEBHOOK_TOKEN="YS-eYONFrz2MIBxtbSNINARJsVOgpMuSpx6YvjdDQ3SGNUWND4VbQqRP7e5iZUSE",  # slumpad, bara för felproven
         SMS_TIMEOUT_SECONDS="5",
         Q_WORKERS="2",
     )
