@@ -16,6 +16,10 @@ class Action(models.TextChoices):
     LOGOUT = "logout", "Utloggning"
     SESSION_EXPIRED = "session_expired", "Utloggad efter inaktivitet"
     LOCKOUT = "lockout", "Spärrad efter för många försök"
+    MFA_ENROLLED = "mfa_enrolled", "Tvåstegsverifiering aktiverad"
+    MFA_FAILED = "mfa_failed", "Fel kod i tvåstegsverifieringen"
+    MFA_RESET = "mfa_reset", "Tvåstegsverifiering nollställd"
+    RECOVERY_CODE_USED = "recovery_code_used", "Inloggning med reservkod"
     SMS_SENT = "sms_sent", "SMS skickat"
     SMS_FAILED = "sms_failed", "SMS misslyckades"
     SMS_UNCERTAIN = "sms_uncertain", "SMS osäkert (inget svar från leverantören)"
@@ -33,7 +37,22 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "ej levererat", "ej levererat"
 
 
-class AuditEvent(models.Model):
+class AppendOnlyLog(models.Model):
+    """Gemensamt för audit-loggen och åtkomstloggen: tidpunkten, och rader som aldrig ändras."""
+
+    created_at = models.DateTimeField("tidpunkt", auto_now_add=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Sparar en ny rad; befintliga rader ändras aldrig (loggen är append-only)."""
+        if self.pk is not None:
+            raise ValueError(f"Raderna i {self._meta.verbose_name_plural} ändras inte i efterhand.")
+        super().save(*args, **kwargs)
+
+
+class AuditEvent(AppendOnlyLog):
     """En händelse i audit-loggen.
 
     Tillåtna uppgifter: vem (personal), när, vad, mallens kategori och rubrik, status,
@@ -41,7 +60,6 @@ class AuditEvent(models.Model):
     meddelandetext: `audit.services.record()` vägrar sådana värden.
     """
 
-    created_at = models.DateTimeField("tidpunkt", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="användare",
@@ -75,11 +93,57 @@ class AuditEvent(models.Model):
         """Kort beskrivning för admin och felsökning."""
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.get_action_display()}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Sparar en ny händelse; befintliga händelser ändras aldrig (loggen är append-only)."""
-        if self.pk is not None:
-            raise ValueError("Audit-händelser ändras inte i efterhand.")
-        super().save(*args, **kwargs)
+
+class AccessKind(models.TextChoices):
+    """Vad i portalen som personalen tittade på (åtkomstloggen)."""
+
+    CAMPAIGN_PAGE = "campaign_page", "Kampanjsidan"
+    CAMPAIGN_STATUS = "campaign_status", "Kampanjens läge (statusadressen)"
+    CAMPAIGN_SOCKET = "campaign_socket", "Kampanjsidans liveanslutning"
+    AUDIT_LOG = "audit_log", "Audit-loggen"
+    AUDIT_CSV = "audit_csv", "Audit-loggen som CSV"
+    AUDIT_ADMIN = "audit_admin", "Audit-loggen i admin"
+    ACCESS_LOG = "access_log", "Åtkomstloggen"
+    ACCESS_CSV = "access_csv", "Åtkomstloggen som CSV"
+
+
+class AccessEvent(AppendOnlyLog):
+    """En visning i åtkomstloggen (logguppföljning, patientdatalagen 4 kap. 3 §).
+
+    Vem i personalen, när, vad och vilken kampanj – bara id:n, aldrig namn, nummer eller
+    operationstyp. Egen tabell i stället för fler händelser i AuditEvent: visningarna är
+    många (statusadressen pollas var 5:e sekund), läses med egna frågor (vem såg kampanj N,
+    vad såg användare U) och raderas efter ACCESS_LOG_RETENTION_DAYS, medan audit-loggen
+    aldrig raderas. Rader ändras aldrig.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="användare",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="access_events",
+    )
+    # Användarnamnet sparas också, så att loggen går att läsa om kontot tas bort.
+    actor_username = models.CharField("användarnamn", max_length=150)
+    kind = models.CharField("visning", max_length=32, choices=AccessKind.choices)
+    # Bara id:t (ingen främmande nyckel): raden finns kvar när kampanjen har raderats.
+    campaign_id = models.PositiveBigIntegerField("kampanj-id", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "åtkomsthändelse"
+        verbose_name_plural = "åtkomstlogg"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["actor", "kind", "campaign_id", "created_at"]),
+            models.Index(fields=["campaign_id", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        """Kort beskrivning för felsökning."""
+        target = f" kampanj {self.campaign_id}" if self.campaign_id else ""
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.get_kind_display()}{target}"
 
 
 class DeliveryReport(models.Model):

@@ -1,16 +1,22 @@
-"""Audit-loggens enda ingång: `record()`, som alla delar av portalen använder."""
+"""Audit-loggens enda ingång: `record()`, som alla delar av portalen använder.
+
+Åtkomstloggen (vem tittade på vilken kampanj eller logg) skrivs med `record_access()`.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
+from django.utils import timezone
 
-from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
+from audit.models import AccessEvent, AccessKind, Action, AuditEvent, DeliveryReport, DeliveryStatus
 
 # Slumpade identifierare (formulär-id, leverantörens meddelande-id) kan innehålla sifferserier.
 _IDENTIFIER_FIELDS = frozenset({"request_id", "provider_message_id"})
@@ -18,6 +24,11 @@ _IDENTIFIER_FIELDS = frozenset({"request_id", "provider_message_id"})
 _PHONE_LIKE = re.compile(r"\+?\d(?:[\s\-().]*\d){6,}")
 #: Status för ett SMS-försök som loggats före sändningen och ännu inte fått sitt utfall.
 STATUS_PENDING = "skickas"
+#: Samma användare, samma slags visning och samma kampanj inom så här lång tid ger bara en rad i
+#: åtkomstloggen: en öppen sida som pollar var 5:e sekund blir en rad per minut, inte tolv.
+ACCESS_DEDUPLICATION = timedelta(minutes=1)
+#: Visningar som alltid skrivs: varje export är en fil som lämnar portalen.
+ACCESS_ALWAYS_RECORDED = frozenset({AccessKind.AUDIT_CSV, AccessKind.ACCESS_CSV})
 
 
 def looks_like_phone_number(text: str) -> bool:
@@ -117,3 +128,27 @@ def delivery_label(event: AuditEvent) -> str:
     if event.action != Action.SMS_SENT:
         return ""
     return getattr(event, "delivery_report", None) or DeliveryStatus.PENDING
+
+
+def record_access(kind: AccessKind, *, user: AbstractBaseUser, campaign_id: int | None = None) -> AccessEvent | None:
+    """Skriver att `user` tittade på något (en kampanj eller en logg) i åtkomstloggen.
+
+    Bara id:n sparas. En likadan visning (samma användare, slag och kampanj) under den senaste
+    minuten ger ingen ny rad (ACCESS_DEDUPLICATION), utom för exporter. Returnerar den nya raden,
+    eller None när en likadan redan fanns.
+    """
+    recent = AccessEvent.objects.filter(
+        actor=user, kind=kind, campaign_id=campaign_id, created_at__gt=timezone.now() - ACCESS_DEDUPLICATION
+    )
+    if kind not in ACCESS_ALWAYS_RECORDED and recent.exists():
+        return None
+    return AccessEvent.objects.create(
+        kind=kind, actor=user, actor_username=user.get_username(), campaign_id=campaign_id
+    )
+
+
+def purge_access_log(now: datetime | None = None) -> int:
+    """Raderar åtkomstloggens rader äldre än ACCESS_LOG_RETENTION_DAYS; returnerar antalet."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)
+    deleted, _ = AccessEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

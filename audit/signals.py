@@ -40,6 +40,8 @@ def log_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
 @receiver(user_login_failed)
 def log_login_failed(sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any) -> None:
     """Loggar ett misslyckat försök, kopplat till kontot bara om det finns."""
+    if kwargs.get("second_factor"):
+        return  # fel kod i andra steget: accounts.mfa loggar den som MFA_FAILED
     user = _known_user(credentials.get("username"))
     record(Action.LOGIN_FAILED, actor=user, status="fel lösenord" if user else "okänt konto")
 

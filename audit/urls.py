@@ -1,4 +1,4 @@
-"""URL:er för audit-sidan."""
+"""URL:er för audit-sidan: händelserna och åtkomstloggen."""
 
 from django.urls import path
 
@@ -6,4 +6,7 @@ from audit import views
 
 app_name = "audit"
 
-urlpatterns = [path("", views.audit_log, name="log")]
+urlpatterns = [
+    path("", views.audit_log, name="log"),
+    path("atkomst/", views.access_log, name="access"),
+]

@@ -1,24 +1,34 @@
-"""Audit-sidan för administratörer: filter, CSV-export och antal per mall."""
+"""Audit-sidan för administratörer: händelser och åtkomstlogg, med filter och CSV-export.
+
+Varje visning och export av sidan skrivs själv i åtkomstloggen (`record_access`).
+"""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent
-from audit.services import delivery_label, with_delivery_status
+from audit.models import AccessEvent, AccessKind, Action, AuditEvent
+from audit.services import delivery_label, record_access, with_delivery_status
 
+#: Rättigheten som ger audit-sidan, båda flikarna (administratörsgruppen har den).
+AUDIT_PERMISSION = "audit.view_auditevent"
 #: Tecken som får Excel att tolka en cell som formel (CSV-injektion).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Största id som databasen kan jämföra med (PostgreSQL bigint); större ger ingen träff.
+_MAX_ID = 2**63 - 1
 
 CSV_COLUMNS = [
     ("created_at", "Tidpunkt"),
@@ -33,10 +43,11 @@ CSV_COLUMNS = [
     ("provider", "Leverantör"),
     ("delivery", "Leverans"),
 ]
+ACCESS_CSV_COLUMNS = ["Tidpunkt", "Användare", "Visning", "Kampanj-id"]
 
 
-class AuditFilterForm(forms.Form):
-    """Filter på användare, datum, händelse och status."""
+class PeriodFilterForm(forms.Form):
+    """Filter som båda flikarna har: användare och datum (från och med, till och med)."""
 
     user = forms.ModelChoiceField(
         label="Användare", queryset=get_user_model().objects.order_by("username"), required=False,
@@ -44,10 +55,8 @@ class AuditFilterForm(forms.Form):
     )
     date_from = forms.DateField(label="Från och med", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="Till och med", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    action = forms.ChoiceField(label="Händelse", choices=[("", "Alla"), *Action.choices], required=False)
-    status = forms.CharField(label="Status", required=False, max_length=32)
 
-    def filter(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    def filter(self, events: QuerySet[Any]) -> QuerySet[Any]:
         """Tillämpar varje giltigt filter för sig; ett ogiltigt värde tar inte bort de andra."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
@@ -57,10 +66,37 @@ class AuditFilterForm(forms.Form):
             events = events.filter(created_at__gte=_start_of(data["date_from"]))
         if data.get("date_to"):
             events = events.filter(created_at__lt=_start_of(data["date_to"]) + timedelta(days=1))
+        return self.filter_more(events, data)
+
+    def filter_more(self, events: QuerySet[Any], data: dict[str, Any]) -> QuerySet[Any]:
+        """Flikens egna filter (inga här)."""
+        return events
+
+
+class AuditFilterForm(PeriodFilterForm):
+    """Händelser: användare, datum, händelse och status."""
+
+    action = forms.ChoiceField(label="Händelse", choices=[("", "Alla"), *Action.choices], required=False)
+    status = forms.CharField(label="Status", required=False, max_length=32)
+
+    def filter_more(self, events: QuerySet[AuditEvent], data: dict[str, Any]) -> QuerySet[AuditEvent]:
+        """Händelse och status (utan hänsyn till stora och små bokstäver)."""
         if data.get("action"):
             events = events.filter(action=data["action"])
         if data.get("status"):
             events = events.filter(status__iexact=data["status"].strip())
+        return events
+
+
+class AccessFilterForm(PeriodFilterForm):
+    """Åtkomstloggen: användare ("vad tittade U på"), datum och kampanj-id ("vem såg kampanj N")."""
+
+    campaign = forms.IntegerField(label="Kampanj-id", required=False, min_value=1, max_value=_MAX_ID)
+
+    def filter_more(self, events: QuerySet[AccessEvent], data: dict[str, Any]) -> QuerySet[AccessEvent]:
+        """Kampanjens id."""
+        if data.get("campaign"):
+            events = events.filter(campaign_id=data["campaign"])
         return events
 
 
@@ -70,13 +106,26 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-@permission_required("audit.view_auditevent", raise_exception=True)
+def _wants_csv(request: HttpRequest) -> bool:
+    """Sant när sidan ska ges som CSV-fil (`?format=csv`)."""
+    return request.GET.get("format") == "csv"
+
+
+def _paged(request: HttpRequest, rows: QuerySet[Any]) -> tuple[Page, str]:
+    """Sidan (50 rader) som `?sida=` pekar ut, och filtrets frågesträng för sidlänkar och export."""
+    query = request.GET.copy()
+    query.pop("sida", None)
+    return Paginator(rows, 50).get_page(request.GET.get("sida")), query.urlencode()
+
+
+@permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Audit-loggen med filter; `?format=csv` ger samma urval som CSV-fil."""
+    record_access(AccessKind.AUDIT_CSV if _wants_csv(request) else AccessKind.AUDIT_LOG, user=request.user)
     form = AuditFilterForm(request.GET or None)
     events = with_delivery_status(form.filter(AuditEvent.objects.all()))
-    if request.GET.get("format") == "csv":
-        return _csv(events)
+    if _wants_csv(request):
+        return _csv("audit", [title for _, title in CSV_COLUMNS], _audit_rows(events))
     per_template = (
         events.filter(action__in=[Action.SMS_SENT, Action.SMS_FAILED])
         .exclude(template_title="")
@@ -84,41 +133,75 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         .annotate(sent=Count("id", filter=Q(action=Action.SMS_SENT)), failed=Count("id", filter=Q(action=Action.SMS_FAILED)))
         .order_by("-sent", "category", "template_title")
     )
-    page = Paginator(events, 50).get_page(request.GET.get("sida"))
+    page, query = _paged(request, events)
     for event in page:
         event.delivery = delivery_label(event)
-    query = request.GET.copy()
-    query.pop("sida", None)
     return render(
         request,
         "audit/log.html",
-        {"form": form, "page": page, "per_template": per_template, "query": query.urlencode()},
+        {"form": form, "page": page, "per_template": per_template, "query": query, "tab": "events"},
     )
 
 
-def _csv(events: QuerySet[AuditEvent]) -> HttpResponse:
-    """CSV-export (semikolon och BOM, så att Excel med svenska inställningar öppnar den rätt)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";")
-    writer.writerow([title for _, title in CSV_COLUMNS])
+@permission_required(AUDIT_PERMISSION, raise_exception=True)
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Åtkomstloggen: vem som såg vilken kampanj eller logg och när; `?format=csv` som CSV-fil."""
+    record_access(AccessKind.ACCESS_CSV if _wants_csv(request) else AccessKind.ACCESS_LOG, user=request.user)
+    form = AccessFilterForm(request.GET or None)
+    events = form.filter(AccessEvent.objects.all())
+    if _wants_csv(request):
+        return _csv("atkomst", ACCESS_CSV_COLUMNS, _access_rows(events))
+    page, query = _paged(request, events)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "tab": "access",
+        "retention_days": settings.ACCESS_LOG_RETENTION_DAYS,
+    }
+    return render(request, "audit/access_log.html", context)
+
+
+def _local(moment: datetime) -> str:
+    """Tidpunkten i klinikens tidszon, t.ex. 2026-11-19 10:00:00."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _audit_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
+    """Händelsernas rader i CSV_COLUMNS ordning, med svenska värden."""
     labels = dict(Action.choices)
     for event in events.iterator():
         row = []
         for field, _ in CSV_COLUMNS:
             value = getattr(event, field, None)
             if field == "created_at":
-                value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+                value = _local(value)
             elif field == "action":
                 value = labels.get(value, value)
             elif field == "delivery":
                 value = delivery_label(event)
             elif field == "edited":
                 value = {True: "ja", False: "nej", None: ""}[value]
-            row.append("" if value is None else _cell(value))
-        writer.writerow(row)
+            row.append(value)
+        yield row
+
+
+def _access_rows(events: QuerySet[AccessEvent]) -> Iterator[list[Any]]:
+    """Åtkomstloggens rader: tidpunkt, användare, visning och kampanjens id."""
+    for event in events.iterator():
+        yield [_local(event.created_at), event.actor_username, event.get_kind_display(), event.campaign_id]
+
+
+def _csv(name: str, titles: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
+    """CSV-export (semikolon och BOM, så att Excel med svenska inställningar öppnar den rätt)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow(titles)
+    for row in rows:
+        writer.writerow(["" if value is None else _cell(value) for value in row])
     return response
 
 

@@ -16,7 +16,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from audit.models import Action
-from audit.services import record
+from audit.services import purge_access_log, record
 from campaigns.alerts import queue_staff_alert
 from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
@@ -193,12 +193,14 @@ def purge_expired(now: datetime | None = None) -> int:
     Raderar kampanjer äldre än CAMPAIGN_RETENTION_DAYS med sina mottagare; audit behåller
     bara antal och minuter till första JA. Raderar också krypterade nummer som aldrig kommer
     att skickas (se `wipe_unsendable_numbers`) och utvecklingsutkorgens SMS som är lika gamla
-    eller gick till de raderade kampanjerna (`smsportal.devoutbox.purge`). Returnerar antalet
-    raderade kampanjer.
+    eller gick till de raderade kampanjerna (`smsportal.devoutbox.purge`), och åtkomstloggens
+    rader äldre än ACCESS_LOG_RETENTION_DAYS (`audit.services.purge_access_log`). Returnerar
+    antalet raderade kampanjer.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.CAMPAIGN_RETENTION_DAYS)
     wipe_unsendable_numbers(now)
+    purge_access_log(now)
     expired = Campaign.objects.filter(created_at__lt=cutoff)
     campaign_messages = Recipient.objects.filter(campaign__in=expired).values_list("provider_message_id", flat=True)
     devoutbox.purge(cutoff, campaign_messages)
@@ -214,9 +216,8 @@ def purge_expired(now: datetime | None = None) -> int:
         minutes_to_first_yes = [
             round((row["first_yes"] - row["created_at"]).total_seconds() / 60, 1) for row in stats if row["first_yes"]
         ]
+        # Öppna sidor får veta att kampanjen är raderad (campaigns.events.campaign_deleted).
         Campaign.objects.filter(pk__in=[row["pk"] for row in stats]).delete()
-        for row in stats:
-            campaign_changed(row["pk"])  # öppna sidor säger att kampanjen är raderad
         record(
             Action.CAMPAIGN_PURGED,
             status="raderat",

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.sessions import background_request
+from audit.services import AccessKind, record_access
 from campaigns.dashboard import dashboard_rows, snapshot
 from campaigns.forms import CampaignForm
 from campaigns.messages import message_for, message_with_consent, message_without_consent
@@ -102,6 +103,7 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Kampanjens svar: räknare, rader i ordningen Ring först, reserver, NEJ, ej svarat."""
     campaign = get_object_or_404(Campaign, pk=pk)
+    record_access(AccessKind.CAMPAIGN_PAGE, user=request.user, campaign_id=campaign.pk)
     # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
     token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
     return render(
@@ -112,8 +114,13 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @background_request
 def campaign_snapshot(request: HttpRequest, pk: int) -> JsonResponse:
-    """Kampanjens läge som JSON, för sidans polling när websocketen är nere (förlänger inte sessionen)."""
-    return JsonResponse(snapshot(get_object_or_404(Campaign, pk=pk)))
+    """Kampanjens läge som JSON, för sidans polling när websocketen är nere (förlänger inte sessionen).
+
+    Åtkomstloggen får en rad per användare, kampanj och minut, inte en per anrop.
+    """
+    campaign = get_object_or_404(Campaign, pk=pk)
+    record_access(AccessKind.CAMPAIGN_STATUS, user=request.user, campaign_id=campaign.pk)
+    return JsonResponse(snapshot(campaign))
 
 
 @require_POST

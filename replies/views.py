@@ -1,12 +1,14 @@
 """Patientens sidor /s/<kod>: de enda vyerna utan inloggning.
 
 GET ändrar ingenting (meddelandeappar öppnar länkar för att bygga förhandsvisningar).
-Svaret är en POST med CSRF. Okända, utgångna och raderade koder får samma sida. Namn och
-operationstyp visas bara för den som samtyckt; ett telefonnummer visas aldrig.
+Svaret är en POST med CSRF. Okända, utgångna och raderade koder får samma sida. Förnamn och
+operationstyp visas bara för den som samtyckt och bara när PATIENT_PAGE_DETAILS är på
+(`patient_details`); ett telefonnummer visas aldrig.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,6 +26,17 @@ def _page(request: HttpRequest, template: str, context: dict | None = None, stat
     response = render(request, template, context or {}, status=status)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+def patient_details(recipient: Recipient) -> dict[str, str] | None:
+    """Förnamn och operationstyp som sidan får visa, eller None: då bara tiden och kliniken.
+
+    Bara för den som samtyckt, och bara när kliniken inte stängt av det (PATIENT_PAGE_DETAILS):
+    länken i SMS:et är ingen stark autentisering.
+    """
+    if not (settings.PATIENT_PAGE_DETAILS and recipient.consent):
+        return None
+    return {"first_name": recipient.first_name, "operation_type": recipient.campaign.operation_type}
 
 
 def _limited(request: HttpRequest) -> HttpResponse:
@@ -47,7 +60,12 @@ def answer(request: HttpRequest, code: str) -> HttpResponse:
             return redirect("replies:answer", code=code)
         record_answer(recipient, choice)
         return redirect("replies:answer", code=code)
-    context = {"recipient": recipient, "campaign": campaign, "position": yes_position(recipient)}
+    context = {
+        "recipient": recipient,
+        "campaign": campaign,
+        "position": yes_position(recipient),
+        "details": patient_details(recipient),
+    }
     if not campaign.is_open:
         return _page(request, "replies/taken.html", context)
     if recipient.answer:

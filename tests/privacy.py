@@ -117,14 +117,17 @@ def _base64_forms(raw: bytes) -> list[str]:
 
 def database_text() -> str:
     """Hela databasens innehåll som text: varje rad i varje tabell, och avkodade sessioner."""
-    chunks: list[str] = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            chunks.extend(_row_text(row) for row in cursor.fetchall())
+    chunks = [table_text(table) for table in connection.introspection.table_names()]
     chunks.extend(repr(session.get_decoded()) for session in Session.objects.all())
     chunks.extend(_django_q_text())
     return "\n".join(chunks)
+
+
+def table_text(table: str) -> str:
+    """En tabells alla rader som text, cell för cell (som `database_text` läser dem)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+        return "\n".join(_row_text(row) for row in cursor.fetchall())
 
 
 def _row_text(row: Iterable[Any]) -> str:

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 
-from audit.models import Action, AuditEvent
+from audit.models import AccessEvent, AccessKind, Action, AuditEvent
 from campaigns.models import Campaign, Recipient
 from campaigns.tasks import requeue_stuck_recipients
 from replies import views as reply_views
@@ -206,7 +206,12 @@ def staff_follow_up(staff: Client, admin: Client, campaign: Campaign) -> str:
     audit_page = admin.get(reverse("audit:log")).content.decode()
     audit_csv = admin.get(reverse("audit:log"), {"format": "csv"}).content.decode()
     assert "Avisering till personal" in audit_page and "osäkert" in audit_csv
-    return "\n".join([page, str(snapshot), audit_page, audit_csv])
+    access_csv = admin.get(reverse("audit:access"), {"campaign": campaign.pk, "format": "csv"}).content.decode()
+    # Åtkomstloggen har visningarna (och söks sedan som resten av databasen, även efter radering).
+    assert {(AccessKind.CAMPAIGN_PAGE, campaign.pk), (AccessKind.CAMPAIGN_STATUS, campaign.pk)} <= set(
+        AccessEvent.objects.values_list("kind", "campaign_id")
+    )
+    return "\n".join([page, str(snapshot), audit_page, audit_csv, access_csv])
 
 
 def sent_sms(fake: FakeElks46) -> list[dict[str, str]]:
@@ -326,6 +331,7 @@ def test_canary_through_every_flow(
         stdout = StringIO()
         call_command("purge_campaigns", stdout=stdout)
     assert stdout.getvalue().startswith("Raderade 1 kampanj(er)")
+    assert AccessEvent.objects.filter(campaign_id=campaign.pk).exists()  # åtkomstloggen finns kvar och söks
     names = [CONSENT_NAME, VAGUE_NAME, "Zelmira", "Kanariesson", "Oswin", "Sparvqvist", OPERATION]
     name_forms = [form for name in names for form in text_forms(name)]
     everything = [*numbers_and_texts, *number_needles(STAFF_PHONE), *name_forms]

@@ -300,6 +300,8 @@ def check_account_and_admin_pages(audit: Audit, tab: Any, server: AsgiServer) ->
     log_in(tab, server.url, "admin", TEST_ENVIRONMENT["ADMIN_PASSWORD"])
     tab.goto(server.url + "/logg/")
     audit.check(tab, "audit-logg")
+    tab.goto(server.url + "/logg/atkomst/?campaign=abc")  # åtkomstloggen, med ett fel vid fältet
+    audit.check(tab, "atkomstlogg")
 
 
 def test_pages_have_no_wcag_violations(asgi_server: AsgiServer, staff: Any, mobile: Any) -> None:  # noqa: F811

@@ -58,8 +58,10 @@ def test_audit_filters_and_csv(admin_client_: Client, params: dict[str, str], ti
 
 @FUZZ
 @given(
-    path=st.sampled_from(["/", "/personal/akut-sms/", "/dataskydd/", "/konto/session/", "/logg/"]),
-    params=st.dictionaries(st.one_of(TEXT, st.sampled_from(["template", "next", "sida", "q"])), VALUE, max_size=4),
+    path=st.sampled_from(["/", "/personal/akut-sms/", "/dataskydd/", "/konto/session/", "/logg/", "/logg/atkomst/"]),
+    params=st.dictionaries(
+        st.one_of(TEXT, st.sampled_from(["template", "next", "sida", "q", "campaign"])), VALUE, max_size=4
+    ),
 )
 def test_staff_pages_ignore_odd_queries(admin_client_: Client, path: str, params: dict[str, str]) -> None:
     """Personalens sidor med slumpade frågesträngar: samma sida (200), aldrig ett 500-fel."""
