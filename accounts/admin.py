@@ -1,21 +1,64 @@
-"""Användare i Django admin: administratörer hanterar personal men kan aldrig göra sig till superanvändare."""
+"""Användare i Django admin: administratörer hanterar personal men kan aldrig göra sig till superanvändare.
+
+De kan också nollställa en persons tvåstegsverifiering (borttappad telefon, slut på
+reservkoder); personen aktiverar då en ny app vid nästa inloggning.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from axes.models import AccessFailureLog, AccessLog
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import lockout, mfa
+from audit.models import Action
+from audit.services import record
 
 User = get_user_model()
 
 
 class PortalUserAdmin(UserAdmin):
     """Som Djangos användaradmin, men superanvändare och enskilda rättigheter är bara för superanvändare."""
+
+    list_display = (*UserAdmin.list_display, "has_second_factor")
+    actions = ["reset_second_factor", "unlock_login"]
+
+    @admin.display(description="Tvåstegsverifiering", boolean=True)
+    def has_second_factor(self, obj: Any) -> bool:
+        """Sant om kontot har en aktiverad autentiseringsapp."""
+        return mfa.confirmed_totp(obj) is not None
+
+    @admin.action(description="Nollställ tvåstegsverifiering", permissions=["change"])
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Tar bort de valda kontonas app och reservkoder; varje nollställning loggas (vem, vems)."""
+        names = []
+        for user in queryset:
+            mfa.reset_devices(user)
+            record(Action.MFA_RESET, actor=request.user, status="ok", data={"konto": user.get_username()})
+            names.append(user.get_username())
+        self.message_user(
+            request,
+            f"Tvåstegsverifieringen är nollställd för {', '.join(names)}. "
+            "En ny app aktiveras vid nästa inloggning.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Lås upp inloggningen", permissions=["change"])
+    def unlock_login(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Tar bort spärrarna efter felaktiga inloggningar för de valda kontona, från alla adresser
+        (accounts.lockout); upplåsningen syns i kontots historik."""
+        names = []
+        for user in queryset:
+            lockout.unlock(user.get_username())
+            self.log_change(request, user, "Inloggningen upplåst (spärr efter felaktiga inloggningar).")
+            names.append(user.get_username())
+        self.message_user(request, f"Inloggningen är upplåst för {', '.join(names)}.", messages.SUCCESS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         """Andra än superanvändare kan inte ändra superanvändarflaggan eller enskilda rättigheter."""
@@ -32,7 +75,9 @@ class PortalUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, PortalUserAdmin)
-# Åtkomstloggarna är avstängda (inloggningar loggas i audit-appen); dölj deras tomma listor.
-for model in (AccessLog, AccessFailureLog):
+# Åtkomstloggen är avstängd (inloggningar loggas i audit-appen); felloggen är kortlivad och
+# räknas bara för spärren per konto (accounts.lockout, upplåsning under Användare): dölj båda.
+# TOTP-enheterna (med hemliga nycklar) hanteras bara genom nollställningen ovan.
+for model in (AccessLog, AccessFailureLog, TOTPDevice):
     if admin.site.is_registered(model):
         admin.site.unregister(model)

@@ -1,9 +1,10 @@
-"""Inloggningsformuläret."""
+"""Inloggningsformuläret och formuläret för koden i tvåstegsverifieringen."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 
@@ -24,3 +25,13 @@ class LoginForm(AuthenticationForm):
         if too_long or self.has_error("username") or self.has_error("password"):
             raise self.get_invalid_login_error()
         return super().clean()
+
+
+class SecondFactorForm(forms.Form):
+    """Koden i andra steget: sex siffror från appen eller en reservkod."""
+
+    otp_token = forms.CharField(
+        label="Kod",
+        max_length=32,
+        error_messages={"required": "Skriv koden som appen visar."},
+    )

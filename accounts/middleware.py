@@ -1,4 +1,4 @@
-"""Middleware för sessionens inaktivitetsgräns och för att inga inloggade sidor cachas."""
+"""Middleware för sessionens inaktivitetsgräns, tvåstegsverifieringen och för att inga inloggade sidor cachas."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
 
 from accounts import sessions
+from accounts.mfa import session_is_verified
 from audit.models import Action
 from audit.services import record
 
 EXPIRED_MESSAGE = "Du har loggats ut efter {minutes} minuters inaktivitet. Logga in igen."
+UNVERIFIED_MESSAGE = "Inloggningen kräver tvåstegsverifiering. Logga in igen med lösenord och kod."
 
 
-class InactivityTimeoutMiddleware:
-    """Loggar ut efter SESSION_TIMEOUT_MINUTES utan egen aktivitet.
-
-    Bakgrundsanrop (vyer märkta med `accounts.sessions.background_request`) får svaret
-    401 när sessionen har gått ut och förlänger den aldrig.
-    """
+class ViewCheckMiddleware:
+    """Grund för middleware vars kontroll sker i `process_view` (när vyn och dess märkning är kända)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         """Standardkonstruktor för Django-middleware."""
@@ -31,6 +29,14 @@ class InactivityTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         """Skickar vidare begäran; själva kontrollen sker i `process_view`."""
         return self.get_response(request)
+
+
+class InactivityTimeoutMiddleware(ViewCheckMiddleware):
+    """Loggar ut efter SESSION_TIMEOUT_MINUTES utan egen aktivitet.
+
+    Bakgrundsanrop (vyer märkta med `accounts.sessions.background_request`) får svaret
+    401 när sessionen har gått ut och förlänger den aldrig.
+    """
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
@@ -57,6 +63,30 @@ class InactivityTimeoutMiddleware:
         record(Action.SESSION_EXPIRED, actor=user, status="ok")
         minutes = sessions.timeout_seconds() // 60
         messages.info(request, EXPIRED_MESSAGE.format(minutes=minutes))
+
+
+class SecondFactorMiddleware(ViewCheckMiddleware):
+    """Ingen sida, inget bakgrundsanrop och ingen admin för en session utan bekräftad andra faktor.
+
+    Inloggningen sker först när koden godtagits (`accounts.mfa`), så en sådan session uppstår
+    bara om STAFF_MFA_REQUIRED slogs på efter inloggningen eller om en administratör
+    nollställde personens tvåstegsverifiering. Den loggas ut innan vyn körs; vyn ser sedan en
+    anonym besökare (inloggningssidan med `next`, svaret 401 för bakgrundsanrop). Sidor som
+    aldrig kräver inloggning (inloggningen, koden, dataskydd, patientsidor, webhooks, statiska
+    filer, felsidor) fungerar som för alla andra besökare.
+    """
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        """Loggar ut en inloggad session som saknar bekräftad andra faktor när den krävs."""
+        if not request.user.is_authenticated or session_is_verified(request.session):
+            return None
+        logout(request)
+        if getattr(view_func, "background_request", False):
+            return JsonResponse({"fel": UNVERIFIED_MESSAGE}, status=401)
+        messages.info(request, UNVERIFIED_MESSAGE)
+        return None
 
 
 class NoStoreMiddleware:

@@ -6,7 +6,6 @@ import sys
 from typing import Any
 from urllib.parse import urlencode
 
-from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -18,18 +17,37 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import sessions
+from accounts import mfa, sessions
+from accounts import lockout as lockout_state
 from accounts.forms import LoginForm
+from accounts.oidc import oidc_enabled
 from config.client_ip import client_ip
 from config.database_errors import is_outage, is_patient_request, outage_response
 
 
 class LoginView(auth_views.LoginView):
-    """Inloggningssidan (svenska; spärr efter fem fel hanteras av django-axes)."""
+    """Inloggningssidan (svenska; spärr efter fem fel hanteras av django-axes).
+
+    Rätt lösenord loggar in direkt bara när ingen andra faktor behövs; annars leder det till
+    koden eller aktiveringen (`accounts.mfa_views`), med `next` bevarad.
+    """
 
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """Sidans innehåll, med knappen för klinikens inloggning när OIDC är på."""
+        return {**super().get_context_data(**kwargs), "oidc_enabled": oidc_enabled()}
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:
+        """Rätt lösenord: inloggad, eller vidare till tvåstegsverifieringen."""
+        user = form.get_user()
+        if not mfa.second_step_needed(user):
+            return super().form_valid(form)
+        mfa.start_pending(self.request, user, self.get_success_url())
+        step = "accounts:mfa_verify" if mfa.confirmed_totp(user) else "accounts:mfa_enrol"
+        return HttpResponseRedirect(reverse(step))
 
 
 class LogoutView(auth_views.LogoutView):
@@ -64,6 +82,7 @@ def data_protection(request: HttpRequest) -> HttpResponse:
         {
             "retention_days": getattr(settings, "CAMPAIGN_RETENTION_DAYS", 7),
             "session_minutes": settings.SESSION_TIMEOUT_MINUTES,
+            "mfa_required": mfa.mfa_required(),
         },
     )
 
@@ -80,18 +99,16 @@ def admin_login_redirect(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
 
 
-def lockout(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Sidan som django-axes visar när användarnamn + IP-adress är spärrade, med klockslaget då spärren släpper."""
+def lockout(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """Sidan som django-axes visar när användarnamn + IP-adress (eller kontot från alla adresser,
+    accounts.lockout) är spärrade, med klockslaget då spärren släpper."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    attempt = (
-        AccessAttempt.objects.filter(username=username, ip_address=client_ip(request))
-        .order_by("-attempt_time")
-        .first()
-    )
-    locked_at = attempt.attempt_time if attempt else timezone.now()
-    unlock_at = timezone.localtime(locked_at + settings.AXES_COOLOFF_TIME)
-    return render(request, "accounts/lockout.html", {"minutes": minutes, "unlock_at": unlock_at}, status=429)
+    unlock_at, account_wide = lockout_state.unlock_at(username, client_ip(request))
+    context = {"minutes": minutes, "unlock_at": timezone.localtime(unlock_at), "account_wide": account_wide}
+    return render(request, "accounts/lockout.html", context, status=429)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -71,7 +71,9 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from accounts.mfa import session_is_verified
 from accounts.sessions import is_expired
+from audit.services import AccessKind, record_access
 from campaigns.dashboard import live_snapshot, yes_signal
 from campaigns.events import group_name, session_group, user_group
 from campaigns.watch import token_is_valid
@@ -109,7 +111,8 @@ def session_still_valid(session_key: str | None, user_id: Any) -> bool:
         return False
     # Byte av lösenord ogiltigförklarar sessionen (samma kontroll som Django gör vid inloggning).
     stored_hash = store.get(HASH_SESSION_KEY) or ""
-    return bool(stored_hash) and constant_time_compare(stored_hash, user.get_session_auth_hash())
+    valid = bool(stored_hash) and constant_time_compare(stored_hash, user.get_session_auth_hash())
+    return valid and session_is_verified(store)  # andra faktorn, när den krävs (accounts.mfa)
 
 
 class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
@@ -296,6 +299,7 @@ class CampaignConsumer(LiveCampaignConsumer):
             await self._refuse(CLOSE_NOT_FOUND)
             return
         await self.accept()
+        await database_sync_to_async(record_access)(AccessKind.CAMPAIGN_SOCKET, user=user, campaign_id=self.campaign_id)
         await self._start(first)
 
     def build(self) -> LiveUpdate:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -28,6 +29,8 @@ def production_env(**changes: str) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
         PHONE_HASH_KEY=secrets.token_urlsafe(50),
+        PHONE_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+        SMS_WEBHOOK_TOKEN=secrets.token_urlsafe(48),
         ADMIN_PASSWORD="Ett-Riktigt-Starkt-Lösenord-2026",
         PUBLIC_BASE_URL="https://sms.sodermalmsortopedi.se",
         SMS_PROVIDERS="twilio",
@@ -113,7 +116,9 @@ def test_invalid_sender_id_stops_startup() -> None:
 
 def test_development_mode_starts_without_secrets() -> None:
     """Med DEBUG på startar portalen utan hemligheter (inbäddat utvecklingsläge)."""
-    env = production_env(DEBUG="true", SECRET_KEY="", PUBLIC_BASE_URL="", PHONE_HASH_KEY="")
+    env = production_env(
+        DEBUG="true", SECRET_KEY="", PUBLIC_BASE_URL="", PHONE_HASH_KEY="", PHONE_ENCRYPTION_KEYS="", SMS_WEBHOOK_TOKEN=""
+    )
     env.pop("SMS_PROVIDERS")  # utvecklingsläget väljer konsolbackenden själv
     result = manage("check", env=env)
     assert result.returncode == 0, result.stderr
