@@ -84,6 +84,9 @@ INSTALLED_APPS = [
     "django_q",
     "django_ratelimit",
     "csp",
+    # Tvåstegsverifiering: django-otp och dess TOTP-enheter (reservkoderna finns i accounts).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "config.apps.PortalConfig",
     "audit",
     "accounts",
@@ -102,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.InactivityTimeoutMiddleware",
+    # En inloggad session utan bekräftad andra faktor (när den krävs) loggas ut innan vyn körs.
+    "accounts.middleware.SecondFactorMiddleware",
     "accounts.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -245,6 +250,8 @@ else:
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Klinikens identitetsleverantör (OpenID Connect); gör ingenting utan OIDC_RP_CLIENT_ID.
+    "accounts.oidc.PortalOIDCBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -258,6 +265,49 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# --- Inloggning via klinikens identitetsleverantör (OpenID Connect, mozilla-django-oidc) ----
+# Av när OIDC_RP_CLIENT_ID saknas. På: inloggningssidan visar "Logga in med klinikens
+# inloggning", leverantören står för den andra faktorn (se README), och kontot matchas på
+# OIDC_STABLE_CLAIM. Grupperna i OIDC_GROUPS_CLAIM ger rollen: OIDC_STAFF_GROUPS personal,
+# OIDC_ADMIN_GROUPS administratör; den som saknar båda nekas.
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid profile email")
+OIDC_STABLE_CLAIM = env("OIDC_STABLE_CLAIM", default="sub")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_STAFF_GROUPS = env.list("OIDC_STAFF_GROUPS", default=[])
+OIDC_ADMIN_GROUPS = env.list("OIDC_ADMIN_GROUPS", default=[])
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+OIDC_TIMEOUT = 10
+if OIDC_RP_CLIENT_ID:
+    _oidc_missing = [
+        name
+        for name in ("OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
+                     "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT")
+        if not globals()[name]
+    ]
+    if _oidc_missing or not (OIDC_STAFF_GROUPS or OIDC_ADMIN_GROUPS):
+        raise ImproperlyConfigured(
+            "OIDC_RP_CLIENT_ID är satt men följande saknas: "
+            + ", ".join(_oidc_missing or ["OIDC_STAFF_GROUPS eller OIDC_ADMIN_GROUPS"])
+        )
+
+# --- Tvåstegsverifiering för personalen (HSLF-FS 2016:40 3 kap. 15 §) -------------------
+# true: varje personalkonto loggar in med lösenord och en engångskod (TOTP) eller reservkod;
+# ett konto utan app skickas till aktiveringen direkt efter lösenordet. Standard: på i drift
+# (DEBUG av), av i utveckling. Ett konto som har en app får frågan om kod även när det är av.
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=not DEBUG)
+# Utfärdaren som autentiseringsappen visar vid kontot.
+OTP_TOTP_ISSUER = "Södermalms Ortopedi"
+# django-axes sparar formulärdata från misslyckade försök: koden maskeras liksom lösenordet.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 
 SESSION_TIMEOUT_MINUTES = env.int("SESSION_TIMEOUT_MINUTES", default=30)
 # Inaktivitetsgränsen upprätthålls av accounts.middleware: bara användarens egna
@@ -275,6 +325,20 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"
 AXES_DISABLE_ACCESS_LOG = True  # egna inloggningar loggas i audit-appen
+# Spärr per konto från alla adresser (portalens regel ovanpå django-axes, accounts/lockout.py):
+# så här många fel för ett användarnamn inom en timme spärrar kontot från alla adresser i
+# AXES_COOLOFF_TIME, eller tills en administratör låser upp det. En och samma adress räknas
+# högst AXES_FAILURE_LIMIT gånger, så ingen enskild adress kan spärra kontot. 0 = av.
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
+if AXES_USERNAME_FAILURE_LIMIT and AXES_USERNAME_FAILURE_LIMIT <= AXES_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        "AXES_USERNAME_FAILURE_LIMIT ska vara 0 (av) eller större än AXES_FAILURE_LIMIT: annars "
+        "kunde en enda adress spärra kontot för alla."
+    )
+AXES_HANDLER = "accounts.lockout.PortalAxesHandler"
+# Varje fel sparas (användarnamn, adress, tid) för räkningen per konto; raderas efter en timme
+# plus spärrtiden.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Antal betrodda proxyer framför portalen (för klientens IP-adress).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
@@ -338,6 +402,28 @@ if not PHONE_HASH_KEY:
             "nummerhash (inte samma som SECRET_KEY)."
         )
     PHONE_HASH_KEY = "endast-for-utveckling-" + SECRET_KEY
+# Fernet-nycklar (kommaseparerade) för mottagarnas nummer fram till sändning: den första
+# krypterar, alla dekrypterar (byte av nyckel: lägg den nya först, se README). Egna nycklar,
+# inte SECRET_KEY: den som har SECRET_KEY kan inte läsa numren, och byte av SECRET_KEY gör
+# aldrig ett köat nummer oläsbart. I utvecklingsläge härleds en nyckel ur SECRET_KEY som förut.
+from config import keys as _keys  # noqa: E402  (portalens nyckelregler, bara stdlib och cryptography)
+
+PHONE_ENCRYPTION_KEYS = [key.strip() for key in env.list("PHONE_ENCRYPTION_KEYS", default=[]) if key.strip()]
+if not PHONE_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PHONE_ENCRYPTION_KEYS saknas: minst en Fernet-nyckel för kampanjmottagarnas nummer "
+            f"(inte härledd ur SECRET_KEY). Skapa en med: {_keys.GENERATE_FERNET}"
+        )
+    PHONE_ENCRYPTION_KEYS = [_keys.development_encryption_key(SECRET_KEY)]
+# Varje nyckel ska vara en riktig Fernet-nyckel, även i utvecklingsläge (annars misslyckas varje sändning).
+_bad_fernet = [
+    error
+    for name, key in _keys.encryption_key_names(PHONE_ENCRYPTION_KEYS).items()
+    if (error := _keys.fernet_key_error(name, key))
+]
+if _bad_fernet:
+    raise ImproperlyConfigured(" ".join(_bad_fernet))
 # Högst så här många mottagare per kampanj.
 CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=50)
 # Ungefärligt pris per SMS-del i kronor, för kostnadsuppskattningen före sändning.
@@ -361,6 +447,15 @@ if CAMPAIGN_SEND_RETRY_MINUTES < 0:
     raise ImproperlyConfigured("CAMPAIGN_SEND_RETRY_MINUTES ska vara 0 (inget nytt försök) eller fler minuter.")
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
+# Patientsidorna /s/<kod>: true = en patient som samtyckt ser sitt förnamn och operationstypen;
+# false = varje patientsida visar bara tiden och kliniken, för alla (länken är ingen stark
+# autentisering, HSLF-FS 2016:40 3 kap. 15 §; se README, Dataskydd).
+PATIENT_PAGE_DETAILS = env.bool("PATIENT_PAGE_DETAILS", default=True)
+# Åtkomstloggen (vem i personalen som såg vilken kampanj eller logg, bara id:n) sparas så här
+# många dagar; raderingen körs med kampanjernas varje timme.
+ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=730)
+if ACCESS_LOG_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("ACCESS_LOG_RETENTION_DAYS ska vara minst 1 (dagar).")
 # Kampanjsidans liveläge (förklaras i campaigns/consumers.py). Med Redis når händelserna alla
 # processer och websocketen frågar aldrig databasen medan inget händer (0 = ingen reserv). Kanal-
 # lagret i minnet når bara den egna processen: då kontrollerar websocketen själv kampanjen var
@@ -390,6 +485,19 @@ if _copied and not DEBUG:
         f"{', '.join(_copied)} har exempelvärdet från .env.example (till exempel exempellösenordet). "
         "Välj egna värden innan portalen startas med DEBUG avstängt."
     )
+# Nycklarna prövas (regeln i config/keys.py): PHONE_HASH_KEY och en satt SMS_WEBHOOK_TOKEN med
+# minst 32 byte slump, utan upprepningar; ingen nyckel samma som SECRET_KEY eller en annan.
+# `check --deploy` gör samma prövning (config/checks.py).
+if not DEBUG:
+    _key_problems = _keys.key_problems(
+        secret_key=SECRET_KEY,
+        phone_hash_key=PHONE_HASH_KEY,
+        webhook_token=SMS_WEBHOOK_TOKEN,
+        encryption_keys=PHONE_ENCRYPTION_KEYS,
+        examples=EXAMPLE_VALUES,
+    )
+    if _key_problems:
+        raise ImproperlyConfigured("Nycklarna duger inte:\n- " + "\n- ".join(_key_problems))
 
 # --- Språk och tid -------------------------------------------------------------------
 LANGUAGE_CODE = "sv"
