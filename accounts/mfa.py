@@ -92,10 +92,20 @@ def second_step_needed(user: Any) -> bool:
     return mfa_required() or confirmed_totp(user) is not None
 
 
-def enrolment_device(user: Any) -> TOTPDevice:
-    """Den obekräftade appen som aktiveringen visar (samma nyckel om sidan laddas om)."""
-    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+def enrolment_device(request: HttpRequest, user: Any) -> TOTPDevice:
+    """Den obekräftade appen som aktiveringen visar: samma nyckel om sidan laddas om i samma
+    inloggning, men en ny nyckel för varje ny inloggning med lösenordet.
+
+    Nyckeln hör till det väntande steget i sessionen, inte bara till kontot: den som bara känner
+    lösenordet och kopierar en nyckel från aktiveringssidan får aldrig en nyckel som personen
+    själv sedan bekräftar i en annan inloggning.
+    """
+    state = request.session.get(PENDING_KEY, {})
+    device = TOTPDevice.objects.filter(pk=state.get("enrol_device"), user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+        request.session[PENDING_KEY] = {**state, "enrol_device": device.pk}
+    return device
 
 
 def reset_devices(user: Any) -> int:

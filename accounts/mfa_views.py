@@ -120,7 +120,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
         return _restart(request)
     if mfa.confirmed_totp(pending.user) is not None:
         return redirect("accounts:mfa_verify")
-    device = mfa.enrolment_device(pending.user)
+    device = mfa.enrolment_device(request, pending.user)
 
     def accepted(confirmed: Device) -> HttpResponse:
         """Appen är bekräftad: inloggad, och reservkoderna visas den här enda gången."""

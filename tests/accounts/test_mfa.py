@@ -72,6 +72,22 @@ def test_enrolment_page_shows_qr_code_secret_and_issuer(client: Client, staff_us
     assert secret in client.get(ENROL_URL).content.decode().replace(" ", "")
 
 
+def test_a_key_copied_in_another_login_never_becomes_the_users_app(client: Client, staff_user: Any) -> None:
+    """Den som bara känner lösenordet kopierar nyckeln från aktiveringen och går; personen själv
+    loggar in sedan, får en annan nyckel och aktiverar den: den kopierade nyckeln ger ingen kod som godtas."""
+    password_step(client, "anna")
+    stolen = secret_from_page(client.get(ENROL_URL).content.decode())
+    own = Client()
+    key, _, _ = enrol(own, "anna")
+    assert key != stolen
+    attacker = Client()
+    password_step(attacker, "anna")
+    assert attacker.get(VERIFY_URL).status_code == 200
+    response = send_code(attacker, code_for(stolen), ip="10.0.0.9")
+    assert SESSION_KEY not in attacker.session
+    assert WRONG_CODE in response.content.decode()
+
+
 def test_enrolment_with_a_code_from_the_shown_secret(client: Client, staff_user: Any) -> None:
     """En kod räknad ur nyckeln på sidan aktiverar appen, loggar in och visar tio reservkoder en gång."""
     key, codes, response = enrol(client, "anna", next_url=CAMPAIGN_URL)
