@@ -69,10 +69,13 @@ def _new_username(claims: dict[str, Any], subject: str) -> str:
 
 
 def apply_role(user: Any, role: str, claims: dict[str, Any]) -> None:
-    """Sätter namn, aktiv, is_staff och gruppen "Administratörer" efter rollen och sparar kontot."""
+    """Sätter namn, is_staff och gruppen "Administratörer" efter rollen och sparar kontot.
+
+    `is_active` lämnas orört: ett konto som en administratör stängt av i portalen förblir
+    avstängt (inloggningen nekas) även om leverantören fortfarande släpper in personen.
+    """
     user.first_name = str(claims.get("given_name") or user.first_name)[:150]
     user.last_name = str(claims.get("family_name") or user.last_name)[:150]
-    user.is_active = True
     user.is_staff = role == "admin"
     user.save()
     admins, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
@@ -87,14 +90,26 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Läser leverantörens inställningar bara när OIDC är på (Django skapar alla backends vid varje inloggning)."""
+        self.UserModel = get_user_model()
         if oidc_enabled():
             super().__init__(*args, **kwargs)
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
-        """Koden från leverantören byts mot token och id-token (signatur, nonce, PKCE kontrolleras)."""
-        if not oidc_enabled():
+        """Koden från leverantören byts mot token och id-token (signatur, nonce, PKCE kontrolleras).
+
+        Bara från återkopplingsvyn (som skickar med `nonce`): lösenordsformuläret når aldrig hit,
+        även om dess adress råkar ha `code` och `state` i frågesträngen.
+        """
+        if not oidc_enabled() or "nonce" not in kwargs:
             return None
         return super().authenticate(request, **kwargs)
+
+    def get_user(self, user_id: Any) -> Any:
+        """Sessionens konto, bara medan OIDC är på och kontot är aktivt (annars utloggad, aldrig ett fel)."""
+        if not oidc_enabled():
+            return None
+        user = self.UserModel.objects.filter(pk=user_id).first()
+        return user if user is not None and user.is_active else None
 
     def get_userinfo(self, access_token: str, id_token: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Id-tokens påståenden kompletterade med userinfo (Entra ID skickar grupperna bara i id-token)."""

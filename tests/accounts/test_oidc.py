@@ -161,6 +161,37 @@ def test_oidc_backend_in_session_counts_only_while_oidc_is_on(settings: Any) -> 
     assert not session_is_verified(oidc_session)
 
 
+def test_deactivated_or_switched_off_oidc_session_is_logged_out_not_an_error(
+    live_server: Any, provider: Provider, oidc_settings: Any
+) -> None:
+    """En administratör stänger av kontot: nästa sida är inloggningen, och nästa inloggning via
+    leverantören nekas (kontot aktiveras inte igen). OIDC avslaget: öppna sessioner loggas ut, inget 500."""
+    browser, landed = sign_in(live_server.url, provider, "klara")
+    assert landed.url == live_server.url + "/"
+    user = OidcIdentity.objects.get().user
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    assert browser.get(live_server.url + "/", timeout=10).url.startswith(live_server.url + "/konto/logga-in/")
+    _, again = sign_in(live_server.url, provider, "klara")
+    assert "Inloggad som" not in again.text
+    assert not get_user_model().objects.get(pk=user.pk).is_active
+
+    get_user_model().objects.filter(pk=user.pk).update(is_active=True)
+    browser, landed = sign_in(live_server.url, provider, "klara")
+    assert landed.url == live_server.url + "/"
+    oidc_settings.OIDC_RP_CLIENT_ID = ""
+    page = browser.get(live_server.url + "/", timeout=10)
+    assert page.status_code == 200 and page.url.startswith(live_server.url + "/konto/logga-in/")
+
+
+def test_password_form_never_reaches_the_oidc_backend(client: Client, oidc_settings: Any, staff_user: Any) -> None:
+    """Lösenordsformuläret med `code` och `state` i adressen prövar aldrig en kod hos leverantören."""
+    from accounts.oidc import PortalOIDCBackend
+
+    assert PortalOIDCBackend().authenticate(None, username="anna", password="fel") is None
+    response = client.post("/konto/logga-in/?code=x&state=y", {"username": "anna", "password": "fel-lösenord"})
+    assert response.status_code == 200 and "Inloggad som" not in response.content.decode()
+
+
 def test_client_id_without_endpoints_stops_start() -> None:
     """OIDC_RP_CLIENT_ID utan leverantörens adresser och grupper stoppar starten med ett svenskt fel."""
     from tests.accounts.test_security import manage, production_env
