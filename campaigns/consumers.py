@@ -329,6 +329,7 @@ class YesSignalConsumer(LiveCampaignConsumer):
 
     _deadline: asyncio.Task[None] | None = None
     _authorised: bool = False
+    _token: str = ""
 
     async def connect(self) -> None:
         """Tar emot anslutningen och väntar högst TOKEN_WAIT_SECONDS på nyckeln."""
@@ -351,6 +352,7 @@ class YesSignalConsumer(LiveCampaignConsumer):
             await self._refuse(CLOSE_UNAUTHORIZED)
             return
         self._authorised = True
+        self._token = token
         if self._deadline is not None:
             self._deadline.cancel()
         await self._join(group_name(self.campaign_id))
@@ -365,3 +367,13 @@ class YesSignalConsumer(LiveCampaignConsumer):
     def build(self) -> LiveUpdate:
         """Antalet JA, eller att erbjudandet är slut eller kampanjen raderad."""
         return yes_signal(self.campaign_id)
+
+    def check_interval(self) -> float:
+        """Nyckeln prövas igen lika ofta som personalens session (LIVE_SESSION_CHECK_SECONDS)."""
+        return float(settings.LIVE_SESSION_CHECK_SECONDS)
+
+    async def periodic_check(self) -> None:
+        """Nyckeln för gammal eller kontot avstängt sedan anslutningen: stäng (4401), sidan slutar lyssna."""
+        if not await database_sync_to_async(token_is_valid)(self._token, self.campaign_id):
+            self._closed = True
+            await self.close(code=CLOSE_UNAUTHORIZED)

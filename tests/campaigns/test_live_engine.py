@@ -318,6 +318,22 @@ def test_yes_signal_refuses_a_bad_key(staff_user: Any, make_token: Any) -> None:
     run(scenario)
 
 
+def test_yes_signal_stops_when_the_key_stops_being_valid(staff_user: Any, live_settings: Any) -> None:
+    """Kontot stängs av medan signalen är öppen: nästa kontroll stänger den (4401), inga fler antal."""
+    live_settings.LIVE_SESSION_CHECK_SECONDS = 0.2
+    campaign = make_campaign(staff_user)
+    token = watch_token(campaign.pk, staff_user.pk)
+
+    async def scenario() -> None:
+        """Signalen öppen när kontot stängs av."""
+        signal = await open_signal(campaign.pk, token)
+        assert (await signal.receive_json_from(timeout=WAIT))["type"] == "yes_count"
+        await sync_to_async(type(staff_user).objects.filter(pk=staff_user.pk).update)(is_active=False)
+        await assert_closed(signal, consumers.CLOSE_UNAUTHORIZED)
+
+    run(scenario)
+
+
 def test_yes_signal_closes_without_a_key(staff_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ingen nyckel i tid (eller skräp i stället): stängs med 4401, utan fel i servern."""
     monkeypatch.setattr(consumers, "TOKEN_WAIT_SECONDS", 0.3)
