@@ -129,8 +129,11 @@ class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
     _refresh_at: float = math.inf
 
     def build(self) -> LiveUpdate:
-        """Meddelandet som sidan ska ha nu och när läget ändras av sig självt (körs i en tråd)."""
-        raise NotImplementedError
+        """Meddelandet som sidan ska ha nu och när läget ändras av sig självt (körs i en tråd).
+
+        Standard: personalens ögonblicksbild; JA-signalen bygger bara antalet JA.
+        """
+        return live_snapshot(self.campaign_id)
 
     def _prepare(self) -> None:
         """Kampanjens id ur adressen, låset för ombyggnader och väckningen för bevakningen."""
@@ -301,10 +304,6 @@ class CampaignConsumer(LiveCampaignConsumer):
         await self.accept()
         await database_sync_to_async(record_access)(AccessKind.CAMPAIGN_SOCKET, user=user, campaign_id=self.campaign_id)
         await self._start(first)
-
-    def build(self) -> LiveUpdate:
-        """Ögonblicksbilden av kampanjen (eller `deleted`)."""
-        return live_snapshot(self.campaign_id)
 
     def check_interval(self) -> float:
         """Sessionen kontrolleras var LIVE_SESSION_CHECK_SECONDS."""
