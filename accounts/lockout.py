@@ -18,8 +18,9 @@ räknar django-axes egen fellogg (AccessFailureLog, en rad per fel):
   adressens), annars kunde en angripare gissa vidare efter varje gång personen loggat in.
 - En administratör låser upp kontot tidigare: åtgärden *Lås upp inloggningen* under Användare
   i admin, eller `manage.py axes_reset_username <namn>`. Båda tar bort kontots fel.
-- Raderna i felloggen (användarnamn, adress, webbläsare, tid) raderas efter en timme plus
-  spärrtiden, vid nästa fel.
+- Raderna i felloggen (användarnamn, adress, webbläsare, tid) raderas när de är en timme plus
+  spärrtiden gamla: vid nästa fel, och annars av schemat varje timme
+  (`purge_expired_login_records`), som också raderar django-axes försök efter spärrtiden.
 """
 
 from __future__ import annotations
@@ -75,6 +76,30 @@ def account_locked_until(username: str | None, now: datetime | None = None) -> d
     return None
 
 
+def _purge_failure_log(now: datetime) -> int:
+    """Raderar felloggens rader som inte längre kan räknas (äldre än en timme plus spärrtiden)."""
+    deleted, _ = AccessFailureLog.objects.filter(attempt_time__lte=now - WINDOW - _cool_off()).delete()
+    return deleted
+
+
+def purge_expired_login_records(now: datetime | None = None) -> int:
+    """Raderar django-axes rader (användarnamn, IP-adress) som ingen spärr längre behöver; schemat
+    varje timme. Returnerar antalet raderade rader.
+
+    Felloggen: äldre än en timme plus spärrtiden. Försöken (AccessAttempt): äldre än spärrtiden,
+    samma regel som django-axes själv tillämpar vid nästa inloggning eller utloggning (ett äldre
+    försök får inte ligga kvar: nästa fel från samma adress skulle räknas ovanpå det). Schemat
+    gör att reglerna gäller även när ingen loggar in.
+    """
+    now = now or timezone.now()
+    deleted = _purge_failure_log(now)
+    cool_off = get_cool_off()
+    if cool_off is not None:  # None: spärren släpper bara när en administratör låser upp
+        attempts, _ = AccessAttempt.objects.filter(attempt_time__lte=now - cool_off).delete()
+        deleted += attempts
+    return deleted
+
+
 def unlock_at(username: str, ip_address: str | None) -> tuple[datetime, bool]:
     """När spärren som visas släpper, och om den gäller kontot från alla adresser (annars
     användarnamn + adress, räknat från adressens senaste fel)."""
@@ -115,7 +140,7 @@ class PortalAxesHandler(AxesDatabaseHandler):
     ) -> None:
         """django-axes sparar felet; når kontots fel gränsen spärras det, med samma signal och sida."""
         super().user_login_failed(sender, credentials, request=request, **kwargs)
-        AccessFailureLog.objects.filter(attempt_time__lte=timezone.now() - WINDOW - _cool_off()).delete()
+        _purge_failure_log(timezone.now())
         if request is None or request.axes_locked_out:
             return
         username = get_client_username(request, credentials)

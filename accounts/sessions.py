@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.management import call_command
 
 LAST_ACTIVITY_KEY = "last_activity"
 
@@ -46,6 +47,14 @@ def start_clock(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Vid inloggning (signalen user_logged_in): inaktivitetsklockan börjar nu."""
     if request is not None and hasattr(request, "session"):
         touch(request.session)
+
+
+def clear_expired_sessions() -> None:
+    """Raderar sessioner vars livstid gått ut (`manage.py clearsessions`; det dagliga schemat).
+
+    Utan den ligger varje session som aldrig loggades ut kvar i databasen för alltid.
+    """
+    call_command("clearsessions")
 
 
 def background_request(view: ViewFunc) -> ViewFunc:

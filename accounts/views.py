@@ -11,14 +11,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.views.decorators.http import require_GET, require_POST
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts import mfa, sessions
 from accounts import lockout as lockout_state
+from accounts import mfa, sessions
 from accounts.forms import LoginForm
 from accounts.oidc import oidc_enabled
 from config.client_ip import client_ip

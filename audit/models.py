@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -38,7 +38,11 @@ class DeliveryStatus(models.TextChoices):
 
 
 class AppendOnlyLog(models.Model):
-    """Gemensamt för audit-loggen och åtkomstloggen: tidpunkten, och rader som aldrig ändras."""
+    """Gemensamt för audit-loggen och åtkomstloggen: tidpunkten, och rader som aldrig ändras.
+
+    En enskild rad raderas inte heller: raderna tas bara bort i klump när lagringstiden gått ut
+    (`audit.services.purge_audit_log` och `purge_access_log`).
+    """
 
     created_at = models.DateTimeField("tidpunkt", auto_now_add=True, db_index=True)
 
@@ -50,6 +54,10 @@ class AppendOnlyLog(models.Model):
         if self.pk is not None:
             raise ValueError(f"Raderna i {self._meta.verbose_name_plural} ändras inte i efterhand.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Vägrar: raderna raderas bara efter lagringstiden, i klump efter ålder."""
+        raise ValueError(f"Raderna i {self._meta.verbose_name_plural} raderas bara när lagringstiden gått ut.")
 
 
 class AuditEvent(AppendOnlyLog):
@@ -113,8 +121,8 @@ class AccessEvent(AppendOnlyLog):
     Vem i personalen, när, vad och vilken kampanj – bara id:n, aldrig namn, nummer eller
     operationstyp. Egen tabell i stället för fler händelser i AuditEvent: visningarna är
     många (statusadressen pollas var 5:e sekund), läses med egna frågor (vem såg kampanj N,
-    vad såg användare U) och raderas efter ACCESS_LOG_RETENTION_DAYS, medan audit-loggen
-    aldrig raderas. Rader ändras aldrig.
+    vad såg användare U) och har en egen lagringstid (ACCESS_LOG_RETENTION_DAYS; audit-loggen
+    AUDIT_RETENTION_DAYS). Rader ändras aldrig.
     """
 
     actor = models.ForeignKey(

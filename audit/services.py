@@ -147,6 +147,18 @@ def record_access(kind: AccessKind, *, user: AbstractBaseUser, campaign_id: int 
     )
 
 
+def purge_audit_log(now: datetime | None = None) -> int:
+    """Raderar audit-händelser äldre än AUDIT_RETENTION_DAYS (det nattliga schemat); returnerar antalet.
+
+    Loggens enda radering: i klump efter ålder, aldrig en enskild rad (modellen vägrar). Leverans-
+    rapporter lika gamla raderas också: de visas bara vid sina SMS-händelser.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    DeliveryReport.objects.filter(received_at__lt=cutoff).delete()
+    deleted, _ = AuditEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def purge_access_log(now: datetime | None = None) -> int:
     """Raderar åtkomstloggens rader äldre än ACCESS_LOG_RETENTION_DAYS; returnerar antalet."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS)

@@ -7,6 +7,8 @@ from typing import Any
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from config.schedules import register_schedule
+
 PURGE_SCHEDULE_NAME = "Radera gamla akut-SMS-kampanjer"
 REQUEUE_SCHEDULE_NAME = "Köa om akut-SMS och aviseringar som fastnat i kön"
 
@@ -22,23 +24,8 @@ def register_purge_schedule(**kwargs: Any) -> None:
     """Registrerar raderingen varje timme och omköningen varje minut i django-q2 (idempotent)."""
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
-        name=PURGE_SCHEDULE_NAME,
-        defaults={
-            "func": "campaigns.services.purge_expired",
-            "schedule_type": Schedule.HOURLY,
-            "repeats": -1,
-        },
-    )
-    Schedule.objects.update_or_create(
-        name=REQUEUE_SCHEDULE_NAME,
-        defaults={
-            "func": "campaigns.tasks.requeue_stuck_work",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
+    register_schedule(PURGE_SCHEDULE_NAME, "campaigns.services.purge_expired", Schedule.HOURLY)
+    register_schedule(REQUEUE_SCHEDULE_NAME, "campaigns.tasks.requeue_stuck_work", Schedule.MINUTES, minutes=1)
 
 
 class CampaignsConfig(AppConfig):

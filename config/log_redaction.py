@@ -1,11 +1,15 @@
-"""Loggfilter som håller hemligheter borta ur loggarna: patienternas svarskoder och webhook-token.
+"""Loggfilter som håller hemligheter och persondata borta ur loggarna.
+
+Patienternas svarskoder och webhook-token rensas ur varje rad, och ett undantag skrivs bara med
+sin typ och anropskedja, aldrig med sin text: leverantörernas SDK:er och databasdrivrutiner
+skriver gärna in det de fick (numret, SMS-texten) i sina felmeddelanden.
 
 En svarskod (`/s/<kod>`) är ett lösenord till patientens sida, och SMS_WEBHOOK_TOKEN släpper in
 leveransrapporter. Django (CSRF-fel, 404, 405, 500), daphne och andra loggar hela sökvägar och
 ibland frågesträngar. Filtret sitter på varje hanterare i LOGGING och skriver om posten innan den
-formateras: meddelandet renderas (msg + args), rensas och args töms; undantagets text formateras,
-rensas och läggs i `record.exc_text`, som formaterarna då använder i stället för att formatera
-undantaget igen.
+formateras: meddelandet renderas (msg + args), rensas och args töms; undantaget formateras utan
+sin text (`traceback_without_text`), rensas och läggs i `record.exc_text`, som formaterarna då
+använder i stället för att formatera undantaget igen.
 
 Modulen är ett löv: den importerar inget av portalens egna moduler.
 """
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
+from types import TracebackType
 from urllib.parse import quote, quote_plus
 
 from django.conf import settings
@@ -27,7 +33,12 @@ _REPLY_PATH = re.compile(r"((?:/|%2[Ff])s(?:/|%2[Ff]))[^\s'\"<>]+")
 # Värdet i en `token=` (även URL-kodat, token%3D) i en frågesträng; inte t.ex. "csrftoken=".
 _TOKEN_QUERY = re.compile(r"\b(token(?:=|%3[Dd]))[^&\s'\"<>#]+", re.IGNORECASE)
 
-_exception_formatter = logging.Formatter()
+#: Det som står i stället för ett undantags text.
+HIDDEN_TEXT = "(felets text visas inte: den kan innehålla persondata)"
+#: Högst så många undantag i en kedja (raise … from …) skrivs ut.
+_MAX_CHAIN = 5
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def redact(text: str) -> str:
@@ -54,7 +65,7 @@ class RedactSecrets(logging.Filter):
         record.msg = redact(_rendered(record))
         record.args = ()
         if record.exc_info and not record.exc_text:
-            record.exc_text = _exception_formatter.formatException(record.exc_info)
+            record.exc_text = traceback_without_text(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
@@ -69,3 +80,25 @@ def _rendered(record: logging.LogRecord) -> str:
         return record.getMessage()
     except Exception as error:  # noqa: BLE001 – vilket formateringsfel som helst
         return f"(loggraden kunde inte formateras: {type(error).__name__})"
+
+
+def traceback_without_text(exc_info: ExcInfo | tuple[None, None, None]) -> str:
+    """Undantaget som Python skriver det (kedjan, ramarna, kodraderna) men varje fel bara med sin typ."""
+    error = exc_info[1]
+    if error is None:
+        return ""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain and len(chain) < _MAX_CHAIN:
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    blocks = [_one_exception(item) for item in reversed(chain)]
+    return "\n\nDet ledde till:\n\n".join(blocks)
+
+
+def _one_exception(error: BaseException) -> str:
+    """Ett undantags ramar (fil, rad, funktion, kodrad) och typ, utan text och utan variabler."""
+    frames = "".join(traceback.StackSummary.extract(traceback.walk_tb(error.__traceback__)).format())
+    kind = type(error)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return f"Traceback (most recent call last):\n{frames}{name}: {HIDDEN_TEXT}"

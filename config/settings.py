@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.connection import parse_url
 from redis.retry import Retry
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -337,7 +337,7 @@ if AXES_USERNAME_FAILURE_LIMIT and AXES_USERNAME_FAILURE_LIMIT <= AXES_FAILURE_L
     )
 AXES_HANDLER = "accounts.lockout.PortalAxesHandler"
 # Varje fel sparas (användarnamn, adress, tid) för räkningen per konto; raderas efter en timme
-# plus spärrtiden.
+# plus spärrtiden (vid nästa fel, annars av timschemat i config/schedules.py).
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Antal betrodda proxyer framför portalen (för klientens IP-adress).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -456,6 +456,12 @@ PATIENT_PAGE_DETAILS = env.bool("PATIENT_PAGE_DETAILS", default=True)
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=730)
 if ACCESS_LOG_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("ACCESS_LOG_RETENTION_DAYS ska vara minst 1 (dagar).")
+# Audit-loggen (vem i personalen gjorde vad, och kampanjernas statistik) sparas så här många
+# dagar; raderingen körs varje natt. Standard fem år (två skottdagar inräknade): loggarna över
+# åtgärder med patientuppgifter ska sparas minst fem år (HSLF-FS 2016:40 4 kap. 9 §).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=5 * 365 + 2)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS ska vara minst 1 (dagar).")
 # Kampanjsidans liveläge (förklaras i campaigns/consumers.py). Med Redis når händelserna alla
 # processer och websocketen frågar aldrig databasen medan inget händer (0 = ingen reserv). Kanal-
 # lagret i minnet når bara den egna processen: då kontrollerar websocketen själv kampanjen var
@@ -520,6 +526,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Säkerhet ------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Hälsokontrollen (config/health.py) svarar även över vanlig HTTP: en övervakare på det interna
+# nätet kan fråga daphne direkt (ALLOWED_HOSTS gäller ändå: använd portalens namn i Host).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("COOKIE_SECURE", default=not DEBUG)
@@ -554,6 +563,40 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- Felrapporter till IT ----------------------------------------------------------------
+# Fel (ERROR och värre) skickas som korta brev utan persondata till ADMINS, och till Sentry om
+# SENTRY_DSN är satt (config/error_reports.py; vad ett brev innehåller står i README, Felrapporter).
+from config import error_reports as _error_reports  # noqa: E402  (löv: bara log_redaction)
+
+# Kommaseparerade adresser, med eller utan namn: ADMINS=it@klinik.se,Jour IT <jour@klinik.se>.
+# Tom = inga brev.
+ADMINS = _error_reports.parse_admins(env.str("ADMINS", default=""))
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="sms-portalen@localhost")
+DEFAULT_FROM_EMAIL = SERVER_EMAIL
+EMAIL_SUBJECT_PREFIX = "[SMS-portalen] "
+# E-postserver som adress: smtp+tls://användare:lösenord@smtp.example.se:587 (STARTTLS),
+# smtp+ssl://…:465 eller smtp://localhost:25. I utvecklingsläge skrivs breven ut i terminalen.
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://" if DEBUG else "")
+if ADMINS and not EMAIL_URL:
+    raise ImproperlyConfigured(
+        "ADMINS är satt men EMAIL_URL saknas: ange e-postservern, t.ex. "
+        "EMAIL_URL=smtp+tls://användare:lösenord@smtp.example.se:587"
+    )
+if EMAIL_URL:
+    globals().update(_error_reports.email_settings(EMAIL_URL))
+# En e-postserver som inte svarar får inte hålla kvar felsidan länge.
+EMAIL_TIMEOUT = 10
+# Samma fel skickas högst en gång per så här många minuter och process.
+ERROR_REPORT_REPEAT_MINUTES = 15
+# Sentry (valfritt): bara EU-regionen (*.de.sentry.io) om inte SENTRY_ALLOW_NON_EU=true.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    _error_reports.init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="produktion"),
+        allow_non_eu=env.bool("SENTRY_ALLOW_NON_EU", default=False),
+    )
+
 # --- Loggning ------------------------------------------------------------------------
 # Regel: inga telefonnummer och ingen meddelandetext i loggarna, på någon nivå. Svarskoder
 # (/s/<kod>) och webhook-token tas bort av filtret redact_secrets, som sitter på varje hanterare.
@@ -564,9 +607,15 @@ LOGGING = {
     "filters": {"redact_secrets": {"()": "config.log_redaction.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        # Brev till ADMINS (ERROR och värre) utan persondata; gör ingenting när ADMINS är tom.
+        "error_mail": {
+            "()": "config.error_reports.ErrorMailHandler",
+            "level": "ERROR",
+            "filters": ["redact_secrets"],
+        },
     },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "root": {"handlers": ["console", "error_mail"], "level": LOG_LEVEL},
     "loggers": {
         # Djangos egna hanterare (DEFAULT_LOGGING: konsol i DEBUG, e-post till ADMINS) saknar
         # filtret: allt från django.* går i stället till rotens hanterare.

@@ -1,11 +1,12 @@
 """Portalens URL:er."""
 
-from django.contrib import admin
 from django.conf import settings
+from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts import views as account_views
+from config import health
 
 admin.site.site_header = "SMS-portalen – administration"
 admin.site.site_title = "SMS-portalen"
@@ -18,6 +19,9 @@ urlpatterns = [
     path("s/", include("replies.urls")),
     path("konto/", include("accounts.urls")),
     path("dataskydd/", account_views.data_protection, name="data_protection"),
+    # Hälsokontrollen för övervakningen (config/health.py). Utan avslutande snedstreck: så
+    # brukar övervakare fråga, och APPEND_SLASH omdirigerar bara adresser som inte finns.
+    path("healthz", health.healthz, name="healthz"),
     # Sidor utan egen ikon (t.ex. Django admin) frågar efter /favicon.ico.
     path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "favicon.svg")),
     path("admin/login/", account_views.admin_login_redirect),

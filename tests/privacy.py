@@ -218,11 +218,15 @@ def _msgpack(raw: bytes) -> Any:
 @contextmanager
 def portal_log() -> Iterator[io.StringIO]:
     """Det portalens egna logghanterare (LOGGING) skriver, på DEBUG-nivå: varje hanterare skriver
-    tillfälligt till en gemensam StringIO, med sina filter och sin formaterare, i stället för stderr."""
+    tillfälligt till en gemensam StringIO, med sina filter och sin formaterare, i stället för stderr.
+    Felbreven till ADMINS (ErrorMailHandler) prövas för sig i tests/config/test_error_reports.py."""
+    from config.error_reports import ErrorMailHandler
+
     named = [log for log in logging.root.manager.loggerDict.values() if isinstance(log, logging.Logger)]
     configured = settings.LOGGING["handlers"]
     every = [handler for logger in [logging.root, *named] for handler in logger.handlers]
-    handlers = list(dict.fromkeys(handler for handler in every if handler.name in configured))
+    written = [handler for handler in every if handler.name in configured and not isinstance(handler, ErrorMailHandler)]
+    handlers = list(dict.fromkeys(written))
     assert handlers and all(isinstance(handler, logging.StreamHandler) for handler in handlers), handlers
     captured = io.StringIO()
     before = [(handler, handler.setStream(captured), handler.level) for handler in handlers]

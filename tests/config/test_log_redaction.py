@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from django.conf import settings as django_settings
 
-from config.log_redaction import RedactSecrets
+from config.log_redaction import HIDDEN_TEXT, RedactSecrets
 
 CODE = "Zq8RkW2mPx7Lb4Tn9"
 TOKEN = "webhook-token med åäö&tecken"
@@ -88,24 +88,30 @@ def test_webhook_token_is_redacted(written: tuple[logging.Logger, io.StringIO]) 
     assert "webhook-token" not in stream.getvalue() and "gammal" not in stream.getvalue()
 
 
-def test_exception_text_is_redacted(written: tuple[logging.Logger, io.StringIO]) -> None:
-    """Undantagets text (meddelande och traceback) skrivs rensad; en hanterare utan filtret efter
-    den rensande läser samma rensade text (`record.exc_text`) i stället för att formatera om."""
+def test_exception_is_written_without_its_text(written: tuple[logging.Logger, io.StringIO]) -> None:
+    """Ett undantag skrivs med typ, ramar och kodrader men aldrig med sin text (där ett SDK kan ha
+    skrivit numret och SMS-texten); en hanterare utan filtret efter den rensande läser samma text
+    (`record.exc_text`) i stället för att formatera om."""
     logger, stream = written
     unfiltered = io.StringIO()
     plain = logging.StreamHandler(unfiltered)
     logger.addHandler(plain)
+    sent = "+46701234567: Hej! Din operationstid"  # som ett SDK skriver det den fick
     try:
-        raise RuntimeError(f"Oväntat fel för /s/{CODE} med {TOKEN}")
+        try:
+            raise ValueError(sent)
+        except ValueError as cause:
+            raise RuntimeError(f"Oväntat fel för /s/{CODE} med {TOKEN}") from cause
     except RuntimeError:
         logger.exception("Internal Server Error: %s", f"/s/{CODE}")
     finally:
         logger.removeHandler(plain)
-    text = stream.getvalue()
-    assert "Traceback (most recent call last)" in text
-    assert "RuntimeError: Oväntat fel för /s/[kod] med [token]" in text
-    assert CODE not in text and TOKEN not in text
-    assert CODE not in unfiltered.getvalue() and "RuntimeError: Oväntat fel för /s/[kod]" in unfiltered.getvalue()
+    for text in (stream.getvalue(), unfiltered.getvalue()):
+        assert "Traceback (most recent call last)" in text and "Det ledde till:" in text
+        assert f"ValueError: {HIDDEN_TEXT}" in text and f"RuntimeError: {HIDDEN_TEXT}" in text
+        assert "test_exception_is_written_without_its_text" in text  # ramen finns kvar
+        for secret in (CODE, TOKEN, "701234567", "Hej! Din operationstid"):
+            assert secret not in text
 
 
 def test_other_text_is_unchanged(written: tuple[logging.Logger, io.StringIO]) -> None:
