@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # HOST och PORT (standard 127.0.0.1:8000) läses av `manage.py runportal` från miljön eller .env.
 
-.PHONY: run test install install-dev browser bench check clean
+.PHONY: run test install install-dev browser bench check check-tools clean
 
 ## Installera körmiljön i .venv (görs om när requirements ändras).
 $(VENV)/.stamp-base: requirements/base.txt
@@ -22,14 +22,18 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-base requirements/dev.txt
 install: $(VENV)/.stamp-base
 install-dev: $(VENV)/.stamp-dev
 
-## Debians chromium för webbläsartesterna (Playwrights egen nedladdning fungerar inte här)
-## och Node.js (JavaScript-räknaren testas mot samma testvektorer som Python-räknaren).
+## Debians chromium för webbläsartesterna (Playwrights egen nedladdning fungerar inte här),
+## Node.js (JavaScript-räknaren testas mot samma testvektorer som Python-räknaren), nginx
+## (tests/deploy kör den levererade nginx-siten framför två daphne-processer) och age
+## (krypterade säkerhetskopior provas i tests/deploy).
 browser:
-	@command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
-	  echo "Installerar chromium, nodejs och npm från Debian..."; \
+	@command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+	  && test -x /usr/sbin/nginx && command -v age >/dev/null 2>&1 || { \
+	  echo "Installerar chromium, nodejs, npm, nginx och age från Debian..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    chromium fonts-dejavu-core $$(command -v node >/dev/null || echo nodejs) $$(command -v npm >/dev/null || echo npm) >/dev/null; }
+	    chromium fonts-dejavu-core age $$(command -v node >/dev/null || echo nodejs) $$(command -v npm >/dev/null || echo npm) \
+	    $$(test -x /usr/sbin/nginx || echo nginx-light) >/dev/null; }
 
 ## axe-core för tillgänglighetstesterna, låst i package-lock.json (portalen själv använder inget från npm).
 node_modules/axe-core/axe.min.js: package.json package-lock.json | browser
@@ -47,6 +51,24 @@ run: install
 ## Kör hela testsviten (SQLite som standard; DATABASE_URL och REDIS_URL byter till PostgreSQL/Redis).
 test: install-dev browser node_modules/axe-core/axe.min.js
 	$(PY) -m pytest
+
+## Debians shellcheck (skalskripten) och Node.js (node --check på JavaScript-filerna) för make check.
+check-tools:
+	@command -v shellcheck >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { \
+	  echo "Installerar shellcheck och nodejs från Debian..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    shellcheck $$(command -v node >/dev/null || echo nodejs) >/dev/null; }
+
+## Snabba kontroller före testerna: Djangos driftkontroll (scripts/deploy_check.py), ruff
+## (pyproject.toml), bash -n och shellcheck på skalskripten, node --check på JavaScript-filerna.
+check: install-dev check-tools
+	$(PY) scripts/deploy_check.py
+	$(VENV)/bin/ruff check .
+	@for script in deploy/*.sh .ci/run; do bash -n "$$script" || exit 1; done
+	shellcheck -x deploy/*.sh .ci/run
+	@for script in static/js/*.js; do node --check "$$script" || exit 1; done
+	@echo "make check: allt gick igenom."
 
 ## Prestandamätningar (körs aldrig i make test).
 bench: install-dev

@@ -7,7 +7,8 @@ portalen, så kvoten portal/minimal går att jämföra mellan maskiner.
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from config.urls import handler400, handler403, handler404, handler500, urlpatterns as portal_urlpatterns
+from config.urls import handler400, handler403, handler404, handler500
+from config.urls import urlpatterns as portal_urlpatterns
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 

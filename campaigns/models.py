@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from campaigns.messages import first_name
 
-
 # Bara bokstäver och siffror: telefoner gör hela länken klickbar (ett avslutande "-" eller
 # "_" tappas av en del länkigenkänning). 17 tecken ur 62 ger drygt 101 bitar slump.
 CODE_ALPHABET = string.ascii_letters + string.digits

@@ -452,8 +452,9 @@ CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # autentisering, HSLF-FS 2016:40 3 kap. 15 §; se README, Dataskydd).
 PATIENT_PAGE_DETAILS = env.bool("PATIENT_PAGE_DETAILS", default=True)
 # Åtkomstloggen (vem i personalen som såg vilken kampanj eller logg, bara id:n) sparas så här
-# många dagar; raderingen körs med kampanjernas varje timme.
-ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=730)
+# många dagar, som audit-loggen minst fem år (HSLF-FS 2016:40 4 kap. 9 §); raderingen körs med
+# kampanjernas varje timme.
+ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=5 * 365 + 2)
 if ACCESS_LOG_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("ACCESS_LOG_RETENTION_DAYS ska vara minst 1 (dagar).")
 # Audit-loggen (vem i personalen gjorde vad, och kampanjernas statistik) sparas så här många

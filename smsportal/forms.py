@@ -9,7 +9,8 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 
-from smsportal.phone import ERROR_MESSAGE as INVALID_PHONE_MESSAGE, InvalidPhoneNumber, parse_swedish_mobile
+from smsportal.phone import ERROR_MESSAGE as INVALID_PHONE_MESSAGE
+from smsportal.phone import InvalidPhoneNumber, parse_swedish_mobile
 from templates_app.models import MessageTemplate
 
 

@@ -22,7 +22,6 @@ from smsportal.oneway import SendRefused, record_invalid_form, send_template_sms
 from smsportal.quota import quota_for
 from templates_app.models import MessageTemplate, with_signature
 
-
 SMS_ACTIONS = (Action.SMS_SENT, Action.SMS_FAILED, Action.SMS_UNCERTAIN)
 
 

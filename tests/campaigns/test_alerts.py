@@ -10,7 +10,6 @@ from unittest import mock
 import pytest
 import time_machine
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 from django_q.conf import Conf
 

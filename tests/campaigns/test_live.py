@@ -28,11 +28,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.brokers import get_broker
 
+import config.settings as default_settings
 from accounts.sessions import LAST_ACTIVITY_KEY, timeout_seconds
 from campaigns import events
 from campaigns.models import Campaign, Recipient
 from campaigns.services import change_status, purge_expired, record_answer
-import config.settings as default_settings
 from config.asgi import application
 from tests.campaigns.factories import make_campaign, recipient
 

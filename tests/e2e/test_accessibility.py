@@ -28,7 +28,6 @@ from django.conf import settings
 from replies.views import RATE
 from tests.conftest import STAFF_PASSWORD
 from tests.e2e.conftest import collect_console_errors, log_in, screenshot
-from tests.testenv import TEST_ENVIRONMENT
 from tests.e2e.test_campaign_live_browser import (  # noqa: F401 – asgi_server är en fixtur
     DESKTOP_VIEWPORT,
     PHONE_VIEWPORT,
@@ -38,6 +37,7 @@ from tests.e2e.test_campaign_live_browser import (  # noqa: F401 – asgi_server
     run_manage,
     wait_for_state,
 )
+from tests.testenv import TEST_ENVIRONMENT
 
 pytestmark = pytest.mark.browser
 

@@ -35,6 +35,8 @@ class FakeElks46(FakeProvider):
         super().__init__()
         self.username = username
         self.password = password
+        #: De SMS som kontot skapat (svaren på POST /sms, med id), t.ex. för leveransrapporter.
+        self.created: list[dict[str, Any]] = []
 
     @property
     def base_url(self) -> str:
@@ -63,7 +65,9 @@ class FakeElks46(FakeProvider):
                 return text_reply(403, f"Missing key {key}")
         if not E164.fullmatch(form["to"]):
             return text_reply(403, "Invalid to number")
-        return Reply(200, self._sms(form))
+        sms = self._sms(form)
+        self.created.append(sms)
+        return Reply(200, sms)
 
     def _sms(self, form: dict[str, str]) -> dict[str, Any]:
         """Det skapade SMS:et; med dontlog=message utelämnas texten, som hos 46elks."""

@@ -26,7 +26,7 @@ from django.test import Client
 from django.utils import timezone
 from django_q.models import Task
 
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Campaign
 from campaigns.phones import decrypt_phone
 from campaigns.tasks import send_to_recipient
 from tests.campaigns.factories import at, make_campaign, run_minute_schedule, send_all

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
