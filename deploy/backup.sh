@@ -16,7 +16,8 @@
 #   BACKUP_DIR        katalog för kopiorna (standard /var/lib/smsportal/backups)
 #   BACKUP_KEEP_DAYS  dagar en kopia sparas innan den raderas (standard 14)
 #   BACKUP_AGE_RECIPIENTS  valfri: fil med age-mottagare (publika nycklar, `age-keygen`);
-#                     då krypteras kopian (.dump.age) och bara den privata nyckeln kan läsa den
+#                     då krypteras kopian (.dump.age) och bara den privata nyckeln kan läsa den.
+#                     Med systemd ges filen som credential (se smsportal-backup.service)
 set -euo pipefail
 
 # shellcheck source=deploy/database-url.sh
@@ -54,14 +55,29 @@ dump() {
   pg_dump "${args[@]}" --dbname="$DATABASE_TARGET"
 }
 
-# Raderar kopior äldre än BACKUP_KEEP_DAYS dygn; skriver ut antalet.
+# Raderar kopior äldre än BACKUP_KEEP_DAYS dygn och halvfärdiga filer äldre än ett dygn (från en
+# körning som dödades med SIGKILL eller strömavbrott); skriver ut antalet.
 prune() {
-  find "$BACKUP_DIR" -maxdepth 1 -type f \
-    \( -name 'smsportal-*.dump' -o -name 'smsportal-*.dump.age' \) \
-    -mmin +$((BACKUP_KEEP_DAYS * 1440)) -print -delete | wc -l
+  find "$BACKUP_DIR" -maxdepth 1 -type f \( \
+    \( \( -name 'smsportal-*.dump' -o -name 'smsportal-*.dump.age' \) -mmin +$((BACKUP_KEEP_DAYS * 1440)) \) \
+    -o \( -name 'smsportal-*.partial' -mmin +1440 \) \
+    \) -print -delete | wc -l
+}
+
+# Vid avslut: tar bort den halvfärdiga filen och säger tydligt i journalen att kopian misslyckades
+# (enheten står då som failed; se README om övervakning av kopiornas ålder).
+finish() {
+  local status=$?
+  if [[ -n "$partial" ]]; then
+    rm -f "$partial"
+  fi
+  if [[ "$status" -ne 0 ]]; then
+    echo "backup.sh: säkerhetskopian misslyckades (felkod $status); ingen ny kopia skrevs i $BACKUP_DIR." >&2
+  fi
 }
 
 main() {
+  trap finish EXIT
   [[ "$BACKUP_KEEP_DAYS" =~ ^[1-9][0-9]*$ ]] || fail "BACKUP_KEEP_DAYS ska vara ett positivt heltal (dagar), inte '$BACKUP_KEEP_DAYS'."
   if [[ -n "$BACKUP_AGE_RECIPIENTS" ]]; then
     command -v age >/dev/null || fail "BACKUP_AGE_RECIPIENTS är satt men programmet age saknas (apt-get install age)."
@@ -81,7 +97,6 @@ main() {
   # Halvfärdig fil under ett eget namn, borttagen om något går fel: en avbruten körning lämnar
   # aldrig en trasig kopia som ser hel ut.
   partial="$target.partial"
-  trap 'rm -f "$partial"' EXIT
   if [[ -n "$BACKUP_AGE_RECIPIENTS" ]]; then
     dump | age --encrypt --recipients-file "$BACKUP_AGE_RECIPIENTS" --output "$partial"
   else
@@ -89,12 +104,13 @@ main() {
   fi
   chmod 600 "$partial"
   mv "$partial" "$target"
+  partial=""
 
   local size pruned
   size=$(du -k "$target" | cut -f1)
   pruned=$(prune)
   echo "Säkerhetskopia klar: $target (${size} KiB, $(($(date +%s) - started)) s, utan kampanjer och sessioner)."
-  echo "Kopior äldre än $BACKUP_KEEP_DAYS dagar raderade ur $BACKUP_DIR: $pruned."
+  echo "Kopior äldre än $BACKUP_KEEP_DAYS dagar (och halvfärdiga filer äldre än ett dygn) raderade ur $BACKUP_DIR: $pruned."
 }
 
 main "$@"

@@ -6,6 +6,9 @@
 #   deploy/smoke-test.sh https://sms.example.se                     genom nginx
 #   deploy/smoke-test.sh http://127.0.0.1:8001 sms.example.se       direkt mot en daphne-process
 #   deploy/smoke-test.sh -k https://127.0.0.1                       självsignerat certifikat (test)
+#   SMOKE_CONNECT_TO=127.0.0.1 deploy/smoke-test.sh https://sms.example.se
+#                                 på servern själv: genom nginx med rätt namn och certifikat, men
+#                                 från 127.0.0.1, som siten släpper in till /healthz
 #
 # Kontrollerar: inloggningssidan (200), portalens CSS (200, text/css) och /healthz (200).
 # Medan portalen startar (ingen kontakt, 502, 503, 504) försöker det igen i upp till
@@ -33,6 +36,10 @@ base="${base%/}"
 curl_options+=(--header "X-Forwarded-Proto: https")
 if [[ -n "${2:-}" ]]; then
   curl_options+=(--header "Host: $2")
+fi
+if [[ -n "${SMOKE_CONNECT_TO:-}" ]]; then
+  # Samma namn (SNI, Host, certifikatet) men anslutningen går till den här adressen.
+  curl_options+=(--connect-to "::${SMOKE_CONNECT_TO}:")
 fi
 
 failed=0

@@ -256,35 +256,52 @@ def replace_once(text: str, pattern: str, replacement: str, count: int = 1) -> s
 
 
 def site_for_test(
-    web_ports: list[int], http_port: int, https_port: int, cert: Path, key: Path, logs: Path
+    web_ports: list[int], http_port: int, https_port: int, cert: Path, key: Path, logs: Path, acme_root: Path
 ) -> str:
-    """Den levererade siten med platshållarna utbytta mot stackens portar, certifikat och loggar.
+    """Den levererade siten med platshållarna utbytta mot stackens portar, certifikat, loggar och webroot.
 
-    Raderna `listen [::]:…` tas bort (IPv6 finns inte alltid i testmiljön); allt annat är orört.
+    Raderna `listen [::]:…` tas bort (IPv6 finns inte alltid i testmiljön), omdirigeringen från
+    HTTP går till stackens HTTPS-port och Let's Encrypts kontrollfiler läses ur `acme_root`.
+    HTTPS-standardservern (ssl_reject_handshake) mister bara `default_server`: stacken nås på
+    adressen 127.0.0.1, och en klient skickar inget SNI för en adress, så med den kvar skulle
+    varje handskakning vägras. Den namngivna servern, först i filen, blir då standard för
+    porten. Allt annat är orört.
     """
     text = SITE.read_text()
     servers = "".join(f"    server 127.0.0.1:{port};\n" for port in web_ports)
     text = replace_once(text, r"^    server 127\.0\.0\.1:\d+;\n(?:    server 127\.0\.0\.1:\d+;\n)*", servers)
-    text = replace_once(text, r"^    listen \[::\]:\d+.*\n", "", count=2)
-    text = replace_once(text, r"^    listen 80;", f"    listen 127.0.0.1:{http_port};")
+    text = replace_once(text, r"^    listen \[::\]:\d+.*\n", "", count=4)
+    text = replace_once(text, r"^    listen 80( default_server)?;", rf"    listen 127.0.0.1:{http_port}\g<1>;", count=2)
+    text = replace_once(
+        text, r"^    listen 443 ssl http2 default_server;", f"    listen 127.0.0.1:{https_port} ssl http2;"
+    )
     text = replace_once(text, r"^    listen 443 ssl", f"    listen 127.0.0.1:{https_port} ssl")
     text = replace_once(text, r"server_name sms\.example\.se;", "server_name 127.0.0.1;", count=2)
+    text = replace_once(
+        text,
+        r"return 301 https://sms\.example\.se\$request_uri;",
+        rf"return 301 https://127.0.0.1:{https_port}$request_uri;",
+    )
+    text = replace_once(text, r"root /var/www/letsencrypt;", f"root {acme_root};")
     text = replace_once(text, r"(ssl_certificate +)/etc/ssl/smsportal/fullchain\.pem;", rf"\g<1>{cert};")
     text = replace_once(text, r"(ssl_certificate_key +)/etc/ssl/smsportal/privkey\.pem;", rf"\g<1>{key};")
-    text = replace_once(text, r"(access_log +)/var/log/nginx/smsportal-access\.log ", rf"\g<1>{logs / 'access.log'} ", 2)
+    text = replace_once(
+        text, r"(access_log +)/var/log/nginx/smsportal-access\.log ", rf"\g<1>{logs / 'access.log'} ", 2
+    )
     return replace_once(text, r"(error_log +)/var/log/nginx/smsportal-error\.log ", rf"\g<1>{logs / 'error.log'} ", 2)
 
 
 def nginx_main_config(prefix: Path, site: Path) -> str:
     """En minimal nginx.conf som Debians: http-block med mime-typer, siten inkluderad; allt under `prefix`."""
     temp_paths = "\n".join(
-        f"    {kind}_temp_path {prefix / 'temp' / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        f"    {kind}_temp_path {prefix / 'temp' / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     # Som root kör nginx annars arbetsprocesserna som nobody, som inte når testets mappar.
     user = "user root;\n" if os.geteuid() == 0 else ""
     return f"""{user}worker_processes 1;
-pid {prefix / 'nginx.pid'};
-error_log {prefix / 'logs' / 'nginx-main-error.log'} warn;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "logs" / "nginx-main-error.log"} warn;
 events {{
     worker_connections 1024;
 }}
@@ -456,7 +473,9 @@ def start_nginx(stack: Stack) -> Process:
     https_port = int(stack.base_url.rsplit(":", 1)[1])
     http_port = int(stack.http_url.rsplit(":", 1)[1])
     site = stack.folder / "smsportal.conf"
-    site.write_text(site_for_test(stack.web_ports, http_port, https_port, cert, key, stack.folder / "logs"))
+    acme_root = stack.folder / "letsencrypt"
+    (acme_root / ".well-known" / "acme-challenge").mkdir(parents=True, exist_ok=True)
+    site.write_text(site_for_test(stack.web_ports, http_port, https_port, cert, key, stack.folder / "logs", acme_root))
     main = stack.folder / "nginx.conf"
     main.write_text(nginx_main_config(stack.folder, site))
     check = subprocess.run(

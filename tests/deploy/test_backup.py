@@ -58,13 +58,13 @@ category = Category.objects.create(name="Kopieprovet")
 MessageTemplate.objects.create(category=category, title={TEMPLATE_TITLE!r}, text="Välkommen tillbaka.")
 parsed = parse_recipients({RECIPIENT_NAME + ", " + RECIPIENT_PHONE!r}, max_recipients=10)
 assert parsed.recipients and not parsed.errors, parsed.errors
-campaign, _ = create_campaign(
+campaign = create_campaign(
     user=user,
     slot_at=timezone.now() + timedelta(days=1),
     operation_type={OPERATION_TYPE!r},
     recipients=parsed.recipients,
     request_id="kopieprovet",
-)
+).campaign
 record_access(AccessKind.CAMPAIGN_PAGE, user=user, campaign_id=campaign.pk)
 session = import_module(settings.SESSION_ENGINE).SessionStore()
 session["_auth_user_id"] = str(user.pk)
@@ -86,6 +86,7 @@ class Restored:
     pruned: Path
     recent: Path
     unrelated: Path
+    stale_partial: Path
 
 
 def server_reachable() -> bool:
@@ -165,13 +166,24 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restored]:
         pruned = old_file(backup_dir / "smsportal-20200101-020000.dump", KEEP_DAYS + 1)
         recent = old_file(backup_dir / "smsportal-20200102-020000.dump", KEEP_DAYS - 1)
         unrelated = old_file(backup_dir / "anteckningar.txt", KEEP_DAYS + 30)
+        # En halvfärdig fil från en körning som dödades (SIGKILL, strömavbrott) för två dygn sedan.
+        stale_partial = old_file(backup_dir / "smsportal-20200103-020000.dump.partial", 2)
         backup_output = checked(
             run(["bash", "deploy/backup.sh"], source_url, BACKUP_DIR=str(backup_dir), BACKUP_KEEP_DAYS=str(KEEP_DAYS))
         )
         dump = max(backup_dir.glob("smsportal-*.dump"), key=lambda path: path.stat().st_mtime)
         checked(run(["bash", "deploy/restore.sh", str(dump)], restored_url))
         yield Restored(
-            source_url, restored_url, backup_dir, dump, backup_output, campaign_id, pruned, recent, unrelated
+            source_url,
+            restored_url,
+            backup_dir,
+            dump,
+            backup_output,
+            campaign_id,
+            pruned,
+            recent,
+            unrelated,
+            stale_partial,
         )
     finally:
         for name in names:
@@ -250,10 +262,11 @@ def test_dump_file_is_private(restored: Restored) -> None:
 
 
 def test_old_dumps_are_pruned(restored: Restored) -> None:
-    """Kopior äldre än BACKUP_KEEP_DAYS raderas; yngre kopior och andra filer lämnas."""
+    """Kopior äldre än BACKUP_KEEP_DAYS och gamla halvfärdiga filer raderas; yngre kopior och andra filer lämnas."""
     assert not restored.pruned.exists()
+    assert not restored.stale_partial.exists()
     assert restored.recent.exists() and restored.unrelated.exists()
-    assert f"Kopior äldre än {KEEP_DAYS} dagar raderade ur {restored.backup_dir}: 1." in restored.backup_output
+    assert f"raderade ur {restored.backup_dir}: 2." in restored.backup_output
 
 
 def test_restore_refuses_a_database_in_use(restored: Restored) -> None:
@@ -271,6 +284,8 @@ def test_failed_dump_leaves_no_file(tmp_path: Path) -> None:
     result = run(["bash", "deploy/backup.sh"], missing, BACKUP_DIR=str(tmp_path))
     assert result.returncode != 0
     assert list(tmp_path.iterdir()) == []
+    # Journalen säger tydligt att kopian uteblev (enheten står då som failed).
+    assert f"säkerhetskopian misslyckades (felkod 1); ingen ny kopia skrevs i {tmp_path}." in result.stderr
 
 
 def resolved(database_url: str) -> str:
@@ -326,3 +341,19 @@ def test_encrypted_dump_restores_only_with_the_key(restored: Restored, empty_dat
     checked(run(["bash", "deploy/restore.sh", str(encrypted)], empty_database, BACKUP_AGE_IDENTITY=str(identity)))
     assert template_count(empty_database) == 1
     assert count(empty_database, "campaigns_recipient") == 0
+
+
+def test_compose_backup_route_uses_libpq_variables(restored: Restored, tmp_path: Path) -> None:
+    """Compose-tjänsten backup: compose-database.sh ger POSTGRES_PASSWORD som PGPASSWORD, värd och databas via PG*.
+
+    Samma kommando som i postgres-containern, utan DATABASE_URL (den har bara postgres.env).
+    """
+    source_database = restored.source_url.rsplit("/", 1)[1]
+    compose_env = {"PGHOST": "127.0.0.1", "PGUSER": "postgres", "PGDATABASE": source_database}
+    command = ["bash", "deploy/compose-database.sh", "deploy/backup.sh"]
+    without_password = run(command, "", **compose_env, BACKUP_DIR=str(tmp_path))
+    assert without_password.returncode != 0 and "POSTGRES_PASSWORD saknas" in without_password.stderr
+    checked(run(command, "", **compose_env, BACKUP_DIR=str(tmp_path), POSTGRES_PASSWORD="oanvant-med-trust"))
+    (dump,) = tmp_path.glob("smsportal-*.dump")
+    listing = checked(run(["pg_restore", "--list", str(dump)], restored.source_url))
+    assert "templates_app_messagetemplate" in listing

@@ -14,9 +14,12 @@ Körs när DATABASE_URL pekar på PostgreSQL och REDIS_URL är satt (andra körn
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import secrets
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -304,5 +307,80 @@ def test_smoke_test_script_against_web_process_and_nginx(stack: Stack) -> None:
     assert "inloggningssidan: /konto/logga-in/ gav status 301" in redirect.stderr
 
     # Startskriptets driftkontroll (check --deploy) godkänner stackens inställningar.
-    check = subprocess.run([str(DEPLOY / "smsportal.sh"), "check"], env=stack.env, capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [str(DEPLOY / "smsportal.sh"), "check"], env=stack.env, capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 0, check.stdout + check.stderr
+
+    # På servern själv: namnet löses inte (sms.example.se), SMOKE_CONNECT_TO ansluter till 127.0.0.1.
+    https_port = stack.base_url.rsplit(":", 1)[1]
+    connect_to = subprocess.run(
+        [script, "-k", f"https://sms.example.se:{https_port}", "127.0.0.1"],
+        env={**os.environ, "SMOKE_CONNECT_TO": "127.0.0.1"},
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert connect_to.returncode == 0, connect_to.stdout + connect_to.stderr
+
+
+def raw_request(
+    base_url: str, path: str, host: str | None = None, source: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """GET `path` exakt som den skrivs (ingen normalisering); (status, huvuden, kropp), status 0 om nginx stänger.
+
+    `host` byter Host-huvudet, `source` är klientens egen adress (t.ex. 127.0.0.2).
+    """
+    scheme, rest = base_url.split("://", 1)
+    address, port = rest.rsplit(":", 1)
+    source_address = (source, 0) if source else None
+    if scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            address, int(port), timeout=10, context=insecure_tls(), source_address=source_address
+        )
+    else:
+        connection = http.client.HTTPConnection(address, int(port), timeout=10, source_address=source_address)
+    try:
+        connection.request("GET", path, headers={"Host": host} if host else {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        return 0, {}, b""
+    finally:
+        connection.close()
+
+
+def test_http_server_serves_acme_challenges_and_redirects_only_to_the_portal(stack: Stack) -> None:
+    """Port 80: Let's Encrypts kontrollfil svarar 200, allt annat 301 till portalens namn; fel namn får inget svar."""
+    challenge = stack.folder / "letsencrypt" / ".well-known" / "acme-challenge" / "provtoken"
+    challenge.write_text("provtoken.nyckelavtryck")
+    status, _, body = raw_request(stack.http_url, "/.well-known/acme-challenge/provtoken")
+    assert (status, body) == (200, b"provtoken.nyckelavtryck")
+
+    status, headers, _ = raw_request(stack.http_url, "/konto/logga-in/?next=/")
+    assert (status, headers["Location"]) == (301, f"{stack.base_url}/konto/logga-in/?next=/")
+    # Ett påhittat Host-huvud hamnar i standardservern, som stänger utan svar (444) i stället
+    # för att omdirigera till den påhittade värden.
+    assert raw_request(stack.http_url, "/x", host="evil.example")[0] == 0
+
+
+def test_health_check_only_from_allowed_addresses(stack: Stack) -> None:
+    """/healthz genom nginx: 200 från 127.0.0.1 (tillåten i siten), 403 från en annan adress (127.0.0.2)."""
+    deadline = time.monotonic() + 60  # 503 tills klustret kört sitt första minutschema
+    while (status := raw_request(stack.base_url, "/healthz")[0]) == 503 and time.monotonic() < deadline:
+        time.sleep(2)
+    assert status == 200
+    assert raw_request(stack.base_url, "/healthz", source="127.0.0.2")[0] == 403
+    assert raw_request(stack.base_url, "/konto/logga-in/", source="127.0.0.2")[0] == 200
+
+
+def test_access_log_redacts_every_spelling_of_a_reply_link(stack: Stack) -> None:
+    """//s/, /%73/, /s%2F och /S/ före en kod: nginx normaliserar sökvägen, och loggen har bara /s/<kod>."""
+    code = "Prov" + secrets.token_hex(6)
+    spellings = [f"//s/{code}", f"/%73/{code}", f"/s%2F{code}", f"/S/{code}", f"/s/{code}"]
+    for path in spellings:
+        assert raw_request(stack.base_url, path)[0] != 0
+    entries = access_entries(stack)
+    assert code not in stack.access_log.read_text()
+    assert code.lower() not in stack.access_log.read_text().lower()
+    assert sum(1 for _, path, _ in entries[-len(spellings) :] if path == "/s/<kod>") == len(spellings), entries[-5:]
