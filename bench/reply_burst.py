@@ -20,9 +20,22 @@ patienter som svarade JA, och platserna följer svarstiderna (plats 1 = tidigast
 
     .venv/bin/python bench/reply_burst.py [--campaigns 10] [--per-campaign 50] [--concurrency 0]
     .venv/bin/python bench/reply_burst.py --recipients 60     # snabb provkörning
+    .venv/bin/python bench/reply_burst.py --processes 2 [--redis-url redis://127.0.0.1:6379/0]
 
 Patientsidornas gräns per IP-adress (60/min) gäller: varje patient får en egen påhittad
 klientadress via X-Forwarded-For (TRUSTED_PROXY_COUNT=1), som patienter på olika telefoner.
+
+Med `--processes N` mäts i stället driftstacken som kliniken kör den (tests/deploy/stack.py):
+nginx med den levererade siten (HTTPS, självsignerat certifikat) framför daphne-processer
+startade som systemd-enheterna, DEBUG av, PostgreSQL och Redis (Redis-databasen i
+`--redis-url` töms). I samma körning mäts först 1 och sedan N daphne-processer, var gång med
+en ny engångsdatabas och samma antal patienter och samtidighet (standard högst 400 patienter
+samtidigt: stackens nginx har 1 024 anslutningar och varje pågående begäran tar två);
+samma kontroller görs efter varje mätning. Utöver tabellerna ovan skrivs kvoten N processer ÷
+1 process (svar/s, median, p99) och hur många kärnor som i genomsnitt var upptagna under
+patientsvaren: klienten (det här skriptet, som delar maskinen med servern), daphne, nginx,
+PostgreSQL (hela servern, även andras databaser), övrigt och hela maskinen. nginx lägger 127.0.0.1 sist i X-Forwarded-For, så stacken körs med
+TRUSTED_PROXY_COUNT=2. Ingår inte i `make bench` (som kör utan argument).
 """
 
 from __future__ import annotations
@@ -31,14 +44,15 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import random
+import re
 import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -47,11 +61,13 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.path först
+    BENCH_SETTINGS,
     ROOT,
     environment,
     free_port,
     percentile,
     print_table,
+    redis_reachable,
     setup_django,
     start_daphne,
     stop,
@@ -65,6 +81,12 @@ DOUBLE_CLICK_EVERY = 10
 # Längsta tid för en enskild begäran.
 REQUEST_TIMEOUT = 120.0
 MINIMAL_PATH = "/bench/minimal/"
+# Redis för --processes (databasen töms vid varje mätning).
+REDIS_URL = "redis://127.0.0.1:6379/0"
+# Samtidighet för --processes om inget annat anges: nginx i stacken har 1 arbetsprocess med
+# 1 024 anslutningar, och varje pågående begäran tar två (klienten och daphne). Med 500 på en
+# gång tar anslutningarna slut ("worker_connections are not enough") och begäranden avbryts.
+STACK_CONCURRENCY = 400
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,11 @@ def address(index: int) -> str:
 def prepare(env: dict[str, str], campaigns: int, per_campaign: int) -> list[Patient]:
     """Migrerar engångsdatabasen och skapar kampanjerna med skickade mottagare (utan sändjobb)."""
     setup_django(env)
+    return create_patients(campaigns, per_campaign)
+
+
+def create_patients(campaigns: int, per_campaign: int) -> list[Patient]:
+    """Skapar kampanjerna med skickade mottagare (utan sändjobb) i en redan uppsatt Django."""
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
@@ -133,6 +160,13 @@ def prepare(env: dict[str, str], campaigns: int, per_campaign: int) -> list[Pati
     return patients
 
 
+def shuffled_answers(patients: list[Patient]) -> list[tuple[str, str]]:
+    """Besöken (sökväg, svar) i blandad ordning, som svar från många telefoner (samma ordning varje gång)."""
+    order = list(range(len(patients)))
+    random.Random(42).shuffle(order)
+    return [(f"/s/{patients[i].code}", patients[i].choice) for i in order]
+
+
 async def visit(
     http: aiohttp.ClientSession,
     base: str,
@@ -145,7 +179,9 @@ async def visit(
 ) -> None:
     """En patient: GET sidan (200) och POST svaret med CSRF-kakan från sidan (väntat `post_status`).
 
-    `double`: två POST samtidigt (dubbelklick); latensen är den första POST:ens.
+    POST:en har Origin-huvudet som en webbläsares formulär (över HTTPS kräver Djangos
+    CSRF-skydd Origin eller Referer). `double`: två POST samtidigt (dubbelklick); latensen
+    är den första POST:ens.
     """
     headers = {"X-Forwarded-For": client_ip}
     try:
@@ -158,7 +194,10 @@ async def visit(
         # Sidan sätter CSRF-kakan; den minimala vyn gör det inte, då duger en egen hemlighet.
         token = cookie.value if cookie else secrets.token_hex(16)
         started = time.perf_counter()
-        posts = [post_answer(http, base + path, choice, token, headers, started) for _ in range(2 if double else 1)]
+        post_headers = {**headers, "Origin": base}
+        posts = [
+            post_answer(http, base + path, choice, token, post_headers, started) for _ in range(2 if double else 1)
+        ]
         outcomes = await asyncio.gather(*posts)
         for number, (status, elapsed) in enumerate(outcomes):
             if status != post_status:
@@ -195,7 +234,7 @@ async def run_burst(base: str, visits: list[tuple[str, str]], post_status: int, 
             double = index % DOUBLE_CLICK_EVERY == 0
             await visit(http, base, path, choice, address(index), post_status, burst, double)
 
-    connector = aiohttp.TCPConnector(limit=limit)
+    connector = aiohttp.TCPConnector(limit=limit, ssl=False)  # stackens certifikat är självsignerat
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
         started = time.perf_counter()
@@ -204,12 +243,16 @@ async def run_burst(base: str, visits: list[tuple[str, str]], post_status: int, 
     return burst
 
 
-async def warm_up(base: str) -> None:
-    """Ett par besök före mätningen, så att mallar och moduler redan är laddade."""
-    async with aiohttp.ClientSession() as http:
-        for path in (MINIMAL_PATH, "/s/okand-kod"):
-            async with http.get(base + path, headers={"X-Forwarded-For": "10.255.255.254"}) as response:
-                await response.read()
+async def warm_up(base: str, rounds: int = 1) -> None:
+    """Ett par besök före mätningen, så att mallar och moduler redan är laddade.
+
+    `rounds` varv: bakom nginx når varven var sin daphne-process (least_conn delar lika).
+    """
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as http:
+        for _ in range(rounds):
+            for path in (MINIMAL_PATH, "/s/okand-kod"):
+                async with http.get(base + path, headers={"X-Forwarded-For": "10.255.255.254"}) as response:
+                    await response.read()
 
 
 def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
@@ -224,8 +267,9 @@ def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
     expected = {"ja": Recipient.Answer.YES, "nej": Recipient.Answer.NO}
     rows = {
         pk: (answer, answered_at, rank)
-        for pk, answer, answered_at, rank in Recipient.objects.filter(pk__in=[p.recipient_id for p in patients])
-        .values_list("pk", "answer", "answered_at", "yes_rank")
+        for pk, answer, answered_at, rank in Recipient.objects.filter(
+            pk__in=[p.recipient_id for p in patients]
+        ).values_list("pk", "answer", "answered_at", "yes_rank")
     }
     problems: list[str] = []
     for patient in patients:
@@ -261,9 +305,7 @@ def measure_database(database_url: str, campaigns: int, per_campaign: int, concu
     with tempfile.TemporaryDirectory(prefix="reply-burst-static-") as static_root:
         env = environment(database_url, port, Path(static_root), LIVE_POLL_SECONDS="600")
         patients = prepare(env, campaigns, per_campaign)
-        order = list(range(len(patients)))
-        random.Random(42).shuffle(order)  # kampanjerna blandas, som svar från många telefoner
-        answers = [(f"/s/{patients[i].code}", patients[i].choice) for i in order]
+        answers = shuffled_answers(patients)
         base = f"http://127.0.0.1:{port}"
         daphne = start_daphne(env, port)
         try:
@@ -284,10 +326,160 @@ def measure_database(database_url: str, campaigns: int, per_campaign: int, concu
     }
 
 
-def run_child(database_url: str, args: argparse.Namespace) -> dict[str, object]:
-    """Kör mätningen mot en databas i en ny process och läser dess resultat (JSON i en fil)."""
+@dataclass(frozen=True)
+class ProcessTicks:
+    """En process i /proc: namn, förälder och CPU-tid i klocktick (egen och väntade barns)."""
+
+    name: str
+    parent: int
+    own: int
+    children: int
+
+
+def processes_now() -> dict[int, ProcessTicks]:
+    """Varje process i /proc just nu (pid → ProcessTicks), ur /proc/<pid>/stat (proc(5))."""
+    found: dict[int, ProcessTicks] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue  # processen hann avslutas
+        fields = tail.split()
+        # Efter "(namn)": tillstånd, ppid, …; utime, stime, cutime, cstime är fält 14–17.
+        found[int(entry.name)] = ProcessTicks(
+            name=head.split("(", 1)[1],
+            parent=int(fields[1]),
+            own=int(fields[11]) + int(fields[12]),
+            children=int(fields[13]) + int(fields[14]),
+        )
+    return found
+
+
+def tree_cpu_seconds(roots: list[int], table: dict[int, ProcessTicks]) -> float:
+    """CPU-sekunder för processerna `roots` och alla deras barn, även avslutade barn som väntats in.
+
+    Så räknas nginx arbetsprocesser och PostgreSQL:s kortlivade serverprocesser (en per
+    anslutning) med.
+    """
+    wanted = {pid for pid in roots if pid in table}
+    grown = True
+    while grown:
+        children = {pid for pid, process in table.items() if process.parent in wanted} - wanted
+        wanted |= children
+        grown = bool(children)
+    ticks = sum(table[pid].own for pid in wanted) + sum(table[pid].children for pid in roots if pid in table)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_servers(table: dict[int, ProcessTicks]) -> list[int]:
+    """PostgreSQL:s huvudprocesser på maskinen (postgres-processer vars förälder inte är postgres)."""
+    return [
+        pid
+        for pid, process in table.items()
+        if process.name == "postgres" and table.get(process.parent, ProcessTicks("", 0, 0, 0)).name != "postgres"
+    ]
+
+
+def machine_busy_seconds() -> float:
+    """Hela maskinens upptagna CPU-sekunder sedan start (alla kärnor; /proc/stat utan idle och iowait)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(web: list[int], nginx: list[int]) -> dict[str, float]:
+    """CPU-sekunder hittills: klienten (den här processen), daphne, nginx, PostgreSQL och hela maskinen."""
+    table = processes_now()
+    return {
+        "client": time.process_time(),
+        "daphne": tree_cpu_seconds(web, table),
+        "nginx": tree_cpu_seconds(nginx, table),
+        "postgres": tree_cpu_seconds(postgres_servers(table), table),
+        "machine": machine_busy_seconds(),
+        "wall": time.perf_counter(),
+    }
+
+
+def nginx_problems(logs: Path) -> str:
+    """nginx felloggar sammanfattade: antal rader per slag av fel (raderna själva har patientlänkar)."""
+    kinds: dict[str, int] = {}
+    for log in sorted(logs.glob("*error.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            # "… [alert] 123#0: 1024 worker_connections are not enough while …, client: …"
+            message = re.sub(r"^.*?\[(\w+)\] \d+#\d+: (\*\d+ )?", r"[\1] ", line).split(",")[0]
+            kinds[message] = kinds.get(message, 0) + 1
+    if not kinds:
+        return "nginx skrev inga fel."
+    return "nginx skrev:\n" + "\n".join(f"  {count} × {message}" for message, count in kinds.items())
+
+
+def measure_stack(
+    database_url: str, redis_url: str, processes: int, campaigns: int, per_campaign: int, concurrency: int
+) -> dict[str, object]:
+    """Mätningen genom driftstacken: nginx (HTTPS) framför `processes` daphne, PostgreSQL och Redis.
+
+    Stacken startas ur deploy/ (tests/deploy/stack.py) med mätvyn och TRUSTED_PROXY_COUNT=2,
+    så att varje patients egen X-Forwarded-For räknas (nginx lägger 127.0.0.1 sist). Körs i
+    en egen process; testdata skapas direkt i stackens databas. Patientsvarens skur mäts
+    också i CPU-tid per del (klient, daphne, nginx, PostgreSQL, hela maskinen).
+    """
+    import django
+
+    from tests.deploy.stack import running_stack
+    from tests.fakes.elks46_server import FakeElks46
+
+    elks46 = FakeElks46().start()
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="reply-burst-stack-") as tmp,
+            running_stack(
+                Path(tmp),
+                database_url,
+                redis_url,
+                elks46.base_url,
+                web_processes=processes,
+                worker=False,
+                TRUSTED_PROXY_COUNT="2",
+                DJANGO_SETTINGS_MODULE=BENCH_SETTINGS,
+                BENCH_STATIC_ROOT=str(Path(tmp) / "static"),
+            ) as stack,
+        ):
+            os.environ.update({**stack.env, "LOG_LEVEL": "WARNING"})  # bara den här processens utskrifter
+            django.setup()
+            patients = create_patients(campaigns, per_campaign)
+            answers = shuffled_answers(patients)
+            web = [process.popen.pid for process in stack.web]
+            nginx = [stack.nginx.popen.pid] if stack.nginx else []
+            asyncio.run(warm_up(stack.base_url, rounds=2 * processes))
+            minimal = asyncio.run(run_burst(stack.base_url, [(MINIMAL_PATH, c) for _, c in answers], 200, concurrency))
+            before = cpu_snapshot(web, nginx)
+            portal = asyncio.run(run_burst(stack.base_url, answers, 302, concurrency))
+            after = cpu_snapshot(web, nginx)
+            if minimal.errors or portal.errors:
+                print("daphne skrev (sista raderna):\n" + stack.portal_logs()[-2000:])
+                print(nginx_problems(Path(tmp) / "logs"))
+    finally:
+        elks46.stop()
+    answers_ok, ranks_ok, problems = verify(patients)
+    return {
+        "portal": asdict(portal),
+        "minimal": asdict(minimal),
+        "answers_ok": answers_ok,
+        "ranks_ok": ranks_ok,
+        "problems": problems[:10],
+        "cpu": {part: after[part] - before[part] for part in after},
+    }
+
+
+def run_child(database_url: str, args: argparse.Namespace, processes: int = 0) -> dict[str, object]:
+    """Kör mätningen mot en databas i en ny process och läser dess resultat (JSON i en fil).
+
+    `processes` > 0: genom driftstacken med så många daphne-processer (measure_stack).
+    """
     with tempfile.TemporaryDirectory(prefix="reply-burst-result-") as tmp:
         result_file = Path(tmp) / "resultat.json"
+        stack = [f"--stack-processes={processes}", f"--redis-url={args.redis_url}"] if processes else []
         subprocess.run(
             [
                 sys.executable,
@@ -297,6 +489,7 @@ def run_child(database_url: str, args: argparse.Namespace) -> dict[str, object]:
                 f"--concurrency={args.concurrency}",
                 f"--database-url={database_url}",
                 f"--result-file={result_file}",
+                *stack,
             ],
             cwd=ROOT,
             check=True,
@@ -327,9 +520,11 @@ def burst_row(database: str, view: str, burst: Burst) -> list[str]:
     ]
 
 
-def report(results: dict[str, dict[str, object] | None], visits: int, concurrency: int) -> bool:
-    """Skriver tabellerna; sant om alla kontroller gav OK."""
-    headers = ["databas", "vy", "svar/s", "median (ms)", "p99 (ms)", "fel"]
+def report(
+    results: dict[str, dict[str, object] | None], visits: int, concurrency: int, column: str = "databas"
+) -> bool:
+    """Skriver tabellerna (första kolumnen heter `column`); sant om alla kontroller gav OK."""
+    headers = [column, "vy", "svar/s", "median (ms)", "p99 (ms)", "fel"]
     rows: list[list[str]] = []
     ratios: list[list[str]] = []
     checks: list[list[str]] = []
@@ -360,9 +555,47 @@ def report(results: dict[str, dict[str, object] | None], visits: int, concurrenc
     together = "alla på en gång" if not concurrency else f"högst {concurrency} samtidigt"
     print(f"\n{visits} patienter (GET + POST), {together}.")
     print_table(headers, rows, left=2)
-    print_table(["databas", "svar/s portal ÷ minimal", "median portal ÷ minimal", "p99 portal ÷ minimal"], ratios)
-    print_table(["databas", "varje svar sparat en gång", "exakt ett första JA per kampanj"], checks)
+    print_table([column, "svar/s portal ÷ minimal", "median portal ÷ minimal", "p99 portal ÷ minimal"], ratios)
+    print_table([column, "varje svar sparat en gång", "exakt ett första JA per kampanj"], checks)
     return all_ok
+
+
+def report_processes(one: dict[str, object] | None, many: dict[str, object] | None, processes: int) -> None:
+    """Skriver kvoten `processes` daphne ÷ 1 daphne per vy och CPU-användningen under patientsvaren."""
+    measured = {label: result for label, result in ((1, one), (processes, many)) if result is not None}
+    if one is not None and many is not None and processes > 1:
+        rows = []
+        for view, name in (("portal", "patientsvar"), ("minimal", "minimal vy")):
+            single, several = Burst(**one[view]), Burst(**many[view])
+            if single.latencies and several.latencies:
+                rows.append(
+                    [
+                        name,
+                        f"{several.throughput / single.throughput:.2f}",
+                        f"{statistics.median(several.latencies) / statistics.median(single.latencies):.2f}",
+                        f"{percentile(several.latencies, 0.99) / percentile(single.latencies, 0.99):.2f}",
+                    ]
+                )
+        print_table(["vy", f"svar/s {processes} ÷ 1 process", "median", "p99"], rows)
+    cores = os.cpu_count() or 1
+    cpu_rows = []
+    for count, result in measured.items():
+        cpu = result["cpu"]
+        wall = cpu["wall"] or 1.0
+        parts = [cpu["client"], cpu["daphne"], cpu["nginx"], cpu["postgres"]]
+        other = cpu["machine"] - sum(parts)
+        cpu_rows.append(
+            [
+                f"{count} daphne",
+                f"{cpu['wall']:.1f}",
+                *(f"{value / wall:.2f}" for value in (*parts, other, cpu["machine"])),
+            ]
+        )
+    print(f"\nUpptagna kärnor i genomsnitt under patientsvaren (maskinen har {cores}):")
+    print_table(
+        ["server", "tid (s)", "klient", "daphne", "nginx", "PostgreSQL", "övrigt (Redis, annat)", "hela maskinen"],
+        cpu_rows,
+    )
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -371,28 +604,83 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--campaigns", type=int, default=10, help="antal kampanjer (standard 10)")
     parser.add_argument("--per-campaign", type=int, default=50, help="mottagare per kampanj (standard 50)")
     parser.add_argument(
-        "--recipients", type=int, help="totalt antal mottagare, fördelade på --campaigns kampanjer (ersätter --per-campaign)"
+        "--recipients",
+        type=int,
+        help="totalt antal mottagare, fördelade på --campaigns kampanjer (ersätter --per-campaign)",
     )
-    parser.add_argument("--concurrency", type=int, default=0, help="högst så många patienter samtidigt (0 = alla)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help=f"högst så många patienter samtidigt (0 = alla; standard alla, med --processes {STACK_CONCURRENCY})",
+    )
     parser.add_argument("--skip-postgres", action="store_true", help="mät bara mot SQLite")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="mät i stället genom nginx mot PostgreSQL och Redis, med 1 och med så många daphne-processer",
+    )
+    parser.add_argument(
+        "--redis-url", default=REDIS_URL, help=f"Redis för --processes, databasen töms (standard {REDIS_URL})"
+    )
     # Internt: en barnprocess mäter mot en databas och skriver resultatet till en fil.
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
+    parser.add_argument("--stack-processes", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.recipients:
         args.per_campaign = math.ceil(args.recipients / args.campaigns)
     if args.campaigns < 1 or args.per_campaign < 1:
         parser.error("minst en kampanj med minst en mottagare")
+    if args.processes < 0:
+        parser.error("--processes ska vara minst 1")
+    if args.concurrency is None:
+        args.concurrency = STACK_CONCURRENCY if args.processes else 0
     return args
+
+
+def compare_processes(args: argparse.Namespace) -> int:
+    """Mäter genom nginx med 1 och med `--processes` daphne (var sin engångsdatabas) och skriver tabellerna."""
+    counts = sorted({1, args.processes})
+    by_count: dict[int, dict[str, object] | None] = dict.fromkeys(counts)
+    if not redis_reachable(args.redis_url):
+        print(f"Redis svarar inte på {args.redis_url} (starta den, eller ange --redis-url).")
+        counts_to_measure = []
+    else:
+        counts_to_measure = counts
+    for count in counts_to_measure:
+        with throwaway_postgres() as database_url:
+            if database_url is None:
+                print("PostgreSQL svarar inte på 127.0.0.1:5432 (starta den).")
+                break
+            print(
+                f"nginx + {count} daphne, PostgreSQL (max_connections {postgres_max_connections(database_url)}) "
+                f"och Redis: {args.campaigns} kampanjer × {args.per_campaign} patienter ..."
+            )
+            by_count[count] = run_child(database_url, args, processes=count)
+    results: dict[str, dict[str, object] | None] = {}
+    for count in counts:
+        results[f"nginx + {count} daphne"] = by_count.get(count)
+    all_ok = report(results, args.campaigns * args.per_campaign, args.concurrency, column="server")
+    report_processes(by_count.get(1), by_count.get(counts[-1]), counts[-1])
+    return 0 if all_ok else 1
 
 
 def main() -> int:
     """Mäter mot SQLite och PostgreSQL (var för sig i egna processer) och skriver tabellerna."""
     args = parse_arguments()
+    if args.database_url and args.stack_processes:
+        result = measure_stack(
+            args.database_url, args.redis_url, args.stack_processes, args.campaigns, args.per_campaign, args.concurrency
+        )
+        Path(args.result_file).write_text(json.dumps(result))
+        return 0
     if args.database_url:
         result = measure_database(args.database_url, args.campaigns, args.per_campaign, args.concurrency)
         Path(args.result_file).write_text(json.dumps(result))
         return 0
+    if args.processes:
+        return compare_processes(args)
     results: dict[str, dict[str, object] | None] = {}
     visits = args.campaigns * args.per_campaign
     with tempfile.TemporaryDirectory(prefix="reply-burst-") as tmp:
