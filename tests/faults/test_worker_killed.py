@@ -77,14 +77,14 @@ class CountingElks46(FakeElks46):
     def __init__(self) -> None:
         """Skapar servern med en tom lista över skapade SMS."""
         super().__init__()
-        self.created: list[tuple[str, str]] = []
+        self.numbers_and_ids: list[tuple[str, str]] = []
         self._created_lock = threading.Lock()
 
     def _sms(self, form: dict[str, str]) -> dict[str, Any]:
         """Som 46elks, och noterar (nummer, id) för det skapade SMS:et."""
         sms = super()._sms(form)
         with self._created_lock:
-            self.created.append((sms["to"], sms["id"]))
+            self.numbers_and_ids.append((sms["to"], sms["id"]))
         return sms
 
 
@@ -291,7 +291,7 @@ def check_outcome(env: dict[str, str], database: Path, provider: CountingElks46,
     output = run_manage(env, "shell", "-c", SHOWN)
     shown = json.loads(output.split("SHOWN=", 1)[1].splitlines()[0])
     hashes = json.loads(output.split("HASHES=", 1)[1].splitlines()[0])
-    check_every_sms_accounted_for(final_rows(database), provider.created, hashes, shown)
+    check_every_sms_accounted_for(final_rows(database), provider.numbers_and_ids, hashes, shown)
 
 
 def check_every_sms_accounted_for(
