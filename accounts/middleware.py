@@ -1,4 +1,4 @@
-"""Middleware för sessionens inaktivitetsgräns, tvåstegsverifieringen och för att inga inloggade sidor cachas."""
+"""Middleware för sessionens inaktivitetsgräns och tvåstegsverifieringen."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.cache import add_never_cache_headers
 
 from accounts import sessions
 from accounts.mfa import session_is_verified
@@ -88,20 +87,3 @@ class SecondFactorMiddleware(ViewCheckMiddleware):
         messages.info(request, UNVERIFIED_MESSAGE)
         return None
 
-
-class NoStoreMiddleware:
-    """Sätter `Cache-Control: no-store` på alla dynamiska svar.
-
-    Inloggade sidor och patientsidor får aldrig sparas i en delad eller lokal cache.
-    Statiska filer hanteras av WhiteNoise före denna middleware och cachas som vanligt.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        """Standardkonstruktor för Django-middleware."""
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        """Lägger till cachehuvudena på svaret."""
-        response = self.get_response(request)
-        add_never_cache_headers(response)
-        return response

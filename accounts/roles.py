@@ -2,7 +2,7 @@
 
 Personal: alla aktiva konton; får skicka SMS och driva kampanjer.
 Administratör: konto med `is_staff` i gruppen "Administratörer" (eller superanvändare).
-Gruppens Django-rättigheter nedan ger mallar, användare och audit-loggen; vyerna kräver
+Gruppens Django-rättigheter nedan ger mallar, användare, audit-loggen och SMS-registret; vyerna kräver
 rättigheterna, inte gruppnamnet.
 """
 
@@ -20,6 +20,7 @@ ADMIN_PERMISSIONS: list[tuple[str, str]] = [
     ("auth", "view_user"),
     ("auth", "view_group"),
     ("audit", "view_auditevent"),
+    ("smsportal", "view_sendattempt"),
     *[
         ("templates_app", f"{verb}_{model}")
         for model in ("category", "messagetemplate")

@@ -12,10 +12,11 @@ from django.http import HttpRequest, HttpResponse
 
 from audit.models import AccessKind, AuditEvent
 from audit.services import record_access
+from common.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     """Skrivskyddad vy av audit-loggen för administratörer."""
 
     list_display = (
@@ -49,19 +50,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         """Skriver visningen i åtkomstloggen, bara för den som får se loggen."""
         if self.has_view_permission(request):
             record_access(AccessKind.AUDIT_ADMIN, user=request.user)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        """Alla fält är skrivskyddade."""
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Händelser skapas bara av portalen själv."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Loggen ändras aldrig."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Loggen raderas aldrig från admin."""
-        return False

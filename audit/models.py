@@ -29,22 +29,29 @@ class Action(models.TextChoices):
     CAMPAIGN_PURGED = "campaign_purged", "Kampanjer raderade"
 
 
-class DeliveryStatus(models.TextChoices):
-    """Leveransstatus för ett skickat SMS, som personalen ser den."""
+class AppendOnlyQuerySet(models.QuerySet):
+    """Frågor mot en append-only-logg: rader kan läggas till och läsas, aldrig ändras."""
 
-    PENDING = "väntar", "väntar"
-    DELIVERED = "levererat", "levererat"
-    FAILED = "ej levererat", "ej levererat"
+    def update(self, **kwargs: Any) -> NoReturn:
+        """Vägrar: en loggrad ändras aldrig, inte heller i klump."""
+        raise ValueError(f"Raderna i {self.model._meta.verbose_name_plural} ändras inte i efterhand.")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
+        """Vägrar, som `update()`."""
+        raise ValueError(f"Raderna i {self.model._meta.verbose_name_plural} ändras inte i efterhand.")
 
 
 class AppendOnlyLog(models.Model):
     """Gemensamt för audit-loggen och åtkomstloggen: tidpunkten, och rader som aldrig ändras.
 
-    En enskild rad raderas inte heller: raderna tas bara bort i klump när lagringstiden gått ut
+    Varken `save()` på en befintlig rad eller `QuerySet.update()` går. En enskild rad raderas
+    inte heller: raderna tas bara bort i klump när lagringstiden gått ut
     (`audit.services.purge_audit_log` och `purge_access_log`).
     """
 
     created_at = models.DateTimeField("tidpunkt", auto_now_add=True, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -64,7 +71,7 @@ class AuditEvent(AppendOnlyLog):
     """En händelse i audit-loggen.
 
     Tillåtna uppgifter: vem (personal), när, vad, mallens kategori och rubrik, status,
-    SMS-leverantör, antal segment och räknare. Aldrig ett telefonnummer eller en
+    SMS-leverantör, antal segment och räknare (t.ex. SMS-registrets id i `data`). Aldrig ett telefonnummer eller en
     meddelandetext: `audit.services.record()` vägrar sådana värden.
     """
 
@@ -86,9 +93,6 @@ class AuditEvent(AppendOnlyLog):
     edited = models.BooleanField("redigerad text", null=True, blank=True)
     segments = models.PositiveSmallIntegerField("segment", null=True, blank=True)
     provider = models.CharField("leverantör", max_length=32, blank=True)
-    provider_message_id = models.CharField("leverantörens meddelande-id", max_length=100, blank=True)
-    # Formulärets engångs-id: samma formulär skickat två gånger ger bara ett SMS.
-    request_id = models.CharField("formulär-id", max_length=64, blank=True, db_index=True)
     data = models.JSONField("övrigt (räknare)", default=dict, blank=True)
 
     class Meta:
@@ -153,27 +157,3 @@ class AccessEvent(AppendOnlyLog):
         target = f" kampanj {self.campaign_id}" if self.campaign_id else ""
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.get_kind_display()}{target}"
 
-
-class DeliveryReport(models.Model):
-    """Slutlig leveransstatus för ett SMS, nyckel: leverantör + leverantörens meddelande-id.
-
-    Bara slutstatus sparas, och bara den första: en rapport som kommer igen (leverantörer
-    försöker i timmar) eller för sent (levererat efter ej levererat) ändrar ingenting.
-    Inga persondata: bara id, status och tid. Saknas raden väntar SMS:et fortfarande.
-    """
-
-    provider = models.CharField("leverantör", max_length=32)
-    message_id = models.CharField("leverantörens meddelande-id", max_length=100)
-    status = models.CharField("status", max_length=16, choices=DeliveryStatus.choices)
-    received_at = models.DateTimeField("mottagen", auto_now_add=True)
-
-    class Meta:
-        verbose_name = "leveransrapport"
-        verbose_name_plural = "leveransrapporter"
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "message_id"], name="one_report_per_message")
-        ]
-
-    def __str__(self) -> str:
-        """Leverantör, id och status."""
-        return f"{self.provider} {self.message_id}: {self.status}"

@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from audit.models import AccessEvent, AccessKind, Action, AuditEvent
-from audit.services import delivery_label, record_access, with_delivery_status
+from audit.services import record_access
 
 #: Rättigheten som ger audit-sidan, båda flikarna (administratörsgruppen har den).
 AUDIT_PERMISSION = "audit.view_auditevent"
@@ -41,7 +41,6 @@ CSV_COLUMNS = [
     ("edited", "Redigerad"),
     ("segments", "Segment"),
     ("provider", "Leverantör"),
-    ("delivery", "Leverans"),
 ]
 ACCESS_CSV_COLUMNS = ["Tidpunkt", "Användare", "Visning", "Kampanj-id"]
 
@@ -123,7 +122,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """Audit-loggen med filter; `?format=csv` ger samma urval som CSV-fil."""
     record_access(AccessKind.AUDIT_CSV if _wants_csv(request) else AccessKind.AUDIT_LOG, user=request.user)
     form = AuditFilterForm(request.GET or None)
-    events = with_delivery_status(form.filter(AuditEvent.objects.all()))
+    events = form.filter(AuditEvent.objects.all())
     if _wants_csv(request):
         return _csv("audit", [title for _, title in CSV_COLUMNS], _audit_rows(events))
     per_template = (
@@ -134,8 +133,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         .order_by("-sent", "category", "template_title")
     )
     page, query = _paged(request, events)
-    for event in page:
-        event.delivery = delivery_label(event)
     return render(
         request,
         "audit/log.html",
@@ -178,8 +175,6 @@ def _audit_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
                 value = _local(value)
             elif field == "action":
                 value = labels.get(value, value)
-            elif field == "delivery":
-                value = delivery_label(event)
             elif field == "edited":
                 value = {True: "ja", False: "nej", None: ""}[value]
             row.append(value)

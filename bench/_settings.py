@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 
 from config.settings import *  # noqa: F403 – allt från portalen, oförändrat
-from config.settings import STATIC_ROOT
+from config.settings import LIVE_POLL_SECONDS, STATIC_ROOT
 
 ROOT_URLCONF = "bench._urls"
 STATIC_ROOT = Path(os.environ.get("BENCH_STATIC_ROOT") or STATIC_ROOT)
+# Mätningar av liveläget sätter BENCH_LIVE_POLL_SECONDS högt, så att bara händelserna mäts.
+LIVE_POLL_SECONDS = float(os.environ.get("BENCH_LIVE_POLL_SECONDS") or LIVE_POLL_SECONDS)

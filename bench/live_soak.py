@@ -3,9 +3,9 @@
 Kör portalen så som kliniken kör den: `daphne` (README:ns kommandorad) och `manage.py qcluster`
 som egna processer, DEBUG av, PostgreSQL (en engångsdatabas på
 postgres://postgres@127.0.0.1:5432/ som raderas efteråt) och Redis (`--redis-url`, standard
-redis://127.0.0.1:6379/0: kanal-lager, cache och django-q2-kö). Bara det som kräver TLS är
-avstängt (SECURE_SSL_REDIRECT, COOKIE_SECURE, BEHIND_TLS_PROXY), eftersom mätningen talar vanlig
-http med 127.0.0.1. SMS:en går genom den riktiga 46elks-backenden till en låtsas-46elks i den
+redis://127.0.0.1:6379/0: kanal-lager, cache och django-q2-kö). Portalens adress är
+http://127.0.0.1, så HTTPS-reglerna (omdirigering, Secure-kakor, HSTS) gäller inte: mätningen talar
+vanlig http. SMS:en går genom den riktiga 46elks-backenden till en låtsas-46elks i den
 här processen (tests/fakes/elks46_server.py).
 
 Som i verkligheten: personalen loggar in genom inloggningsformuläret (en session per öppen

@@ -47,7 +47,7 @@ RUN_TIMEOUT = 180.0
 
 def layer_environment(db_path: Path, port: int, static_root: Path, redis_url: str) -> dict[str, str]:
     """Miljön för en mätning: SQLite-filen, valt kanal-lager och en reserv som inte hinner slå till."""
-    return environment(f"sqlite:///{db_path}", port, static_root, redis_url, LIVE_POLL_SECONDS="600")
+    return environment(f"sqlite:///{db_path}", port, static_root, redis_url, BENCH_LIVE_POLL_SECONDS="600")
 
 
 def prepare_database(env: dict[str, str]) -> tuple[int, list[tuple[int, str]], str]:

@@ -303,7 +303,7 @@ def measure_database(database_url: str, campaigns: int, per_campaign: int, concu
     """Hela mätningen mot en databas (körs i en egen process, eftersom Django sätts upp en gång)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="reply-burst-static-") as static_root:
-        env = environment(database_url, port, Path(static_root), LIVE_POLL_SECONDS="600")
+        env = environment(database_url, port, Path(static_root), BENCH_LIVE_POLL_SECONDS="600")
         patients = prepare(env, campaigns, per_campaign)
         answers = shuffled_answers(patients)
         base = f"http://127.0.0.1:{port}"

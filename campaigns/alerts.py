@@ -2,8 +2,8 @@
 
 Kampanjen kan ha ett aviseringsnummer (personalens mobil, `Campaign.notify_phone`). Vid
 kampanjens första JA – eller vid varje JA med `CAMPAIGN_ALERT_EVERY_YES` – köas ett
-django-q2-jobb med bara kampanjens id; jobbet skickar genom `smsportal.sending.send_sms`
-och skriver audit (kategori "Akut-SMS", mall "Avisering till personal"). Går kön inte att
+django-q2-jobb med bara kampanjens id; jobbet skickar genom `smsportal.sending.send_and_record`
+(SMS-registret och audit: kategori "Akut-SMS", mall "Avisering till personal"). Går kön inte att
 nå, eller är alla leverantörer tillfälligt nere, köas aviseringen igen av minutschemat
 (`requeue_missed_alerts`) så länge kampanjen är öppen och det senaste JA:t är högst
 `ALERT_RETRY_WINDOW` gammalt (en senare avisering är inaktuell: personalen ser JA:t i
@@ -26,12 +26,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from audit.models import Action
-from audit.services import record
 from campaigns.messages import short_date
 from campaigns.models import Campaign, Recipient
-from smsportal.backends.base import SmsError
-from smsportal.sending import send_sms
+from smsportal.sending import Purpose, send_and_record
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +73,7 @@ def enqueue_alert(campaign_id: int) -> bool:
     nollställs då, så att `requeue_missed_alerts` köar aviseringen när kön är tillbaka.
     """
     try:
-        async_task("campaigns.alerts.send_staff_alert", campaign_id, task_name=f"avisering-{campaign_id}")
+        async_task("campaigns.tasks.send_staff_alert", campaign_id, task_name=f"avisering-{campaign_id}")
     except Exception as error:  # noqa: BLE001 – kön nere får aldrig fälla patientens svar
         logger.warning("Kampanj %s: aviseringen kunde inte köas (%s); nytt försök inom en minut", campaign_id, type(error).__name__)
         Campaign.objects.filter(pk=campaign_id).update(alert_sent_at=None)
@@ -123,33 +120,26 @@ def send_staff_alert(campaign_id: int) -> bool:
 
 
 def _send_and_audit(campaign: Campaign) -> bool:
-    """Skickar aviseringen genom leverantörskedjan och skriver audit för utfallet; sant om skickad."""
-    fields = {"category": AUDIT_CATEGORY, "template_title": AUDIT_TITLE, "data": {"kampanj": campaign.pk}}
-    try:
-        result = send_sms(campaign.notify_phone, alert_text(campaign))
-    except SmsError as error:
-        action = Action.SMS_UNCERTAIN if error.ambiguous else Action.SMS_FAILED
-        status = "osäkert" if error.ambiguous else "misslyckat"
-        record(action, actor_username="system", status=status, reason=error.reason, provider=error.provider, **fields)
-        retry = not error.permanent and not error.ambiguous
-        if retry:
-            # Tillfälligt fel hos alla leverantörer: minutschemat provar igen (se requeue_missed_alerts).
-            # Villkoret: har ett senare JA redan köat en ny avisering (varje JA) står dess markering kvar.
-            Campaign.objects.filter(pk=campaign.pk, alert_sent_at=campaign.alert_sent_at).update(alert_sent_at=None)
-        logger.warning(
-            "Kampanj %s: aviseringen till personalen misslyckades (%s)%s",
-            campaign.pk,
-            error.reason,
-            "; nytt försök inom en minut" if retry else "",
-        )
-        return False
-    record(
-        Action.SMS_SENT,
+    """Skickar aviseringen genom leverantörskedjan (registret och audit får utfallet); sant om skickad."""
+    outcome = send_and_record(
+        campaign.notify_phone,
+        alert_text(campaign),
+        purpose=Purpose.STAFF_ALERT,
         actor_username="system",
-        status="skickat",
-        segments=result.segments,
-        provider=result.provider,
-        provider_message_id=result.message_id,
-        **fields,
+        category=AUDIT_CATEGORY,
+        template_title=AUDIT_TITLE,
+        campaign_id=campaign.pk,
     )
-    return True
+    if outcome.sent:
+        return True
+    if outcome.retryable:
+        # Tillfälligt fel hos alla leverantörer: minutschemat provar igen (se requeue_missed_alerts).
+        # Villkoret: har ett senare JA redan köat en ny avisering (varje JA) står dess markering kvar.
+        Campaign.objects.filter(pk=campaign.pk, alert_sent_at=campaign.alert_sent_at).update(alert_sent_at=None)
+    logger.warning(
+        "Kampanj %s: aviseringen till personalen misslyckades (%s)%s",
+        campaign.pk,
+        outcome.attempt.reason,
+        "; nytt försök inom en minut" if outcome.retryable else "",
+    )
+    return False

@@ -7,17 +7,10 @@ from typing import Any
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-from config.schedules import register_schedule
+from common.schedules import register_schedule
 
 PURGE_SCHEDULE_NAME = "Radera gamla akut-SMS-kampanjer"
 REQUEUE_SCHEDULE_NAME = "Köa om akut-SMS och aviseringar som fastnat i kön"
-
-
-def sent_to_recipient(provider: str, message_id: str) -> bool:
-    """Sant om en kampanjmottagare fick SMS:et med detta meddelande-id (för leveransrapporter)."""
-    from campaigns.models import Recipient
-
-    return Recipient.objects.filter(provider=provider, provider_message_id=message_id).exists()
 
 
 def register_purge_schedule(**kwargs: Any) -> None:
@@ -35,13 +28,10 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Akut-SMS-kampanjer"
 
     def ready(self) -> None:
-        """Scheman efter varje migrate; omköning när en arbetsprocess startar; leveransrapporter tas emot."""
+        """Scheman efter varje migrate; omköning när en arbetsprocess startar."""
         from django_q.signals import post_spawn
 
         from campaigns.tasks import requeue_on_worker_start
-        from smsportal.delivery import message_lookups
 
         post_migrate.connect(register_purge_schedule, sender=self, dispatch_uid="campaigns_purge_schedule")
         post_spawn.connect(requeue_on_worker_start, dispatch_uid="campaigns_requeue_on_worker_start")
-        if sent_to_recipient not in message_lookups:
-            message_lookups.append(sent_to_recipient)

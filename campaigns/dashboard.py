@@ -12,8 +12,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from audit.models import DeliveryReport, DeliveryStatus
 from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
+from smsportal.ledger import delivery_statuses
 
 
 def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
@@ -33,17 +33,13 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
 
 
 def _attach_delivery(recipients: list[Recipient]) -> None:
-    """Leveransstatus per skickat SMS (levererat / ej levererat / väntar) från leveransrapporterna."""
-    ids = [r.provider_message_id for r in recipients if r.provider_message_id]
-    reports = {
-        (report.provider, report.message_id): report.status
-        for report in DeliveryReport.objects.filter(message_id__in=ids)
-    }
+    """Leveransstatus per skickat SMS (levererat / ej levererat / väntar) ur SMS-registret."""
+    sent = [r for r in recipients if r.send_status == Recipient.SendStatus.SENT]
+    statuses = delivery_statuses((r.provider, r.provider_message_id) for r in sent)
     for recipient in recipients:
-        if recipient.send_status == Recipient.SendStatus.SENT:
-            recipient.delivery = reports.get((recipient.provider, recipient.provider_message_id), DeliveryStatus.PENDING)
-        else:
-            recipient.delivery = ""
+        recipient.delivery = ""
+    for recipient in sent:
+        recipient.delivery = statuses[(recipient.provider, recipient.provider_message_id)]
 
 
 def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datetime | None:

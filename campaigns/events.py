@@ -36,8 +36,6 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
-from smsportal.delivery import delivery_status_changed
-
 logger = logging.getLogger(__name__)
 
 #: Meddelandetypen i gruppen; konsumentens metod heter `campaign_changed`.
@@ -124,13 +122,3 @@ def campaign_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     """
     campaign_changed(instance.pk)
 
-
-@receiver(delivery_status_changed, dispatch_uid="campaigns_delivery_status_changed")
-def delivery_changed(sender: Any, provider: str, message_id: str, **kwargs: Any) -> None:
-    """En ny leveransrapport för ett kampanj-SMS: kampanjens sidor uppdateras."""
-    from campaigns.models import Recipient
-
-    for campaign_id in set(
-        Recipient.objects.filter(provider=provider, provider_message_id=message_id).values_list("campaign_id", flat=True)
-    ):
-        campaign_changed(campaign_id)

@@ -10,8 +10,8 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from audit.services import looks_like_phone_number
 from campaigns.recipients import ParseResult, parse_recipients
+from common.privacy import looks_like_phone_number
 from smsportal.phone import InvalidPhoneNumber, mask_phone, parse_swedish_mobile
 
 

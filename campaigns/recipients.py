@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from audit.services import looks_like_phone_number
+from common.privacy import looks_like_phone_number
 from smsportal.phone import InvalidPhoneNumber, parse_swedish_mobile
 
 CONSENT_YES = {"ja", "j", "x", "1", "samtycke", "sant", "yes", "y"}

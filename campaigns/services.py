@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.models import Action
 from audit.services import purge_access_log, record
 from campaigns.alerts import queue_staff_alert
+from campaigns.dispatch import cancel_unsendable, enqueue_dispatch
 from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
@@ -31,6 +32,19 @@ _CODE_CHARACTERS = frozenset(CODE_ALPHABET)
 STALE_SENDING = timedelta(minutes=10)
 
 
+@dataclass(frozen=True)
+class CampaignCreation:
+    """Resultatet av `create_campaign`: kampanjen, om den skapades nu och om kön tog emot jobben.
+
+    `queued` är falskt bara när kön inte svarade: mottagarna står då kvar i kö och köas om av
+    minutschemat (`campaigns.dispatch.requeue_stuck_recipients`) när kön är tillbaka.
+    """
+
+    campaign: Campaign
+    created: bool
+    queued: bool = True
+
+
 def create_campaign(
     *,
     user: Any,
@@ -39,23 +53,23 @@ def create_campaign(
     recipients: list[ParsedRecipient],
     request_id: str,
     notify_phone: str = "",
-) -> tuple[Campaign, bool]:
+) -> CampaignCreation:
     """Skapar kampanjen och mottagarna (nummer krypterat) och köar sändningen efter commit.
 
     `notify_phone` (valfri, E.164) är personalens mobil för SMS-avisering vid JA.
-    Returnerar (kampanjen, nyskapad). Samma formulär två gånger (dubbelklick, två samtidiga
-    POST) ger den redan skapade kampanjen tillbaka: formulär-id:t är unikt i databasen.
+    Samma formulär två gånger (dubbelklick, två samtidiga POST) ger den redan skapade
+    kampanjen tillbaka (`created` falskt): formulär-id:t är unikt i databasen.
     """
     existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
     if existing is not None:
-        return existing, False
+        return CampaignCreation(campaign=existing, created=False)
     try:
-        return _create(user, slot_at, operation_type, recipients, request_id, notify_phone), True
+        return _create(user, slot_at, operation_type, recipients, request_id, notify_phone)
     except IntegrityError:
         existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
         if existing is None:
             raise
-        return existing, False
+        return CampaignCreation(campaign=existing, created=False)
 
 
 def _create(
@@ -65,10 +79,10 @@ def _create(
     recipients: list[ParsedRecipient],
     request_id: str,
     notify_phone: str = "",
-) -> Campaign:
+) -> CampaignCreation:
     """Kampanj, mottagare och audit i en transaktion; sändjobben köas först efter commit."""
-    from campaigns.tasks import dispatch_after_commit
-
+    # Köns svar efter commit (tomt om ingen commit skett än, t.ex. i en yttre transaktion).
+    queue_answers: list[bool] = []
     with transaction.atomic():
         campaign = Campaign.objects.create(
             slot_at=slot_at,
@@ -94,10 +108,9 @@ def _create(
             status="aktiv",
             data={"kampanj": campaign.pk, "mottagare": len(recipients), "med_samtycke": sum(r.consent for r in recipients)},
         )
-        # En kö som inte svarar ger ingen felsida: mottagarna står kvar i kö (campaign.queue_down)
-        # och köas om av campaigns.tasks.requeue_stuck_recipients när kön är tillbaka.
-        transaction.on_commit(lambda: dispatch_after_commit(campaign), robust=True)
-    return campaign
+        # En kö som inte svarar ger ingen felsida: mottagarna står kvar i kö och köas om.
+        transaction.on_commit(lambda: queue_answers.append(enqueue_dispatch(campaign.pk)), robust=True)
+    return CampaignCreation(campaign=campaign, created=True, queued=all(queue_answers))
 
 
 def find_by_code(code: str) -> Recipient | None:
@@ -232,8 +245,6 @@ def wipe_unsendable_numbers(now: datetime) -> int:
     (t.ex. när kön låg nere; samma som minutschemat gör) och sändningar som blev kvar efter en
     krasch. Returnerar antalet.
     """
-    from campaigns.tasks import cancel_unsendable
-
     cancelled = cancel_unsendable(now)
     crashed = (
         Recipient.objects.filter(send_status=Recipient.SendStatus.SENDING, send_started_at__lt=now - STALE_SENDING)

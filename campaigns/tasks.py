@@ -1,150 +1,34 @@
-"""Sändningen av kampanjens SMS med django-q2: ett jobb per mottagare, bara id:n som argument.
+"""django-q2:s ingångar för kampanjerna: argumenten är bara id:n, allt arbete görs av tjänsterna.
 
-Varje mottagare tas en gång (villkorlig uppdatering queued → sending), skickas genom
-`smsportal.sending.send_sms` och får sitt krypterade nummer raderat direkt efteråt. En
-arbetsprocess som dör mitt i lämnar mottagaren i `sending`, som visas som osäkert och
-aldrig skickas igen.
-
-Är alla leverantörer tillfälligt nere (går inte att nå, 5xx, 429) går mottagaren tillbaka
-i kö med en tid för nästa försök (`retry_at`, se `next_retry_at`) och numret ligger kvar
-krypterat; efter CAMPAIGN_SEND_RETRY_MINUTES från första felet blir den "misslyckades".
-Ett permanent fel eller ett osäkert utfall provas aldrig igen. Tagningen vägrar en mottagare
-före `retry_at`, så ett försök till görs bara av ett jobb som körs efter den tiden.
-
-Ett jobb kan försvinna utan att mottagaren tagits: kön låg nere när kampanjen skapades,
-eller en dödad arbetsprocess hade jobbet hämtat men inte påbörjat (Redis-kön lämnar aldrig
-tillbaka det; ORM-kön först efter `retry`). `requeue_stuck_recipients` köar därför om
-mottagare som fortfarande står i kö i öppna kampanjer, och de vars nästa försök är inne:
-när en arbetsprocess startar och varje minut (django-q2-schema). Samma minutschema avbryter
-köade mottagare i kampanjer som inte längre är öppna och raderar deras nummer
-(`cancel_unsendable`). Dubbla jobb är ofarliga: bara ett kan ta mottagaren.
-
-Leverantörens gräns (`CAMPAIGN_SMS_PER_SECOND` per kluster, i genomsnitt) hålls genom att
-varje arbetsprocess håller sin andel: högst ett SMS per `Q_WORKERS / CAMPAIGN_SMS_PER_SECOND`
-sekunder (`wait_for_send_slot`). Bara jobb vars mottagare fortfarande står i kö väntar.
+Sändningen finns i `campaigns.dispatch`, personalens avisering i `campaigns.alerts`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime, timedelta
-from time import monotonic, sleep
+from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
 from django_q.conf import Conf
-from django_q.tasks import async_task
 
-from campaigns.alerts import requeue_missed_alerts
-from campaigns.events import campaign_changed
-from campaigns.messages import message_for
-from campaigns.models import Campaign, Recipient
-from campaigns.phones import PhoneDecryptionError, decrypt_phone
-from smsportal.backends.base import SmsError
-from smsportal.sending import send_sms
+from campaigns import alerts, dispatch
 
 logger = logging.getLogger(__name__)
 
 
-#: En mottagare som stått i kö så här länge efter att kampanjen skapades har tappat sitt jobb.
-REQUEUE_AFTER = timedelta(minutes=1)
-#: Väntan före nytt försök efter första, andra, tredje … tillfälliga felet (sedan den sista).
-RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4))
-
-# Den här arbetsprocessens nästa lediga sändtid (time.monotonic()), för leverantörens gräns.
-_next_send_slot = 0.0
+def send_to_recipient(recipient_id: int) -> None:
+    """Jobbet per mottagare: skickar dess SMS högst en gång (se `dispatch.send_to_recipient`)."""
+    dispatch.send_to_recipient(recipient_id)
 
 
-def send_interval() -> float:
-    """Sekunder mellan två kampanj-SMS från en arbetsprocess (0 = ingen gräns)."""
-    per_second = float(settings.CAMPAIGN_SMS_PER_SECOND)
-    if per_second <= 0:
-        return 0.0
-    return max(1, int(Conf.WORKERS or 1)) / per_second
-
-
-def wait_for_send_slot() -> None:
-    """Väntar tills arbetsprocessen får skicka nästa SMS enligt leverantörens gräns, och bokar tiden."""
-    global _next_send_slot
-    interval = send_interval()
-    if interval <= 0:
-        return
-    now = monotonic()
-    slot = max(now, _next_send_slot)
-    _next_send_slot = slot + interval
-    if slot > now:
-        sleep(slot - now)
-
-
-def enqueue_dispatch(campaign_id: int) -> bool:
-    """Lägger ett sändjobb per mottagare i kön (argumentet är mottagarens id, aldrig numret).
-
-    Sant om alla jobb köades. En kö som inte svarar (t.ex. Redis nere) loggas och ger falskt:
-    mottagarna står kvar i kö och skickas av `requeue_stuck_recipients` när kön är tillbaka.
-    """
-    ids = Recipient.objects.filter(campaign_id=campaign_id, send_status=Recipient.SendStatus.QUEUED).values_list(
-        "pk", flat=True
-    )
-    return _enqueue((recipient_id, campaign_id) for recipient_id in ids)
-
-
-def dispatch_after_commit(campaign: Campaign) -> None:
-    """Köar kampanjens sändning (anropas efter commit); `campaign.queue_down` säger om kön svarade."""
-    campaign.queue_down = not enqueue_dispatch(campaign.pk)
-
-
-def requeue_stuck_recipients(older_than: timedelta = REQUEUE_AFTER) -> int:
-    """Köar om mottagare som står i kö i öppna kampanjer: de vars nästa försök är inne (oavsett
-    kampanjens ålder) och de utan nytt försök i kampanjer skapade för minst `older_than` sedan.
-
-    Körs varje minut av django-q2 och när en arbetsprocess startar. Returnerar antalet köade.
-    """
-    now = timezone.now()
-    lost_job = Q(retry_at__isnull=True, campaign__created_at__lte=now - older_than)
-    stuck = list(
-        Recipient.objects.filter(
-            lost_job | Q(retry_at__lte=now),
-            send_status=Recipient.SendStatus.QUEUED,
-            campaign__status=Campaign.Status.ACTIVE,
-            campaign__slot_at__gt=now,
-        ).values_list("pk", "campaign_id")
-    )
-    if stuck and _enqueue(stuck):
-        logger.info("%s mottagare i kö köades om", len(stuck))
-    return len(stuck)
-
-
-def cancel_unsendable(now: datetime | None = None, recipient_id: int | None = None) -> int:
-    """Avbryter köade mottagare (nytt försök eller inte) i kampanjer som inte längre är öppna
-    (tillsatta, avslutade eller tiden passerad) och raderar deras nummer; sidorna meddelas.
-
-    `recipient_id` begränsar till en mottagare (sändjobbet). Minutschemat och timjobbets
-    radering (`services.wipe_unsendable_numbers`) tar alla. Returnerar antalet avbrutna.
-    """
-    unsendable = Recipient.objects.filter(send_status=Recipient.SendStatus.QUEUED).exclude(
-        _open_campaign(now or timezone.now())
-    )
-    if recipient_id is not None:
-        unsendable = unsendable.filter(pk=recipient_id)
-    campaign_ids = set(unsendable.values_list("campaign_id", flat=True))
-    if not campaign_ids:
-        return 0
-    cancelled = unsendable.update(send_status=Recipient.SendStatus.CANCELLED, phone_encrypted="")
-    for campaign_id in campaign_ids:
-        campaign_changed(campaign_id)
-    return cancelled
+def send_staff_alert(campaign_id: int) -> bool:
+    """Jobbet per avisering: SMS till kampanjens aviseringsnummer; sant om skickad."""
+    return alerts.send_staff_alert(campaign_id)
 
 
 def requeue_stuck_work() -> int:
-    """Minutschemat: avbryter köade mottagare i stängda kampanjer, köar om mottagare som fastnat
-    i kön eller vars nästa försök är inne, och personalaviseringar som inte kunde köas.
-
-    Returnerar antalet avbrutna och köade tillsammans.
-    """
-    return cancel_unsendable() + requeue_stuck_recipients() + requeue_missed_alerts()
+    """Minutschemat: avbryter, köar om och köar missade aviseringar (se `dispatch.requeue_stuck_work`)."""
+    return dispatch.requeue_stuck_work()
 
 
 def requeue_on_worker_start(sender: Any, proc_name: str = "", **kwargs: Any) -> None:
@@ -156,169 +40,6 @@ def requeue_on_worker_start(sender: Any, proc_name: str = "", **kwargs: Any) -> 
     if Conf.SYNC:
         return
     try:
-        requeue_stuck_recipients(older_than=timedelta(0))
+        dispatch.requeue_stuck_recipients(older_than=timedelta(0))
     except Exception as error:  # noqa: BLE001 – t.ex. databasen nere just vid starten
         logger.warning("Återställningen av köade mottagare misslyckades (%s)", type(error).__name__)
-
-
-def _enqueue(recipients: Iterable[tuple[int, int]]) -> bool:
-    """Ett sändjobb per (mottagare, kampanj); falskt (och en varning i loggen) om kön inte svarar."""
-    campaign_id = None
-    try:
-        for recipient_id, campaign_id in recipients:
-            async_task(
-                "campaigns.tasks.send_to_recipient", recipient_id, task_name=f"kampanj-{campaign_id}-{recipient_id}"
-            )
-    except Exception as error:  # noqa: BLE001 – kön nere får aldrig fälla begäran; mottagarna står kvar i kö
-        logger.warning("Kampanj %s: kön svarar inte (%s); mottagarna står kvar i kö", campaign_id, type(error).__name__)
-        return False
-    return True
-
-
-def send_to_recipient(recipient_id: int) -> None:
-    """Skickar en mottagares SMS högst en gång, och bara medan kampanjen är öppen.
-
-    Jobbets resultat och eventuella fel sparas av django-q2 i databasen: därför fångas
-    allt här och bara id och status loggas, aldrig ett undantags text (den kan eka numret).
-    Väntan för leverantörens gräns sker före mottagaren tas: en arbetsprocess som dör under
-    väntan lämnar den i kö (köas om), inte osäker. Ett dubblettjobb (mottagaren redan tagen,
-    eller dess nästa försök är inte inne än) väntar inte alls och gör ingenting.
-    """
-    due = Recipient.objects.filter(_due(timezone.now()), pk=recipient_id, send_status=Recipient.SendStatus.QUEUED)
-    if not due.exists():
-        return
-    wait_for_send_slot()
-    if not _claim(recipient_id):
-        # Kampanjen stängd eller tiden passerad innan jobbet hann köras: skicka aldrig. (Tog ett
-        # annat jobb mottagaren under väntan står den kvar i kö bara i en öppen kampanj: orörd.)
-        cancel_unsendable(recipient_id=recipient_id)
-        return
-    _notify(recipient_id)
-    try:
-        _send(Recipient.objects.select_related("campaign").get(pk=recipient_id))
-    except Exception as error:  # noqa: BLE001 – numret får aldrig ligga kvar efter ett oväntat fel
-        _finish(recipient_id, Recipient.SendStatus.UNCERTAIN)
-        logger.error("Kampanjmottagare %s: oväntat fel (%s), status osäkert", recipient_id, type(error).__name__)
-
-
-def _open_campaign(now: datetime) -> Exists:
-    """Villkoret "mottagarens kampanj är öppen" (aktiv och tiden inte passerad) som EXISTS."""
-    return Exists(
-        Campaign.objects.filter(pk=OuterRef("campaign_id"), status=Campaign.Status.ACTIVE, slot_at__gt=now)
-    )
-
-
-def _due(now: datetime) -> Q:
-    """Villkoret "får tas nu": inget nytt försök planerat, eller dess tid är inne."""
-    return Q(retry_at__isnull=True) | Q(retry_at__lte=now)
-
-
-def _claim(recipient_id: int) -> bool:
-    """Tar mottagaren (queued → sending) i en villkorlig uppdatering; sant för den enda som lyckas.
-
-    Före `retry_at` vägras mottagaren. Villkoret på kampanjen är en EXISTS och ingen join: då
-    blir det en enda UPDATE av mottagarens rad, som PostgreSQL prövar om mot radens senaste
-    version när två jobb krockar.
-    """
-    now = timezone.now()
-    return bool(
-        Recipient.objects.filter(
-            _due(now), _open_campaign(now), pk=recipient_id, send_status=Recipient.SendStatus.QUEUED
-        ).update(send_status=Recipient.SendStatus.SENDING, send_started_at=now)
-    )
-
-
-def next_retry_at(first_failure_at: datetime, failures: int, now: datetime) -> datetime | None:
-    """Tiden för nästa försök efter ett tillfälligt fel hos alla leverantörer, eller None (ge upp).
-
-    `failures` är antalet tillfälliga fel före detta. Väntan är 1, 2, 4, 4, 4 … minuter
-    (`RETRY_DELAYS`): en kort första väntan klarar ett kort avbrott, fördubblingen skonar en
-    leverantör som startar om, och taket på 4 minuter gör att en mottagare når fram högst
-    fyra minuter (plus minutschemats minut) efter att leverantören är tillbaka. Det sista
-    försöket görs när fönstret CAMPAIGN_SEND_RETRY_MINUTES (räknat från första felet) tar
-    slut; ett fel då eller senare ger None. Med 15 minuter: försök vid 0, 1, 3, 7, 11 och 15.
-    """
-    deadline = first_failure_at + timedelta(minutes=settings.CAMPAIGN_SEND_RETRY_MINUTES)
-    if now >= deadline:
-        return None
-    return min(now + RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)], deadline)
-
-
-def _send(recipient: Recipient) -> None:
-    """Dekrypterar numret, skickar och sätter slutstatus (numret raderas i samma uppdatering)."""
-    try:
-        to = decrypt_phone(recipient.phone_encrypted)
-    except PhoneDecryptionError:
-        _finish(recipient.pk, Recipient.SendStatus.FAILED)
-        logger.warning("Kampanjmottagare %s: numret kunde inte dekrypteras", recipient.pk)
-        return
-    try:
-        campaign = recipient.campaign
-        text = message_for(
-            campaign.slot_at,
-            recipient.code,
-            name=recipient.name,
-            consent=recipient.consent,
-            operation_type=campaign.operation_type,
-        )
-        result = send_sms(to, text)
-    except SmsError as error:
-        temporary = not error.permanent and not error.ambiguous
-        if temporary and _retry_later(recipient, error):
-            return  # tillbaka i kö till nästa försök (eller avbruten: kampanjen stängdes under försöket)
-        status = Recipient.SendStatus.UNCERTAIN if error.ambiguous else Recipient.SendStatus.FAILED
-        _finish(recipient.pk, status, provider=error.provider)
-        logger.warning("Kampanjmottagare %s: %s (%s)", recipient.pk, status.label, error.reason)
-        return
-    _finish(
-        recipient.pk,
-        Recipient.SendStatus.SENT,
-        provider=result.provider,
-        provider_message_id=result.message_id,
-        sent_at=timezone.now(),
-    )
-
-
-def _retry_later(recipient: Recipient, error: SmsError) -> bool:
-    """Alla leverantörer tillfälligt nere: tillbaka i kö (sending → queued) med tid för nästa
-    försök, numret kvar. Falskt när fönstret är slut (anroparen sätter "misslyckades").
-
-    Stängdes kampanjen under försöket avbryts mottagaren direkt och numret raderas.
-    """
-    now = timezone.now()
-    first_failure_at = recipient.first_failure_at or now
-    retry_at = next_retry_at(first_failure_at, recipient.temporary_failures, now)
-    if retry_at is None:
-        return False
-    requeued = Recipient.objects.filter(
-        _open_campaign(now), pk=recipient.pk, send_status=Recipient.SendStatus.SENDING
-    ).update(
-        send_status=Recipient.SendStatus.QUEUED,
-        retry_at=retry_at,
-        first_failure_at=first_failure_at,
-        temporary_failures=F("temporary_failures") + 1,
-    )
-    if not requeued:
-        _finish(recipient.pk, Recipient.SendStatus.CANCELLED)
-        return True
-    _notify(recipient.pk)
-    logger.warning(
-        "Kampanjmottagare %s: alla leverantörer tillfälligt nere (%s); nytt försök kl %s",
-        recipient.pk,
-        error.reason,
-        f"{timezone.localtime(retry_at):%H:%M}",
-    )
-    return True
-
-
-def _finish(recipient_id: int, status: str, **fields: object) -> None:
-    """Sätter slutstatus och raderar det krypterade numret i samma uppdatering; sidorna meddelas."""
-    Recipient.objects.filter(pk=recipient_id).update(send_status=status, phone_encrypted="", retry_at=None, **fields)
-    _notify(recipient_id)
-
-
-def _notify(recipient_id: int) -> None:
-    """Meddelar kampanjens öppna sidor att mottagarens sändstatus ändrats (fel fångas i events)."""
-    campaign_id = Recipient.objects.filter(pk=recipient_id).values_list("campaign_id", flat=True).first()
-    if campaign_id is not None:
-        campaign_changed(campaign_id)

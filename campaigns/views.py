@@ -20,8 +20,8 @@ from campaigns.messages import message_for, message_with_consent, message_withou
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.services import change_status, create_campaign
 from campaigns.watch import watch_token
+from common.smstext import analyse
 from smsportal.phone import national_format
-from smsportal.smstext import analyse
 
 EXAMPLE_CODE = "x" * CODE_LENGTH  # samma längd som en riktig svarskod
 QUEUE_DOWN_MESSAGE = (
@@ -37,7 +37,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     preview = None
     if request.method == "POST" and form.is_valid():
         if request.POST.get("skicka") == "1":
-            campaign, created = create_campaign(
+            creation = create_campaign(
                 user=request.user,
                 slot_at=form.cleaned_data["slot_at"],
                 operation_type=form.cleaned_data["operation_type"],
@@ -45,13 +45,13 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 request_id=form.cleaned_data["request_id"],
                 notify_phone=form.cleaned_data["notify_phone"],
             )
-            if created and getattr(campaign, "queue_down", False):
+            if creation.created and not creation.queued:
                 messages.warning(request, QUEUE_DOWN_MESSAGE)
-            elif created:
+            elif creation.created:
                 messages.success(request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare.")
             else:
                 messages.info(request, "Kampanjen var redan skapad. Inga nya SMS skickades.")
-            return redirect("campaigns:detail", pk=campaign.pk)
+            return redirect("campaigns:detail", pk=creation.campaign.pk)
         preview = _preview(form)
     campaigns = Campaign.objects.select_related("created_by").annotate(
         recipient_count=Count("recipients"),

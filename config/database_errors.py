@@ -1,7 +1,7 @@
 """Databasen tillfälligt otillgänglig (låst, omstartad, nätverket borta): en svensk "försök igen"-sida.
 
 Ett enda ställe för både patientsidorna och personalens sidor: `DatabaseOutageMiddleware`
-fångar felet från vyn, och Djangos 500-hanterare (`accounts.views.server_error`) lämnar över
+fångar felet från vyn, och Djangos 500-hanterare (`config.views.server_error`) lämnar över
 hit när felet kom före vyn (t.ex. när sessionen lästes). Svaret är 503 med `Retry-After`.
 Vyns transaktion har redan rullats tillbaka, så inget är halvskrivet och händelser som väntar
 på commit skickas aldrig. Loggen får bara feltypen: aldrig sökvägen (patientlänkar), SQL

@@ -1,9 +1,11 @@
 """Inställningar för SMS-portalen.
 
-En enda inställningsfil: varje ratt läses från miljön (eller från `.env`) med
-django-environ. Inbäddat standardläge (SQLite, kanal-lager i minnet, django-q2 med
-ORM-mäklare, konsol-SMS) kräver ingenting annat installerat. Med `REDIS_URL` används
-Redis för kanal-lager, cache och django-q2. Inga hemligheter har produktionsvärden.
+En enda inställningsfil: det en klinik själv väljer (adresser, nycklar, leverantörer,
+lagringstider) läses från miljön (eller från `.env`) med django-environ; portalens egna regler
+är namngivna konstanter här, med skälet bredvid. Inbäddat standardläge (SQLite, kanal-lager i
+minnet, django-q2 med ORM-mäklare, konsol-SMS) kräver ingenting annat installerat. Med
+`REDIS_URL` används Redis för kanal-lager, cache och django-q2. Inga hemligheter har
+produktionsvärden.
 """
 
 from __future__ import annotations
@@ -65,10 +67,10 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS",
     default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else ([_public_host] if _public_host else []),
 )
-CSRF_TRUSTED_ORIGINS = env.list(
-    "CSRF_TRUSTED_ORIGINS",
-    default=[PUBLIC_BASE_URL] if PUBLIC_BASE_URL.startswith("https://") else [],
-)
+# Portalen nås över HTTPS när den publika adressen är https: då gäller HTTPS-reglerna under
+# Säkerhet (omdirigering, Secure-kakor, HSTS, proxyns X-Forwarded-Proto).
+SERVED_OVER_HTTPS = PUBLIC_BASE_URL.startswith("https://")
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if SERVED_OVER_HTTPS else []
 
 # --- Applikationer -------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -107,7 +109,7 @@ MIDDLEWARE = [
     "accounts.middleware.InactivityTimeoutMiddleware",
     # En inloggad session utan bekräftad andra faktor (när den krävs) loggas ut innan vyn körs.
     "accounts.middleware.SecondFactorMiddleware",
-    "accounts.middleware.NoStoreMiddleware",
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -144,7 +146,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Vänta på lås i stället för att genast ge "database is locked", och ta skrivlåset
     # redan när transaktionen börjar (samtidiga sändningar köas i stället för att krocka).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
+    # WAL: läsare väntar aldrig på en skrivare och tvärtom, så bara skrivningar köar. Med WAL
+    # räcker synchronous=NORMAL: en commit kan gå förlorad vid strömavbrott, aldrig databasen.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # daphne kör varje pågående begäran i en egen tråd med egen anslutning: utan pool ger
     # många samtidiga patienter fler anslutningar än PostgreSQL:s max_connections (100) och
@@ -219,7 +227,7 @@ else:
 # django-ratelimit skyddar patientsidorna per IP-adress. Utan Redis räknar cachen i minnet,
 # vilket bara är exakt i en process (inbäddat läge); dess kontroll E003 tystas då medvetet.
 # W001 ("inte officiellt stödd") kommer även med RedisCache (känt, öppet ärende uppströms).
-RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
+RATELIMIT_IP_META_KEY = "common.client_ip.client_ip"
 # Redis nere: gränsen släpps hellre än att patienten inte kan svara (cachen ger då "saknas").
 RATELIMIT_FAIL_OPEN = True
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])
@@ -277,8 +285,8 @@ OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="
 OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
 OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
 OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
-OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
-OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid profile email")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid profile email"
 OIDC_STABLE_CLAIM = env("OIDC_STABLE_CLAIM", default="sub")
 OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
 OIDC_STAFF_GROUPS = env.list("OIDC_STAFF_GROUPS", default=[])
@@ -318,8 +326,8 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # django-axes: fem fel lösenord ger 15 minuters spärr för kombinationen användarnamn + IP.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -328,20 +336,16 @@ AXES_DISABLE_ACCESS_LOG = True  # egna inloggningar loggas i audit-appen
 # Spärr per konto från alla adresser (portalens regel ovanpå django-axes, accounts/lockout.py):
 # så här många fel för ett användarnamn inom en timme spärrar kontot från alla adresser i
 # AXES_COOLOFF_TIME, eller tills en administratör låser upp det. En och samma adress räknas
-# högst AXES_FAILURE_LIMIT gånger, så ingen enskild adress kan spärra kontot. 0 = av.
-AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
-if AXES_USERNAME_FAILURE_LIMIT and AXES_USERNAME_FAILURE_LIMIT <= AXES_FAILURE_LIMIT:
-    raise ImproperlyConfigured(
-        "AXES_USERNAME_FAILURE_LIMIT ska vara 0 (av) eller större än AXES_FAILURE_LIMIT: annars "
-        "kunde en enda adress spärra kontot för alla."
-    )
+# högst AXES_FAILURE_LIMIT gånger, så ingen enskild adress kan spärra kontot (gränsen ska därför
+# vara större än AXES_FAILURE_LIMIT). 0 = av.
+AXES_USERNAME_FAILURE_LIMIT = 20
 AXES_HANDLER = "accounts.lockout.PortalAxesHandler"
 # Varje fel sparas (användarnamn, adress, tid) för räkningen per konto; raderas efter en timme
 # plus spärrtiden (vid nästa fel, annars av timschemat i config/schedules.py).
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Antal betrodda proxyer framför portalen (för klientens IP-adress).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip"
 
 # --- SMS ------------------------------------------------------------------------------
 # Leverantörer i failover-ordning. console (skriver ut) och locmem (tester) skickar inget.
@@ -365,9 +369,11 @@ if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,10}", SMS_SENDER_ID):
         "t.ex. SodermOrto."
     )
 # Tidsgräns (sekunder) för varje anrop till en leverantör.
-SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+SMS_TIMEOUT_SECONDS = 10.0
 # Hemlig token i återanropsadressen för leveransrapporter (46elks, och Sinch utan signering).
 SMS_WEBHOOK_TOKEN = env.str("SMS_WEBHOOK_TOKEN", default="")
+# Funktioner som får varje ny leveransstatus (smsportal.delivery.DeliveryReport); ingen miljövariabel.
+SMS_DELIVERY_LISTENERS = ["campaigns.delivery.on_delivery_report"]
 # Sinch: service plan id, API-token, region (eu/us) och valfri signeringshemlighet för webhooks.
 SINCH_SERVICE_PLAN_ID = env.str("SINCH_SERVICE_PLAN_ID", default="")
 SINCH_API_TOKEN = env.str("SINCH_API_TOKEN", default="")
@@ -389,8 +395,8 @@ if SMS_RATE_LIMIT_PER_HOUR < 1:
     raise ImproperlyConfigured("SMS_RATE_LIMIT_PER_HOUR måste vara minst 1.")
 # Signaturen som avslutar varje mall-SMS.
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="/Södermalms Ortopedi")
-# Längsta text som går att skicka från sändsidan (tecken).
-SMS_MAX_LENGTH = env.int("SMS_MAX_LENGTH", default=612)
+# Längsta text som går att skicka från sändsidan (tecken): fyra SMS-delar à 153 tecken.
+SMS_MAX_LENGTH = 612
 
 # --- Akut-SMS-kampanjer ---------------------------------------------------------------
 # Nyckel för HMAC-SHA256 av mottagarnas nummer (dubblettkontroll). Ligger aldrig i databasen.
@@ -442,9 +448,7 @@ if CAMPAIGN_SMS_PER_SECOND < 0 or 0 < CAMPAIGN_SMS_PER_SECOND < Q_CLUSTER["worke
 # Alla leverantörer tillfälligt nere (går inte att nå, 5xx, 429): ett kampanj-SMS provas igen
 # med ökande väntan (1, 2, 4, 4 … minuter) i så här många minuter från första felet innan det
 # blir "misslyckades" (0 = inget nytt försök). Numret ligger krypterat kvar tills dess.
-CAMPAIGN_SEND_RETRY_MINUTES = env.int("CAMPAIGN_SEND_RETRY_MINUTES", default=15)
-if CAMPAIGN_SEND_RETRY_MINUTES < 0:
-    raise ImproperlyConfigured("CAMPAIGN_SEND_RETRY_MINUTES ska vara 0 (inget nytt försök) eller fler minuter.")
+CAMPAIGN_SEND_RETRY_MINUTES = 15
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # Patientsidorna /s/<kod>: true = en patient som samtyckt ser sitt förnamn och operationstypen;
@@ -468,9 +472,9 @@ if AUDIT_RETENTION_DAYS < 1:
 # lagret i minnet når bara den egna processen: då kontrollerar websocketen själv kampanjen var
 # 0,5 s, så att ändringar från django-q2:s arbetsprocesser (sändstatus) syns inom en sekund.
 # (Mätskripten i bench/ sätter ett högt värde för att mäta bara händelserna.)
-LIVE_POLL_SECONDS = env.float("LIVE_POLL_SECONDS", default=0.0 if REDIS_URL else 0.5)
+LIVE_POLL_SECONDS = 0.0 if REDIS_URL else 0.5
 # Hur ofta websocketen kontrollerar att sessionen fortfarande gäller (utloggning, inaktivitet).
-LIVE_SESSION_CHECK_SECONDS = env.float("LIVE_SESSION_CHECK_SECONDS", default=15.0)
+LIVE_SESSION_CHECK_SECONDS = 15.0
 
 # --- Exempelvärden ----------------------------------------------------------------------
 # Ett värde kopierat rakt ur .env.example är inte hemligt: med DEBUG av stoppar det starten.
@@ -526,26 +530,30 @@ WHITENOISE_MANIFEST_STRICT = False
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Säkerhet ------------------------------------------------------------------------
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Med en https-adress (SERVED_OVER_HTTPS) och DEBUG av: HTTP skickas till HTTPS, kakorna går bara
+# över HTTPS, HSTS i ett år (även underdomäner, klar för preload-listan) och proxyns
+# X-Forwarded-Proto gäller (nginx framför daphne, deploy/nginx/smsportal.conf).
+_https_only = SERVED_OVER_HTTPS and not DEBUG
+SECURE_SSL_REDIRECT = _https_only
 # Hälsokontrollen (config/health.py) svarar även över vanlig HTTP: en övervakare på det interna
 # nätet kan fråga daphne direkt (ALLOWED_HOSTS gäller ändå: använd portalens namn i Host).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
+if _https_only:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = env.bool("COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_SECURE = _https_only
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_HSTS_SECONDS = 31_536_000 if _https_only else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # "same-origin": patientlänkar läcker aldrig till andra webbplatser, och formulär behåller
 # sitt Origin-huvud (med "no-referrer" skickar webbläsare "Origin: null" och CSRF fallerar).
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
-CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 
 # Strikt Content-Security-Policy: inga inline-skript, inget från tredje part.
 CONTENT_SECURITY_POLICY = {

@@ -5,8 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from accounts import views as account_views
-from config import health
+from config import health, views
 
 admin.site.site_header = "SMS-portalen – administration"
 admin.site.site_title = "SMS-portalen"
@@ -18,17 +17,17 @@ urlpatterns = [
     path("personal/akut-sms/", include("campaigns.urls")),
     path("s/", include("replies.urls")),
     path("konto/", include("accounts.urls")),
-    path("dataskydd/", account_views.data_protection, name="data_protection"),
+    path("dataskydd/", views.data_protection, name="data_protection"),
     # Hälsokontrollen för övervakningen (config/health.py). Utan avslutande snedstreck: så
     # brukar övervakare fråga, och APPEND_SLASH omdirigerar bara adresser som inte finns.
     path("healthz", health.healthz, name="healthz"),
     # Sidor utan egen ikon (t.ex. Django admin) frågar efter /favicon.ico.
     path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "favicon.svg")),
-    path("admin/login/", account_views.admin_login_redirect),
+    path("admin/login/", views.admin_login_redirect),
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "accounts.views.bad_request"
-handler403 = "accounts.views.permission_denied"
-handler404 = "accounts.views.page_not_found"
-handler500 = "accounts.views.server_error"
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

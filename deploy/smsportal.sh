@@ -31,7 +31,7 @@ case "${1:-}" in
     # --access-log /dev/null: daphnes åtkomstlogg skulle innehålla patienternas svarskoder
     # (/s/<kod>) och webhook-tokens; nginx loggar i stället, utan dem.
     # Ingen --proxy-headers: portalen läser själv X-Forwarded-For (TRUSTED_PROXY_COUNT, den
-    # n:te adressen från slutet) och X-Forwarded-Proto (BEHIND_TLS_PROXY); daphne skulle ta
+    # n:te adressen från slutet) och X-Forwarded-Proto (https-PUBLIC_BASE_URL); daphne skulle ta
     # den första adressen i X-Forwarded-For, som klienten själv kan hitta på.
     exec "$PYTHON" -m daphne -b "$BIND" -p "$port" --access-log /dev/null config.asgi:application
     ;;

@@ -58,10 +58,3 @@ class SendForm(forms.Form):
             return parse_swedish_mobile(self.cleaned_data["phone"])
         except InvalidPhoneNumber as error:
             raise forms.ValidationError(str(error), code="invalid_phone") from None
-
-    def failure_reason(self) -> str:
-        """Kort orsak för audit-loggen (fältnamn och felkoder, aldrig det som skrevs)."""
-        codes = [
-            f"{field}:{error.code}" for field, errors in self.errors.as_data().items() for error in errors
-        ]
-        return "ogiltigt formulär (" + ", ".join(codes) + ")"

@@ -1,6 +1,6 @@
 """SMS-kvoten: högst SMS_RATE_LIMIT_PER_HOUR envägs-SMS per användare och rullande timme.
 
-Räknas ur audit-loggen, så den stämmer över processer och omstarter. Den som skickar låser
+Räknas ur SMS-registret (`smsportal.ledger`), så den stämmer över processer och omstarter. Den som skickar låser
 sin egen användarrad först (se smsportal.oneway), så två flikar aldrig båda får det 30:e.
 """
 
@@ -13,11 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from audit.models import Action, AuditEvent
+from smsportal.ledger import one_way_sends_since
 
 WINDOW = timedelta(hours=1)
-# Osäkra SMS (inget svar efter sändning) kan ha skickats och räknas därför med.
-COUNTED_ACTIONS = (Action.SMS_SENT, Action.SMS_UNCERTAIN)
 QUOTA_MESSAGE = "Du har överskridit SMS-kvoten, vänta till nästa timme"
 
 
@@ -48,14 +46,10 @@ class Quota:
 
 
 def quota_for(user: Any) -> Quota:
-    """Räknar användarens skickade envägs-SMS under den senaste timmen."""
+    """Räknar användarens envägs-SMS under den senaste timmen (osäkra och pågående räknas med:
+    de kan ha skickats)."""
     limit = settings.SMS_RATE_LIMIT_PER_HOUR
-    since = timezone.now() - WINDOW
-    sent_at = list(
-        AuditEvent.objects.filter(actor=user, action__in=COUNTED_ACTIONS, created_at__gt=since)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-    )
+    sent_at = one_way_sends_since(user, timezone.now() - WINDOW)
     used = len(sent_at)
     next_available_at = sent_at[used - limit] + WINDOW if used >= limit else None
     return Quota(limit=limit, used=used, next_available_at=next_available_at)

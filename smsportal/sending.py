@@ -1,4 +1,10 @@
-"""Den enda vägen ut för ett SMS: `send_sms()`. Alla delar av portalen går hit.
+"""Den enda vägen ut för ett SMS: `send_and_record()`. Alla delar av portalen går hit.
+
+Andra appar importerar bara härifrån när de skickar: felet (`SmsError`), resultaten
+(`SendResult`, `Outcome`), syftena (`Purpose`) och funktionen. `send_and_record()` sparar
+försöket i SMS-registret före anropet, skickar med `send_sms()`, fångar felet på ett ställe,
+ger försöket sitt utfall (`outcome_status`: en enda regel från fel till utfall) och skriver
+en rad i audit-loggen (utom för kampanjens SMS, som kampanjen själv loggar).
 
 Leverantörerna i SMS_PROVIDERS provas i ordning. Ett tillfälligt fel (går inte att nå,
 5xx, 429) går vidare till nästa; ett permanent fel (ogiltigt nummer, fel inloggning)
@@ -16,15 +22,43 @@ Loggarna innehåller aldrig numret eller texten.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from smsportal.backends.base import BaseBackend, SendResult, SmsError
+from audit.models import Action
+from audit.services import record
+from smsportal.backends.base import AMBIGUOUS_MESSAGE, SEND_FAILED_MESSAGE, BaseBackend, SendResult, SmsError
+from smsportal.ledger import begin_attempt, complete_attempt
+from smsportal.models import AttemptStatus, Purpose, SendAttempt
 from smsportal.phone import InvalidPhoneNumber, parse_swedish_mobile
 
+__all__ = [
+    "AMBIGUOUS_MESSAGE",
+    "SEND_FAILED_MESSAGE",
+    "AttemptStatus",
+    "Outcome",
+    "Purpose",
+    "SendResult",
+    "SmsError",
+    "begin_attempt",
+    "outcome_status",
+    "send_and_record",
+]
+
 logger = logging.getLogger(__name__)
+
+#: Audit-händelsen för varje utfall.
+AUDIT_ACTIONS = {
+    AttemptStatus.SENT: Action.SMS_SENT,
+    AttemptStatus.FAILED: Action.SMS_FAILED,
+    AttemptStatus.UNCERTAIN: Action.SMS_UNCERTAIN,
+}
+#: Kampanjens SMS loggas av kampanjen själv (skapad, tillsatt, raderad), inte ett och ett.
+UNAUDITED_PURPOSES = frozenset({Purpose.CAMPAIGN})
 
 #: Kort namn i SMS_PROVIDERS -> backendklass.
 BACKENDS = {
@@ -77,3 +111,89 @@ def send_sms(to: str, text: str) -> SendResult:
         logger.info("SMS skickat via %s (%d del(ar))", result.provider, result.segments)
         return result
     raise last_error or SmsError(permanent=False, reason="ingen leverantör konfigurerad")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Utfallet av ett sändförsök: registrets rad, och leverantörens svar eller felet."""
+
+    attempt: SendAttempt
+    result: SendResult | None = None
+    error: SmsError | None = None
+
+    @property
+    def status(self) -> AttemptStatus:
+        """Skickat, misslyckat eller osäkert (som i registret)."""
+        return AttemptStatus(self.attempt.status)
+
+    @property
+    def sent(self) -> bool:
+        """Sant om leverantören tog emot SMS:et."""
+        return self.result is not None
+
+    @property
+    def retryable(self) -> bool:
+        """Sant när alla leverantörer var tillfälligt nere: ett nytt försök senare är ofarligt."""
+        return self.error is not None and not self.error.permanent and not self.error.ambiguous
+
+    @property
+    def message(self) -> str:
+        """Beskedet till personalen när SMS:et inte skickades (tomt annars)."""
+        return self.error.message if self.error is not None else ""
+
+
+def outcome_status(error: SmsError) -> AttemptStatus:
+    """Den enda regeln från fel till utfall: osäkert om SMS:et kan ha gått iväg, annars misslyckat.
+
+    Ett tillfälligt fel blir också "misslyckat" för just det försöket; den som vill försöka
+    igen (kampanjer, aviseringar) ser det i `Outcome.retryable` och gör ett nytt försök.
+    """
+    return AttemptStatus.UNCERTAIN if error.ambiguous else AttemptStatus.FAILED
+
+
+def send_and_record(to: str, text: str, *, attempt: SendAttempt | None = None, **fields: Any) -> Outcome:
+    """Skickar ett SMS och sparar utfallet i SMS-registret (och audit-loggen); kastar aldrig `SmsError`.
+
+    `attempt` är ett försök som redan sparats som `pending` (envägs-SMS reserverar det under
+    kvotens lås); annars skapas det här av `fields` (purpose, actor, actor_username, category,
+    template_title, edited, campaign_id, idempotency_key; se `begin_attempt`).
+    """
+    if attempt is None:
+        attempt = begin_attempt(**fields)
+    try:
+        result = send_sms(to, text)
+    except SmsError as error:
+        complete_attempt(attempt, outcome_status(error), reason=error.reason, provider=error.provider)
+        _audit(attempt)
+        return Outcome(attempt=attempt, error=error)
+    complete_attempt(
+        attempt,
+        AttemptStatus.SENT,
+        provider=result.provider,
+        provider_message_id=result.message_id,
+        segments=result.segments,
+    )
+    _audit(attempt)
+    return Outcome(attempt=attempt, result=result)
+
+
+def _audit(attempt: SendAttempt) -> None:
+    """Audit-loggens rad för det färdiga försöket (en rad, aldrig ändrad); hänvisar till registret."""
+    if attempt.purpose in UNAUDITED_PURPOSES:
+        return
+    data: dict[str, Any] = {"sms": attempt.pk}
+    if attempt.campaign_id:
+        data["kampanj"] = attempt.campaign_id
+    record(
+        AUDIT_ACTIONS[attempt.status],
+        actor=attempt.actor,
+        actor_username=attempt.actor_username,
+        status=attempt.get_status_display(),
+        reason=attempt.reason,
+        category=attempt.category,
+        template_title=attempt.template_title,
+        edited=attempt.edited,
+        segments=attempt.segments,
+        provider=attempt.provider,
+        data=data,
+    )

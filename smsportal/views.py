@@ -14,15 +14,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
-from audit.models import Action, AuditEvent
-from audit.services import delivery_label, with_delivery_status
 from smsportal import devoutbox
 from smsportal.forms import SendForm
-from smsportal.oneway import SendRefused, record_invalid_form, send_template_sms
+from smsportal.ledger import recent_attempts
+from smsportal.models import SendAttempt
+from smsportal.oneway import SendRefused, send_template_sms
 from smsportal.quota import quota_for
 from templates_app.models import MessageTemplate, with_signature
 
-SMS_ACTIONS = (Action.SMS_SENT, Action.SMS_FAILED, Action.SMS_UNCERTAIN)
+#: "Dina senaste SMS" visar försök från så här långt tillbaka.
+RECENT_WINDOW = timedelta(hours=12)
 
 
 @sensitive_post_parameters("phone", "body")
@@ -45,8 +46,6 @@ def send_page(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _confirmation(form.cleaned_data["template"], sent.segments, sent.duplicate))
                 return redirect("smsportal:send")
-        else:
-            record_invalid_form(request.user, form.failure_reason())
     else:
         form = SendForm()
     return render(
@@ -63,15 +62,9 @@ def send_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def recent_sends(user: Any, limit: int = 8) -> list[AuditEvent]:
+def recent_sends(user: Any, limit: int = 8) -> list[SendAttempt]:
     """Användarens egna senaste SMS-försök (12 timmar) med utfall och leverans, för sändsidan."""
-    since = timezone.now() - timedelta(hours=12)
-    events = with_delivery_status(
-        AuditEvent.objects.filter(actor=user, action__in=SMS_ACTIONS, created_at__gte=since)
-    )[:limit]
-    for event in events:
-        event.delivery = delivery_label(event)
-    return list(events)
+    return recent_attempts(user, timezone.now() - RECENT_WINDOW, limit)
 
 
 def _confirmation(template: MessageTemplate, segments: int, duplicate: bool) -> str:

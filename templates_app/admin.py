@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from smsportal.smstext import analyse
+from common.smstext import analyse
 from templates_app.models import Category, MessageTemplate
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from audit.services import looks_like_phone_number
+from common.privacy import looks_like_phone_number
 
 # Platsen för länken i mallens text (klinikens egen notation i specifikationen).
 LINK_PLACEHOLDER = "[LÄNK]"

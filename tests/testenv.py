@@ -14,8 +14,6 @@ TEST_ENVIRONMENT = {
     "ADMIN_PASSWORD": "Test-Admin-Lösenord-42!",
     "PUBLIC_BASE_URL": "http://testserver",
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-    "SECURE_SSL_REDIRECT": "false",
-    "COOKIE_SECURE": "false",
     "SMS_PROVIDERS": "locmem",
     # Ingen väntan för leverantörens gräns i testerna (de skickar hundratals SMS i följd);
     # gränsen själv provas i tests/campaigns/test_dispatch.py.

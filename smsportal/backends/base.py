@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from audit.services import redact_phone_numbers
-from smsportal.smstext import analyse
+from common.privacy import redact_phone_numbers
+from common.smstext import analyse
 
 # Felmeddelandet som personalen ser när inget SMS kunde skickas (klinikens specifikation).
 SEND_FAILED_MESSAGE = "SMS kunde inte skickas - kontrollera API-inställningar"

@@ -1,7 +1,7 @@
 /*
  * Regler för SMS-text i webbläsaren: teckenkodning, längd och uppdelning i delmeddelanden.
  *
- * Samma regler som smsportal/smstext.py (Python-implementationen) och ska bete sig
+ * Samma regler som common/smstext.py (Python-implementationen) och ska bete sig
  * exakt likadant; båda kontrolleras mot tests/fixtures/sms_vectors.json.
  *
  * - Enbart tecken ur GSM 03.38 ger GSM-7: grundtabellen kostar en septett per tecken,

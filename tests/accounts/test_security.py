@@ -22,7 +22,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 def production_env(**changes: str) -> dict[str, str]:
     """Miljövariabler som i drift: DEBUG av, stark nyckel, HTTPS-adress."""
     env = dict(os.environ)
-    for name in ("SECURE_SSL_REDIRECT", "COOKIE_SECURE", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+    for name in ("ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"):
         env.pop(name, None)
     env.update(
         ENV_FILE="",

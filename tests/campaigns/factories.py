@@ -44,14 +44,14 @@ def make_campaign(
         ParsedRecipient(line=line, name=name, phone=phone, consent=consent)
         for line, (name, phone, consent) in enumerate(patients or PATIENTS, start=1)
     ]
-    campaign, _ = create_campaign(
+    creation = create_campaign(
         user=user,
         slot_at=slot_at or tomorrow_at(),
         operation_type=operation_type,
         recipients=recipients,
         request_id=str(uuid.uuid4()),
     )
-    return campaign
+    return creation.campaign
 
 
 def send_all(campaign: Campaign) -> None:

@@ -20,6 +20,7 @@ from campaigns.models import Campaign, Recipient
 from campaigns.services import purge_expired, record_answer
 from campaigns.tasks import requeue_stuck_work
 from smsportal.backends.base import SmsError
+from smsportal.models import Purpose, SendAttempt
 from tests.campaigns.factories import make_campaign, recipient
 from tests.campaigns.test_views import LIST_URL, form_data
 from tests.privacy import database_text, leaks, phone_forms
@@ -98,7 +99,7 @@ def test_first_yes_queues_one_alert_with_the_id_only(
         # Den första ändrar sig och svarar JA igen: fortfarande bara en avisering.
         record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.NO)
         record_answer(recipient(campaign, "Anna Andersson"), Recipient.Answer.YES)
-    assert queued == [("campaigns.alerts.send_staff_alert", campaign.pk)]
+    assert queued == [("campaigns.tasks.send_staff_alert", campaign.pk)]
 
 
 def test_alert_missed_while_the_queue_is_down_is_queued_when_it_is_back(
@@ -121,7 +122,7 @@ def test_alert_missed_while_the_queue_is_down_is_queued_when_it_is_back(
     monkeypatch.setattr("campaigns.alerts.async_task", lambda *args, **kwargs: jobs.append(args))
     assert requeue_stuck_work() == 1
     assert requeue_stuck_work() == 0  # redan köad: aldrig två aviseringar
-    assert jobs == [("campaigns.alerts.send_staff_alert", campaign.pk)]
+    assert jobs == [("campaigns.tasks.send_staff_alert", campaign.pk)]
 
 
 def test_every_yes_setting_alerts_on_each_yes(
@@ -163,8 +164,10 @@ def test_alert_sms_has_no_patient_data_and_is_audited(
     event = AuditEvent.objects.get(action=Action.SMS_SENT)
     assert (event.category, event.template_title, event.status) == ("Akut-SMS", "Avisering till personal", "skickat")
     assert event.actor is None and event.actor_username == "system"
-    assert event.data == {"kampanj": campaign.pk}
+    attempt = SendAttempt.objects.get()
+    assert event.data == {"kampanj": campaign.pk, "sms": attempt.pk}
     assert event.provider == "locmem" and event.segments == 1
+    assert (attempt.purpose, attempt.campaign_id, attempt.status) == (Purpose.STAFF_ALERT, campaign.pk, "sent")
 
 
 def test_alert_failure_is_audited(staff_user: Any, settings: Any, sms_outbox: list[Any]) -> None:
@@ -194,7 +197,7 @@ def test_failed_alert_is_retried_only_when_the_failure_was_temporary(
     assert send_staff_alert(campaign.pk) is False
     assert requeue_stuck_work() == (1 if retried else 0)
     assert requeue_stuck_work() == 0  # aldrig två köade
-    assert queued == ([("campaigns.alerts.send_staff_alert", campaign.pk)] if retried else [])
+    assert queued == ([("campaigns.tasks.send_staff_alert", campaign.pk)] if retried else [])
     if retried:
         settings.SMS_PROVIDERS = ["locmem"]
         assert send_staff_alert(campaign.pk) is True
@@ -211,7 +214,7 @@ def test_failed_alert_is_not_retried_long_after_the_last_yes(
     with time_machine.travel(timezone.now() + ALERT_RETRY_WINDOW + timedelta(minutes=1)):
         assert requeue_missed_alerts() == 0
     assert requeue_missed_alerts() == 1  # kontroll: inom halvtimmen hade den köats
-    assert queued == [("campaigns.alerts.send_staff_alert", campaign.pk)]
+    assert queued == [("campaigns.tasks.send_staff_alert", campaign.pk)]
 
 
 def test_failed_alert_keeps_a_newer_alert_mark(staff_user: Any, settings: Any, queued: list[tuple[Any, ...]]) -> None:
@@ -226,7 +229,7 @@ def test_failed_alert_keeps_a_newer_alert_mark(staff_user: Any, settings: Any, q
         Campaign.objects.filter(pk=campaign.pk).update(alert_sent_at=newer)
         raise SmsError(permanent=False, provider="nere", reason="anslutningen nekades")
 
-    with mock.patch("campaigns.alerts.send_sms", newer_yes_queues_meanwhile):
+    with mock.patch("smsportal.sending.send_sms", newer_yes_queues_meanwhile):
         assert send_staff_alert(campaign.pk) is False
     assert Campaign.objects.get(pk=campaign.pk).alert_sent_at == newer
     assert requeue_stuck_work() == 0 and queued == []
@@ -243,7 +246,7 @@ def test_no_alert_for_closed_or_deleted_campaigns(staff_user: Any, sms_outbox: l
 
 def test_alert_text_is_one_gsm_segment(staff_user: Any) -> None:
     """Texten ryms i ett SMS."""
-    from smsportal.smstext import analyse
+    from common.smstext import analyse
 
     info = analyse(alert_text(make_campaign(staff_user)))
     assert info.segments == 1
@@ -268,7 +271,7 @@ def test_unexpected_error_in_the_alert_task_never_reaches_the_task_table(
         raise ValueError(f"trasig backend för {phone}")
 
     campaign = campaign_with_alert(staff_user)
-    monkeypatch.setattr("campaigns.alerts.send_sms", broken)
+    monkeypatch.setattr("smsportal.sending.send_sms", broken)
     assert send_staff_alert(campaign.pk) is False
     assert "ValueError" in caplog.text
     assert leaks(phone_forms(STAFF_PHONE), loggar=caplog.text) == []

@@ -142,7 +142,7 @@ def test_unexpected_error_is_uncertain_and_wiped(
         """Ett fel vars text ekar numret."""
         raise RuntimeError(f"trasig för {to}")
 
-    monkeypatch.setattr("campaigns.tasks.send_sms", broken)
+    monkeypatch.setattr("smsportal.sending.send_sms", broken)
     campaign = make_campaign(staff_user)
     send_to_recipient(recipient(campaign, "Anna Andersson").pk)
     anna = recipient(campaign, "Anna Andersson")
@@ -205,7 +205,7 @@ def test_canary_number_is_nowhere_after_sending(
 
 
 class FakeClock:
-    """En klocka för `campaigns.tasks`: sleep flyttar tiden framåt och sparas."""
+    """En klocka för `campaigns.dispatch`: sleep flyttar tiden framåt och sparas."""
 
     def __init__(self) -> None:
         """Börjar på 1000 s (som time.monotonic) utan några väntetider."""
@@ -224,13 +224,13 @@ class FakeClock:
 
 @pytest.fixture
 def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """Sändjobbens klocka (bara i campaigns.tasks) utbytt, och arbetsprocessens bokade sändtid nollställd."""
-    from campaigns import tasks
+    """Sändjobbens klocka (bara i campaigns.dispatch) utbytt, och arbetsprocessens bokade sändtid nollställd."""
+    from campaigns import dispatch
 
     clock = FakeClock()
-    monkeypatch.setattr(tasks, "monotonic", clock.monotonic)
-    monkeypatch.setattr(tasks, "sleep", clock.sleep)
-    monkeypatch.setattr(tasks, "_next_send_slot", 0.0)
+    monkeypatch.setattr(dispatch, "monotonic", clock.monotonic)
+    monkeypatch.setattr(dispatch, "sleep", clock.sleep)
+    monkeypatch.setattr(dispatch, "_next_send_slot", 0.0)
     return clock
 
 
@@ -275,13 +275,12 @@ def test_no_rate_limit_never_waits(
     [
         ("CAMPAIGN_SMS_PER_SECOND", "-1", "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60"),
         ("CAMPAIGN_SMS_PER_SECOND", "0.01", "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60"),
-        ("CAMPAIGN_SEND_RETRY_MINUTES", "-1", "CAMPAIGN_SEND_RETRY_MINUTES ska vara 0 (inget nytt försök) eller fler"),
     ],
-    ids=["gräns-negativ", "gräns-för-låg", "omförsök-negativt"],
+    ids=["gräns-negativ", "gräns-för-låg"],
 )
 def test_impossible_dispatch_setting_stops_the_start(name: str, value: str, message: str) -> None:
-    """En negativ gräns, en så låg att väntan närmar sig jobbens tidsgräns, eller ett negativt
-    fönster för nya försök stoppar starten på svenska."""
+    """En negativ gräns, eller en så låg att väntan närmar sig jobbens tidsgräns, stoppar starten
+    på svenska."""
     from django.conf import settings as django_settings
 
     result = subprocess.run(

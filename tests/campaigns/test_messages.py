@@ -13,7 +13,7 @@ from pytest_django.fixtures import Settings
 
 from campaigns.messages import message_with_consent, message_without_consent, relative_day
 from campaigns.models import new_reply_code
-from smsportal.smstext import analyse
+from common.smstext import analyse
 
 # Söndag 22 november 2026 kl 10 i Stockholm: idag, imorgon och torsdag 26/11 (längsta dagsformen).
 NOW = datetime(2026, 11, 22, 10, 0)

@@ -15,9 +15,9 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.signing import SignedPackage
 
+from campaigns.dispatch import requeue_stuck_recipients
 from campaigns.models import Recipient
 from campaigns.phones import PhoneDecryptionError, decrypt_phone, encrypt_phone
-from campaigns.tasks import requeue_stuck_recipients
 from tests.campaigns.factories import PATIENTS, make_campaign, send_all
 
 PHONE = "+46701234567"

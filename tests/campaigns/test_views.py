@@ -100,7 +100,7 @@ def test_skicka_queues_one_task_per_recipient_after_commit(
 ) -> None:
     """Sändjobben köas först när kampanjen är sparad, med mottagarens id som enda argument."""
     queued: list[tuple[Any, ...]] = []
-    monkeypatch.setattr("campaigns.tasks.async_task", lambda *args, **kwargs: queued.append(args))
+    monkeypatch.setattr("campaigns.dispatch.async_task", lambda *args, **kwargs: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(LIST_URL, form_data(skicka="1"))
     ids = list(Recipient.objects.values_list("pk", flat=True))

@@ -20,16 +20,20 @@ from django.utils import timezone
 from django_q.models import Schedule, Task
 from django_q.tasks import async_task, fetch
 
-from audit.models import Action, AuditEvent, DeliveryReport
-from audit.services import record, record_delivery
+from audit.models import Action, AuditEvent
+from audit.services import record
 from campaigns.apps import PURGE_SCHEDULE_NAME, REQUEUE_SCHEDULE_NAME
 from config.schedules import (
     AUDIT_SCHEDULE_NAME,
+    LEDGER_SCHEDULE_NAME,
     LOGIN_RECORDS_SCHEDULE_NAME,
     SESSIONS_SCHEDULE_NAME,
     TASK_RESULTS_SCHEDULE_NAME,
     register_housekeeping,
 )
+from smsportal.delivery import receive_report
+from smsportal.models import DeliveryStatus, SendAttempt
+from smsportal.sending import Purpose, send_and_record
 from tests.accounts.test_login import login
 from tests.accounts.test_security import manage, production_env
 from tests.conftest import STAFF_PASSWORD
@@ -39,6 +43,7 @@ HOUSEKEEPING = {
     LOGIN_RECORDS_SCHEDULE_NAME: ("accounts.lockout.purge_expired_login_records", Schedule.HOURLY),
     TASK_RESULTS_SCHEDULE_NAME: ("config.schedules.purge_task_results", Schedule.DAILY),
     AUDIT_SCHEDULE_NAME: ("audit.services.purge_audit_log", Schedule.DAILY),
+    LEDGER_SCHEDULE_NAME: ("smsportal.ledger.purge_ledger", Schedule.DAILY),
 }
 START = datetime.fromisoformat("2026-11-20 08:00+01:00")
 
@@ -65,7 +70,7 @@ def test_schedules_are_registered_once_with_swedish_names(db: Any) -> None:
 def test_daily_schedules_run_at_night_and_migrate_does_not_move_them(db: Any) -> None:
     """De dagliga schemana körs kl. 03.00 svensk tid; en ny migrate flyttar inte nästa körning."""
     nightly = Schedule.objects.filter(name__in=HOUSEKEEPING, schedule_type=Schedule.DAILY)
-    assert nightly.count() == 3
+    assert nightly.count() == 4
     for schedule in nightly:
         assert timezone.localtime(schedule.next_run).strftime("%H:%M") == "03:00"
     nightly.update(next_run=START)
@@ -167,22 +172,36 @@ def test_task_results_older_than_a_week_are_deleted(db: Any) -> None:
 
 
 def test_audit_events_older_than_the_retention_are_deleted(db: Any, settings: Any) -> None:
-    """Audit-händelser (och leveransrapporter) äldre än AUDIT_RETENTION_DAYS raderas; yngre finns kvar."""
+    """Audit-händelser äldre än AUDIT_RETENTION_DAYS raderas; yngre finns kvar."""
     settings.AUDIT_RETENTION_DAYS = 30
     with time_machine.travel(START):
-        record(Action.SMS_SENT, actor_username="anna", provider="locmem", provider_message_id="gammal")
-        record_delivery("locmem", "gammal", "levererat")
+        record(Action.SMS_SENT, actor_username="anna", provider="locmem", template_title="gammal")
     with time_machine.travel(START + timedelta(days=1)):
-        record(Action.SMS_SENT, actor_username="anna", provider="locmem", provider_message_id="ny")
-        record_delivery("locmem", "ny", "levererat")
+        record(Action.SMS_SENT, actor_username="anna", provider="locmem", template_title="ny")
 
     with time_machine.travel(START + timedelta(days=29, hours=23)):
         run_schedule(AUDIT_SCHEDULE_NAME)
         assert AuditEvent.objects.count() == 2
     with time_machine.travel(START + timedelta(days=30, minutes=1)):
         run_schedule(AUDIT_SCHEDULE_NAME)
-    assert list(AuditEvent.objects.values_list("provider_message_id", flat=True)) == ["ny"]
-    assert list(DeliveryReport.objects.values_list("message_id", flat=True)) == ["ny"]
+    assert list(AuditEvent.objects.values_list("template_title", flat=True)) == ["ny"]
+
+
+def test_sms_ledger_rows_older_than_the_retention_are_deleted(db: Any, settings: Any) -> None:
+    """SMS-registret (med leveransstatus) har audit-loggens lagringstid; yngre rader finns kvar."""
+    settings.AUDIT_RETENTION_DAYS = 30
+    with time_machine.travel(START):
+        old = send_and_record("+46701234567", "Hej", purpose=Purpose.TEST, actor_username="manage.py")
+        receive_report("locmem", old.attempt.provider_message_id, DeliveryStatus.DELIVERED)
+    with time_machine.travel(START + timedelta(days=1)):
+        new = send_and_record("+46701234567", "Hej", purpose=Purpose.TEST, actor_username="manage.py")
+
+    with time_machine.travel(START + timedelta(days=29, hours=23)):
+        run_schedule(LEDGER_SCHEDULE_NAME)
+        assert SendAttempt.objects.count() == 2
+    with time_machine.travel(START + timedelta(days=30, minutes=1)):
+        run_schedule(LEDGER_SCHEDULE_NAME)
+    assert list(SendAttempt.objects.values_list("pk", flat=True)) == [new.attempt.pk]
 
 
 def test_single_audit_rows_are_never_changed_or_deleted(db: Any) -> None:

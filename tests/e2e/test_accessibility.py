@@ -50,19 +50,19 @@ BLOCKED_SOCKET = "**/ws/campaigns/**"
 # med det sista, ett misslyckat (räknas inte) och sist ett osäkert (leverantören svarade inte).
 SEND_OUTCOMES = """
 from django.contrib.auth import get_user_model
-from audit.models import Action
-from audit.services import record
-from smsportal.oneway import STATUS_FAILED, STATUS_SENT, STATUS_UNCERTAIN
+from smsportal.ledger import begin_attempt, complete_attempt
+from smsportal.models import AttemptStatus, Purpose
 from smsportal.quota import quota_for
 from templates_app.models import MessageTemplate
 anna = get_user_model().objects.get(username="anna")
 template = MessageTemplate.objects.get(title="Väntetider")
 fields = {"category": template.category.name, "template_title": template.title, "edited": False}
+def attempt(status, **outcome):
+    complete_attempt(begin_attempt(purpose=Purpose.ONE_WAY, actor=anna, **fields), status, provider="locmem", **outcome)
 for number in range(quota_for(anna).remaining - 1):
-    sent = {"segments": 1, "provider": "locmem", "provider_message_id": f"locmem-kvot-{number}"}
-    record(Action.SMS_SENT, actor=anna, status=STATUS_SENT, **sent, **fields)
-record(Action.SMS_FAILED, actor=anna, status=STATUS_FAILED, reason="ogiltigt nummer", provider="locmem", **fields)
-record(Action.SMS_UNCERTAIN, actor=anna, status=STATUS_UNCERTAIN, reason="tidsgräns", provider="locmem", **fields)
+    attempt(AttemptStatus.SENT, segments=1, provider_message_id=f"locmem-kvot-{number}")
+attempt(AttemptStatus.FAILED, reason="ogiltigt nummer")
+attempt(AttemptStatus.UNCERTAIN, reason="tidsgräns")
 assert quota_for(anna).exceeded
 """
 

@@ -88,15 +88,14 @@ def free_port() -> int:
 
 
 def server_env(database: Path, url: str) -> dict[str, str]:
-    """Miljön för serverprocesserna: testmiljön, egen SQLite-fil, locmem-SMS."""
+    """Miljön för serverprocesserna: testmiljön, egen SQLite-fil, locmem-SMS och testernas
+    serverinställningar (tests/e2e/server_settings.py: sessionen kontrolleras varje sekund)."""
     env = {**os.environ, **TEST_ENVIRONMENT}
     env.update(
         DATABASE_URL=f"sqlite:///{database}",
         PUBLIC_BASE_URL=url,
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="tests.e2e.server_settings",
         PYTHONPATH=str(BASE_DIR),
-        # Servern kontrollerar sessionen varje sekund (utloggning syns snabbt i testet).
-        LIVE_SESSION_CHECK_SECONDS="1",
         # En betrodd proxy: ett test kan ge en flik en egen klientadress (X-Forwarded-For);
         # utan rubriken gäller 127.0.0.1 som förut.
         TRUSTED_PROXY_COUNT="1",

@@ -38,7 +38,7 @@ def providers(settings: Any) -> Iterator[twilio_server.FakeTwilio]:
 def test_sinch_down_twilio_sends_and_audit_shows_it(
     page: Any, live_server: Any, admin_user: Any, providers: twilio_server.FakeTwilio, console_errors: list[str]
 ) -> None:
-    """Mall-SMS med Sinch nere: Twilio får det, audit visar Twilio, leveransrapporten syns."""
+    """Mall-SMS med Sinch nere: Twilio får det, audit visar Twilio, leveransrapporten syns i SMS-registret."""
     log_in(page, live_server.url, "chef", STAFF_PASSWORD)
     page.get_by_role("button", name="Receptpolicy").click()
     page.keyboard.insert_text("070-123 45 67")
@@ -54,6 +54,9 @@ def test_sinch_down_twilio_sends_and_audit_shows_it(
 
     page.goto(live_server.url + "/logg/?action=sms_sent")
     row = page.get_by_test_id("audit-tabell").locator("tbody tr").first
+    assert "twilio" in row.inner_text()
+    page.goto(live_server.url + "/admin/smsportal/sendattempt/")
+    row = page.locator("#result_list tbody tr").first
     assert "twilio" in row.inner_text() and "väntar" in row.inner_text()
 
     # Twilio rapporterar leveransen, signerat mot den publika adressen (PUBLIC_BASE_URL).
@@ -70,7 +73,7 @@ def test_sinch_down_twilio_sends_and_audit_shows_it(
 
 
 def providers_sid(fake: twilio_server.FakeTwilio) -> str:
-    """Twilio-SID:et för det skickade SMS:et, som portalen sparade i audit-loggen."""
-    from audit.models import Action, AuditEvent
+    """Twilio-SID:et för det skickade SMS:et, som portalen sparade i SMS-registret."""
+    from smsportal.models import AttemptStatus, SendAttempt
 
-    return AuditEvent.objects.get(action=Action.SMS_SENT).provider_message_id
+    return SendAttempt.objects.get(status=AttemptStatus.SENT).provider_message_id

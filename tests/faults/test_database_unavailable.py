@@ -280,7 +280,7 @@ def assert_answered_once(phone: Client, token: str, campaign: Campaign, queued_a
     anna.refresh_from_db()
     assert (anna.answer, anna.yes_rank, anna.answered_at) == (Recipient.Answer.YES, 1, answered_at)
     assert campaign.recipients.filter(yes_rank__isnull=False).count() == 1
-    assert queued_alerts == [("campaigns.alerts.send_staff_alert", campaign.pk)]
+    assert queued_alerts == [("campaigns.tasks.send_staff_alert", campaign.pk)]
     assert Campaign.objects.get(pk=campaign.pk).alert_sent_at is not None
     assert "Vi ringer dig inom kort för att bekräfta." in phone.get(f"/s/{anna.code}").content.decode()
 

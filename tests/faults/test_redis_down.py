@@ -35,8 +35,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from audit.models import Action, AuditEvent
 from campaigns import consumers
+from campaigns.dispatch import enqueue_dispatch, requeue_stuck_recipients
 from campaigns.models import Campaign, Recipient
-from campaigns.tasks import enqueue_dispatch, requeue_stuck_recipients
 from campaigns.views import QUEUE_DOWN_MESSAGE
 from config.settings import queue_redis, redis_backends
 from tests.campaigns.factories import make_campaign, send_all

@@ -192,7 +192,6 @@ def prepared_environment(
         ELKS46_API_USERNAME=API_USERNAME,
         ELKS46_API_PASSWORD=API_PASSWORD,
         SMS_WEBHOOK_TOKEN="YS-eYONFrz2MIBxtbSNINARJsVOgpMuSpx6YvjdDQ3SGNUWND4VbQqRP7e5iZUSE",  # slumpad, bara för felproven
-        SMS_TIMEOUT_SECONDS="5",
         Q_WORKERS="2",
     )
     env.pop("REDIS_URL", None)

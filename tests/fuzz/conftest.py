@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from audit.models import Action, AuditEvent
 from tests.fakes.elks46_server import API_PASSWORD, API_USERNAME
 from tests.fakes.sinch_server import API_TOKEN, SERVICE_PLAN_ID
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
 from tests.fuzz.webhook_requests import KNOWN, SLUGS, UNREACHABLE, WEBHOOK_TOKEN
+from tests.smsportal.ledger_helpers import sent_attempt
 
 
 @pytest.fixture
@@ -31,5 +31,5 @@ def providers(settings: Any, db: Any) -> Iterator[None]:
     settings.ELKS46_API_PASSWORD = API_PASSWORD
     settings.ELKS46_BASE_URL = UNREACHABLE + "/a1"
     for provider in SLUGS:
-        AuditEvent.objects.create(action=Action.SMS_SENT, provider=provider, provider_message_id=KNOWN)
+        sent_attempt(provider, KNOWN)
     yield

@@ -17,11 +17,12 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import Client
 
-from audit.models import AuditEvent, DeliveryReport
+from audit.models import AuditEvent
 from campaigns.models import Campaign
 from tests.campaigns.factories import make_campaign
 from tests.fuzz.checks import assert_clean
 from tests.fuzz.webhook_requests import KNOWN, SLUGS, post_report, report_request
+from tests.smsportal.ledger_helpers import reported
 
 TOO_BIG = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1
 #: En CSRF-kaka av rätt form: med den läser CSRF-kontrollen formuläret (annars nekas det direkt).
@@ -153,7 +154,7 @@ def test_webhooks_refuse_oversized_bodies(client: Client, providers: None, provi
         body = urlencode({"MessageSid": KNOWN, "id": KNOWN, "MessageStatus": "delivered",
                           "status": "delivered", "pad": "x" * TOO_BIG}).encode()
     assert_clean(post_report(client, provider, body, content_type), {413})
-    assert not DeliveryReport.objects.exists()
+    assert not reported().exists()
 
 
 def test_too_many_fields_gives_the_swedish_400(admin_browser: Client) -> None:

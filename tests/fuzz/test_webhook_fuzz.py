@@ -14,11 +14,12 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.models import DeliveryReport, DeliveryStatus
 from smsportal.backends.sinch import RECIPIENT_REPORT, SUMMARY_REPORT
+from smsportal.delivery import DeliveryStatus
 from tests.fakes.sinch_server import FakeSinch
 from tests.fuzz.checks import FUZZ, TEXT, assert_clean
 from tests.fuzz.webhook_requests import KNOWN, SLUGS, post_report, signature_checked
+from tests.smsportal.ledger_helpers import reported
 
 STATUS = st.one_of(
     st.sampled_from(["delivered", "Delivered", " failed ", "undelivered", "read", "Aborted", "sent", "queued"]), TEXT
@@ -85,10 +86,10 @@ def test_webhooks_never_fail_with_500(
     client: Client, providers: None, provider: str, body: bytes, content_type: str, authentic: bool, signed: bool
 ) -> None:
     """2xx eller 4xx för varje kropp; ogiltig autentisering ändrar inget; bara kända SMS får status."""
-    before = set(DeliveryReport.objects.values_list("provider", "message_id", "status"))
+    before = set(reported().values_list("provider", "provider_message_id", "delivery_status"))
     response = post_report(client, provider, body, content_type, authentic=authentic, signed=signed)
     assert_clean(response, {200, 400, 403, 413})
-    after = set(DeliveryReport.objects.values_list("provider", "message_id", "status"))
+    after = set(reported().values_list("provider", "provider_message_id", "delivery_status"))
     if not authentic:
         assert response.status_code != 200 and after == before
     elif not signature_checked(provider, signed):
@@ -105,7 +106,7 @@ def test_odd_bodies_with_valid_auth(
     """Nästlad JSON, enorma tal och ogiltig UTF-8 med rätt token/signatur: 200 och ingen status."""
     response = post_report(client, provider, body, content_type, signed=signed)
     assert_clean(response, {200, 403} if signature_checked(provider, signed) else {200})
-    assert not DeliveryReport.objects.exists()
+    assert not reported().exists()
 
 
 def test_known_message_is_recorded(client: Client, providers: None) -> None:
@@ -117,4 +118,4 @@ def test_known_message_is_recorded(client: Client, providers: None) -> None:
     }
     for provider, (body, content_type) in reports.items():
         assert_clean(post_report(client, provider, body, content_type), {200})
-    assert DeliveryReport.objects.filter(message_id=KNOWN, status=DeliveryStatus.DELIVERED).count() == 3
+    assert reported().filter(provider_message_id=KNOWN, delivery_status=DeliveryStatus.DELIVERED).count() == 3

@@ -14,15 +14,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.test import Client, RequestFactory
 
-from audit.models import Action, AuditEvent, DeliveryReport
 from smsportal.backends.base import AMBIGUOUS_MESSAGE, SEND_FAILED_MESSAGE, SmsError
 from smsportal.backends.elks46 import Elks46Backend
 from smsportal.delivery import DeliveryStatus
+from smsportal.models import SendAttempt
 from smsportal.phone import ERROR_MESSAGE as INVALID_NUMBER_MESSAGE
 from smsportal.sending import send_sms
 from tests.fakes.elks46_server import ACCOUNT_MOBILE, API_PASSWORD, API_USERNAME, DISPLAY_NAME, FakeElks46
 from tests.privacy import leaks, phone_forms
 from tests.smsportal.backend_helpers import expect_send_error
+from tests.smsportal.ledger_helpers import sent_attempt
 
 PHONE = "+46709876543"
 TEXT = "Hej! Din tid på Södermalms Ortopedi är bekräftad. Kod QX7ZP /Södermalms Ortopedi"
@@ -303,8 +304,8 @@ def test_garbage_is_ignored_without_raising(receiver: Elks46Backend, body: bytes
 @pytest.mark.django_db
 def test_webhook_view_records_report_with_token(elks_settings: Any, client: Client) -> None:
     """Hela vägen genom /webhooks/sms/46elks/: rapport med token sparas, utan token ger 403."""
-    AuditEvent.objects.create(action=Action.SMS_SENT, provider="elks46", provider_message_id=MESSAGE_ID)
+    sent_attempt("elks46", MESSAGE_ID)
     form = {"data": urlencode(report("failed")), "content_type": "application/x-www-form-urlencoded"}
     assert client.post(WEBHOOK_PATH, **form).status_code == 403
     assert client.post(f"{WEBHOOK_PATH}?token={TOKEN}", **form).status_code == 200
-    assert DeliveryReport.objects.get(provider="elks46", message_id=MESSAGE_ID).status == DeliveryStatus.FAILED
+    assert SendAttempt.objects.get(provider="elks46", provider_message_id=MESSAGE_ID).delivery_status == DeliveryStatus.FAILED

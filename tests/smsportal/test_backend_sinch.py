@@ -29,13 +29,16 @@ from sinch.domains.sms.models.v1.shared.text_response import TextResponse
 from sinch.domains.sms.sinch_events.v1.sms_sinch_event import SmsSinchEvent
 from urllib3.exceptions import ProtocolError
 
-from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
+from audit.models import Action, AuditEvent
 from smsportal.backends.base import AMBIGUOUS_MESSAGE, SEND_FAILED_MESSAGE, SmsError
 from smsportal.backends.sinch import SinchBackend
+from smsportal.delivery import DeliveryStatus
+from smsportal.models import AttemptStatus, SendAttempt
 from smsportal.sending import send_sms
 from templates_app.models import MessageTemplate
 from tests.fakes.sinch_server import API_TOKEN, SERVICE_PLAN_ID, FakeSinch
 from tests.privacy import cache_text, database_text, leaks, phone_forms
+from tests.smsportal.ledger_helpers import reported, sent_attempt
 
 TO = "+46701234567"
 TEXT = "Hej! Din tid är bokad. /Södermalms Ortopedi"
@@ -457,17 +460,17 @@ def test_fake_reports_match_the_sdk_models(sinch: FakeSinch) -> None:
 def test_webhook_with_token_records_delivery(sinch: FakeSinch, client: Client) -> None:
     """Hela vägen: SMS via Sinch, rapporten till återanropsadressen, status sparas en gång."""
     result = SinchBackend().send(TO, TEXT)
-    AuditEvent.objects.create(action=Action.SMS_SENT, provider="sinch", provider_message_id=result.message_id)
+    sent_attempt("sinch", result.message_id)
     [batch] = sinch.batches
     path = webhook_path(batch["callback_url"])
     assert parse_qs(urlsplit(path).query) == {"token": [WEBHOOK_TOKEN]}
 
     assert post_report(client, path, FakeSinch.recipient_report(batch, status="Dispatched")).status_code == 200
-    assert not DeliveryReport.objects.exists()
+    assert not reported().exists()
     assert post_report(client, path, FakeSinch.recipient_report(batch, status="Failed", code=402)).status_code == 200
     assert post_report(client, path, FakeSinch.recipient_report(batch, status="Delivered")).status_code == 200
-    report = DeliveryReport.objects.get()
-    assert (report.provider, report.message_id, report.status) == ("sinch", result.message_id, DeliveryStatus.FAILED)
+    report = reported().get()
+    assert (report.provider, report.provider_message_id, report.delivery_status) == ("sinch", result.message_id, DeliveryStatus.FAILED)
 
 
 @pytest.mark.django_db
@@ -476,7 +479,7 @@ def test_webhook_with_wrong_token_is_refused(sinch: FakeSinch, client: Client, q
     """Saknad eller fel token: 403 och ingen status."""
     response = post_report(client, "/webhooks/sms/sinch/" + query, FakeSinch.recipient_report("01B"))
     assert response.status_code == 403
-    assert not DeliveryReport.objects.exists()
+    assert not reported().exists()
 
 
 def test_empty_configured_token_never_matches(sinch: FakeSinch, settings: SettingsWrapper) -> None:
@@ -498,12 +501,12 @@ def test_webhook_with_signature_records_delivery(sinch: FakeSinch, settings: Set
     """Med SINCH_WEBHOOK_SECRET: en korrekt signerad rapport godtas (SDK:ts kontroll)."""
     settings.SINCH_WEBHOOK_SECRET = SIGNING_SECRET
     result = SinchBackend().send(TO, TEXT)
-    AuditEvent.objects.create(action=Action.SMS_SENT, provider="sinch", provider_message_id=result.message_id)
+    sent_attempt("sinch", result.message_id)
     [batch] = sinch.batches
     body = json.dumps(FakeSinch.recipient_report(batch, status="Delivered")).encode()
     headers = FakeSinch.signature_headers(body, SIGNING_SECRET)
     assert post_report(client, webhook_path(batch["callback_url"]), body, headers).status_code == 200
-    assert DeliveryReport.objects.get().status == DeliveryStatus.DELIVERED
+    assert reported().get().delivery_status == DeliveryStatus.DELIVERED
 
 
 @pytest.mark.django_db
@@ -525,7 +528,7 @@ def test_webhook_with_bad_signature_is_refused(sinch: FakeSinch, settings: Setti
         assert post_report(client, path, attempt_body, headers).status_code == 403
     # Med signering räcker inte den hemliga token i adressen.
     assert post_report(client, f"{path}?token={WEBHOOK_TOKEN}", body).status_code == 403
-    assert not DeliveryReport.objects.exists()
+    assert not reported().exists()
 
 
 @pytest.mark.django_db
@@ -533,7 +536,7 @@ def test_webhook_garbage_with_valid_token_changes_nothing(sinch: FakeSinch, clie
     """En autentiserad men obegriplig kropp: 200 (Sinch ska inte försöka i ett dygn) och ingen status."""
     response = post_report(client, f"/webhooks/sms/sinch/?token={WEBHOOK_TOKEN}", b"{inte json")
     assert response.status_code == 200
-    assert not DeliveryReport.objects.exists()
+    assert not reported().exists()
 
 
 # --- Sändsidan och dataskydd -------------------------------------------------------------
@@ -549,17 +552,18 @@ def post_form(client: Client, phone: str = "070-123 45 67", body: str | None = N
 
 
 @pytest.mark.django_db
-def test_send_page_through_sinch_and_delivery_on_audit_page(
-    sinch: FakeSinch, staff_client: Client, admin_client_: Client, client: Client
+def test_send_page_through_sinch_and_delivery_on_send_page(
+    sinch: FakeSinch, staff_client: Client, client: Client
 ) -> None:
-    """Sändsidan skickar via Sinch; audit-loggen får batch-id; rapporten syns som levererat."""
+    """Sändsidan skickar via Sinch; SMS-registret får batch-id; rapporten syns som levererat."""
     assert post_form(staff_client).status_code == 302
     [batch] = sinch.batches
-    event = AuditEvent.objects.get(action=Action.SMS_SENT)
-    assert (event.provider, event.provider_message_id, event.segments) == ("sinch", batch["id"], 1)
+    attempt = SendAttempt.objects.get(status=AttemptStatus.SENT)
+    assert (attempt.provider, attempt.provider_message_id, attempt.segments) == ("sinch", batch["id"], 1)
+    assert AuditEvent.objects.get(action=Action.SMS_SENT).provider == "sinch"
     post_report(client, webhook_path(batch["callback_url"]), FakeSinch.recipient_report(batch))
-    page = admin_client_.get("/logg/", {"action": "sms_sent"}).content.decode()
-    assert page.count(">levererat<") == 1
+    recent = staff_client.get("/").content.decode().split('data-testid="senaste"')[1]
+    assert recent.count(">levererat<") == 1
 
 
 @pytest.mark.django_db

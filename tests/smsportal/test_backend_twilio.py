@@ -15,15 +15,16 @@ from django.http import HttpRequest
 from django.test import Client, RequestFactory
 from twilio.request_validator import RequestValidator
 
-from audit.models import Action, AuditEvent, DeliveryReport
 from smsportal.backends.base import AMBIGUOUS_MESSAGE, SEND_FAILED_MESSAGE, SmsError
 from smsportal.backends.twilio import TwilioBackend
 from smsportal.delivery import DeliveryStatus
+from smsportal.models import SendAttempt
 from smsportal.phone import ERROR_MESSAGE as INVALID_NUMBER_MESSAGE
 from smsportal.sending import send_sms
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FRIENDLY_NAME, FakeTwilio, twilio_error
 from tests.privacy import leaks, phone_forms
 from tests.smsportal.backend_helpers import expect_send_error
+from tests.smsportal.ledger_helpers import sent_attempt
 
 PHONE = "+46709876543"
 TEXT = "Hej! Din tid på Södermalms Ortopedi är bekräftad. Kod QX7ZP /Södermalms Ortopedi"
@@ -346,10 +347,10 @@ def test_garbage_is_ignored_without_raising(receiver: TwilioBackend, body: bytes
 @pytest.mark.django_db
 def test_webhook_view_records_signed_report(twilio_settings: Any, client: Client) -> None:
     """Hela vägen genom /webhooks/sms/twilio/: signerad rapport sparas, osignerad ger 403."""
-    AuditEvent.objects.create(action=Action.SMS_SENT, provider="twilio", provider_message_id=MESSAGE_SID)
+    sent_attempt("twilio", MESSAGE_SID)
     params = report("delivered")
     url = "http://testserver" + WEBHOOK_PATH
     form = {"data": urlencode(params), "content_type": "application/x-www-form-urlencoded"}
     assert client.post(WEBHOOK_PATH, **form).status_code == 403
     assert client.post(WEBHOOK_PATH, **form, headers={"X-Twilio-Signature": sign(url, params)}).status_code == 200
-    assert DeliveryReport.objects.get(provider="twilio", message_id=MESSAGE_SID).status == DeliveryStatus.DELIVERED
+    assert SendAttempt.objects.get(provider="twilio", provider_message_id=MESSAGE_SID).delivery_status == DeliveryStatus.DELIVERED

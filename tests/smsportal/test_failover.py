@@ -10,10 +10,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
-from audit.models import Action, AuditEvent, DeliveryReport, DeliveryStatus
+from audit.models import Action, AuditEvent
 from smsportal.backends.base import AMBIGUOUS_MESSAGE
-from smsportal.delivery import delivery_status_changed, receive_report
+from smsportal.delivery import DeliveryReport, DeliveryStatus, receive_report
+from smsportal.models import AttemptStatus, SendAttempt
 from templates_app.models import MessageTemplate
+from tests.smsportal.ledger_helpers import reported, sent_attempt
 
 pytestmark = pytest.mark.django_db
 
@@ -44,41 +46,43 @@ def test_ambiguous_timeout_is_not_failed_over_nor_resent(staff_client: Client, s
     assert "Receptpolicy" in recent and ">osäkert<" in recent
 
 
+#: Lyssnarna i testerna nedan: de ser varje ny leveransstatus (SMS_DELIVERY_LISTENERS).
+RECEIVED: list[DeliveryReport] = []
+
+
+def remember_report(report: DeliveryReport) -> None:
+    """En deklarerad lyssnare (sökväg i SMS_DELIVERY_LISTENERS) som sparar rapporten."""
+    RECEIVED.append(report)
+
+
+@override_settings(SMS_DELIVERY_LISTENERS=["tests.smsportal.test_failover.remember_report"])
 def test_delivery_reports_are_idempotent_and_monotonic() -> None:
     """Första slutstatus gäller; dubbletter, sena motsatta rapporter och okända id ändrar inget."""
-    received: list[str] = []
-
-    def listener(sender: Any, status: str, **kwargs: Any) -> None:
-        """Noterar signalen som kampanjerna lyssnar på."""
-        received.append(status)
-
+    RECEIVED.clear()
     for provider in ("twilio", "sinch"):
-        AuditEvent.objects.create(action=Action.SMS_SENT, provider=provider, provider_message_id="SM1")
-    delivery_status_changed.connect(listener)
-    try:
-        assert receive_report("twilio", "SM-okänt", DeliveryStatus.FAILED) is False  # okänt id sparas inte
-        assert receive_report("twilio", "SM1", DeliveryStatus.FAILED) is True
-        assert receive_report("twilio", "SM1", DeliveryStatus.FAILED) is False
-        assert receive_report("twilio", "SM1", DeliveryStatus.DELIVERED) is False
-        assert receive_report("twilio", "SM1", DeliveryStatus.PENDING) is False
-        assert receive_report("sinch", "SM1", DeliveryStatus.DELIVERED) is True
-    finally:
-        delivery_status_changed.disconnect(listener)
-    assert DeliveryReport.objects.get(provider="twilio").status == DeliveryStatus.FAILED
-    assert received == [DeliveryStatus.FAILED, DeliveryStatus.DELIVERED]
+        sent_attempt(provider, "SM1")
+    assert receive_report("twilio", "SM-okänt", DeliveryStatus.FAILED) is False  # okänt id sparas inte
+    assert receive_report("twilio", "SM1", DeliveryStatus.FAILED) is True
+    assert receive_report("twilio", "SM1", DeliveryStatus.FAILED) is False
+    assert receive_report("twilio", "SM1", DeliveryStatus.DELIVERED) is False
+    assert receive_report("twilio", "SM1", DeliveryStatus.PENDING) is False
+    assert receive_report("sinch", "SM1", DeliveryStatus.DELIVERED) is True
+    assert SendAttempt.objects.get(provider="twilio").delivery_status == DeliveryStatus.FAILED
+    assert [(r.provider, r.status) for r in RECEIVED] == [("twilio", DeliveryStatus.FAILED), ("sinch", DeliveryStatus.DELIVERED)]
 
 
-def test_audit_page_shows_delivery_status(staff_client: Client, admin_client_: Client) -> None:
-    """Audit-sidan visar väntar, levererat och ej levererat per skickat SMS."""
+def test_send_page_and_ledger_admin_show_delivery_status(staff_client: Client, admin_client_: Client) -> None:
+    """"Dina senaste SMS" och SMS-registret i admin visar väntar, levererat och ej levererat per SMS."""
     for _ in range(3):
         post(staff_client)
-    ids = list(AuditEvent.objects.filter(action=Action.SMS_SENT).order_by("id").values_list("provider_message_id", flat=True))
+    ids = list(SendAttempt.objects.order_by("id").values_list("provider_message_id", flat=True))
     receive_report("locmem", ids[0], DeliveryStatus.DELIVERED)
     receive_report("locmem", ids[1], DeliveryStatus.FAILED)
-    page = admin_client_.get("/logg/", {"action": "sms_sent"}).content.decode()
-    assert page.count(">levererat<") == 1 and page.count(">ej levererat<") == 1 and page.count(">väntar<") == 1
-    csv_text = admin_client_.get("/logg/", {"action": "sms_sent", "format": "csv"}).content.decode("utf-8-sig")
-    assert ";levererat" in csv_text and ";ej levererat" in csv_text and ";väntar" in csv_text
+    recent = staff_client.get("/").content.decode().split('data-testid="senaste"')[1]
+    assert recent.count(">levererat<") == 1 and recent.count(">ej levererat<") == 1 and recent.count(">väntar<") == 1
+    page = admin_client_.get("/admin/smsportal/sendattempt/").content.decode()
+    cells = [f'class="field-delivery_label">{label}<' for label in ("levererat", "ej levererat", "väntar")]
+    assert [page.count(cell) for cell in cells] == [1, 1, 1]
 
 
 @override_settings(SMS_PROVIDERS=["locmem"])
@@ -90,6 +94,8 @@ def test_send_test_sms_is_audited(sms_outbox: list[Any]) -> None:
     assert [m.to for m in sms_outbox] == ["+46701234567"]
     event = AuditEvent.objects.get()
     assert (event.action, event.actor_username, event.template_title) == (Action.SMS_SENT, "manage.py", "Test-SMS")
+    attempt = SendAttempt.objects.get()
+    assert (attempt.purpose, attempt.status, event.data) == ("test", AttemptStatus.SENT, {"sms": attempt.pk})
     with pytest.raises(CommandError, match="Ogiltigt telefonnummer"):
         call_command("send_test_sms", "08-123 45 67", stdout=out)
 
@@ -110,4 +116,4 @@ def test_webhooks_outside_the_chain_are_not_found(client: Client, settings: Any,
     settings.SMS_WEBHOOK_TOKEN = "en-token-som-ar-tillrackligt-lang"
     assert client.post(path + "?token=en-token-som-ar-tillrackligt-lang", {"id": "x", "status": "delivered"}).status_code == 404
     assert client.get(path).status_code in (404, 405)
-    assert not DeliveryReport.objects.exists()
+    assert not reported().exists()

@@ -1,4 +1,4 @@
-"""`manage.py send_test_sms +46…`: skickar ett test-SMS genom den vanliga kedjan (loggas i audit)."""
+"""`manage.py send_test_sms +46…`: skickar ett test-SMS genom den vanliga kedjan (registret och audit)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.models import Action
-from audit.services import record
-from smsportal.backends.base import SmsError
 from smsportal.phone import InvalidPhoneNumber, mask_phone, parse_swedish_mobile
-from smsportal.sending import send_sms
+from smsportal.sending import Purpose, send_and_record
 from templates_app.models import with_signature
 
 TEST_TEXT = "Test från SMS-portalen. Du behöver inte göra något."
-AUDIT_FIELDS = {"actor_username": "manage.py", "category": "Drift", "template_title": "Test-SMS"}
+LEDGER_FIELDS = {"actor_username": "manage.py", "category": "Drift", "template_title": "Test-SMS"}
 
 
 class Command(BaseCommand):
@@ -32,20 +29,10 @@ class Command(BaseCommand):
             to = parse_swedish_mobile(number)
         except InvalidPhoneNumber as error:
             raise CommandError(str(error)) from None
-        try:
-            result = send_sms(to, with_signature(TEST_TEXT))
-        except SmsError as error:
-            action = Action.SMS_UNCERTAIN if error.ambiguous else Action.SMS_FAILED
-            record(action, status="osäkert" if error.ambiguous else "misslyckat", reason=error.reason, provider=error.provider, **AUDIT_FIELDS)
-            raise CommandError(f"{error.message} ({error.reason})") from None
-        record(
-            Action.SMS_SENT,
-            status="skickat",
-            segments=result.segments,
-            provider=result.provider,
-            provider_message_id=result.message_id,
-            **AUDIT_FIELDS,
-        )
+        outcome = send_and_record(to, with_signature(TEST_TEXT), purpose=Purpose.TEST, **LEDGER_FIELDS)
+        if outcome.error is not None:
+            raise CommandError(f"{outcome.error.message} ({outcome.error.reason})")
+        attempt = outcome.attempt
         self.stdout.write(self.style.SUCCESS(
-            f"Test-SMS skickat till {mask_phone(to)} via {result.provider} (meddelande-id {result.message_id})."
+            f"Test-SMS skickat till {mask_phone(to)} via {attempt.provider} (meddelande-id {attempt.provider_message_id})."
         ))

@@ -2,7 +2,8 @@
 
 Detta är den enda Python-implementationen av reglerna. Webbläsarens motsvarighet
 finns i static/js/smstext.js och ska bete sig exakt likadant; båda kontrolleras mot
-de gemensamma testvektorerna i tests/fixtures/sms_vectors.json.
+de gemensamma testvektorerna i tests/fixtures/sms_vectors.json. Modulen importerar inget av
+portalens egna: utskicken, mallarnas admin och kampanjerna använder den alla.
 
 Reglerna:
 

@@ -1,4 +1,7 @@
-"""Klientens IP-adress bakom betrodda proxyer (för django-ratelimit på patientsidorna)."""
+"""Klientens IP-adress bakom betrodda proxyer (django-ratelimit, django-axes och spärrsidan).
+
+Modulen importerar inget av portalens egna.
+"""
 
 from __future__ import annotations
 

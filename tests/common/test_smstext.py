@@ -1,4 +1,4 @@
-"""Tester för SMS-textreglerna i Python (smsportal.smstext) och JavaScript (static/js/smstext.js).
+"""Tester för SMS-textreglerna i Python (common.smstext) och JavaScript (static/js/smstext.js).
 
 Båda implementationerna körs mot samma testvektorer i tests/fixtures/sms_vectors.json,
 och en slumpad men deterministisk mängd texter jämförs mellan dem fält för fält.
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsportal.smstext import (
+from common.smstext import (
     GSM7,
     GSM_BASIC_CHARACTERS,
     GSM_EXTENSION_CHARACTERS,

@@ -1,0 +1,1 @@
+"""Gemensamma hjälpmoduler utan beroenden på portalens appar (SMS-textregler, integritetshjälp)."""
