@@ -60,11 +60,15 @@ check-tools:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	    shellcheck $$(command -v node >/dev/null || echo nodejs) >/dev/null; }
 
-## Snabba kontroller före testerna: Djangos driftkontroll (scripts/deploy_check.py), ruff
-## (pyproject.toml), bash -n och shellcheck på skalskripten, node --check på JavaScript-filerna.
+## Snabba kontroller före testerna: Djangos driftkontroll (scripts/deploy_check.py), ruff (regler
+## och formatering) och mypy med django-stubs (pyproject.toml), bash -n och shellcheck på
+## skalskripten, node --check på JavaScript-filerna. mypy läser in inställningarna: DEBUG=true och
+## ingen .env, så att kontrollen inte beror på maskinens nycklar (cachen i .mypy_cache).
 check: install-dev check-tools
 	$(PY) scripts/deploy_check.py
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true ENV_FILE= $(VENV)/bin/mypy
 	@for script in deploy/*.sh .ci/run; do bash -n "$$script" || exit 1; done
 	shellcheck -x deploy/*.sh .ci/run
 	@for script in static/js/*.js; do node --check "$$script" || exit 1; done
@@ -75,4 +79,4 @@ bench: install-dev
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .hypothesis
+	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .hypothesis .mypy_cache

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import lockout, mfa
 from audit.models import Action
 from audit.services import record
+from common.users import signed_in_user
 
 User = get_user_model()
 
@@ -26,7 +27,8 @@ User = get_user_model()
 class PortalUserAdmin(UserAdmin):
     """Som Djangos användaradmin, men superanvändare och enskilda rättigheter är bara för superanvändare."""
 
-    list_display = (*UserAdmin.list_display, "has_second_factor")
+    # Djangos kolumner (UserAdmin.list_display) och om kontot har en app.
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "has_second_factor")
     actions = ["reset_second_factor", "unlock_login"]
 
     @admin.display(description="Tvåstegsverifiering", boolean=True)
@@ -40,12 +42,11 @@ class PortalUserAdmin(UserAdmin):
         names = []
         for user in queryset:
             mfa.reset_devices(user)
-            record(Action.MFA_RESET, actor=request.user, status="ok", data={"konto": user.get_username()})
+            record(Action.MFA_RESET, actor=signed_in_user(request), status="ok", data={"konto": user.get_username()})
             names.append(user.get_username())
         self.message_user(
             request,
-            f"Tvåstegsverifieringen är nollställd för {', '.join(names)}. "
-            "En ny app aktiveras vid nästa inloggning.",
+            f"Tvåstegsverifieringen är nollställd för {', '.join(names)}. En ny app aktiveras vid nästa inloggning.",
             messages.SUCCESS,
         )
 

@@ -21,7 +21,9 @@ class LoginForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         """Fältfel och för långa användarnamn ger beskedet om fel inloggning; annars Djangos kontroll."""
         username = self.cleaned_data.get("username")
-        too_long = username is not None and len(username) > self.fields["username"].max_length
+        field = self.fields["username"]
+        limit = field.max_length if isinstance(field, forms.CharField) else None
+        too_long = username is not None and limit is not None and len(username) > limit
         if too_long or self.has_error("username") or self.has_error("password"):
             raise self.get_invalid_login_error()
         return super().clean()

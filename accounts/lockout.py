@@ -126,6 +126,17 @@ def _matching(rows: QuerySet, ip_address: str | None, username: str | None, ip_o
     return rows
 
 
+class AxesRequest(HttpRequest):
+    """En begäran som django-axes har märkt (AxesMiddleware och axes hanterare sätter attributen).
+
+    Bara en typ för typkontrollen: django-axes saknar egna typer och skapar aldrig en sådan klass.
+    """
+
+    axes_locked_out: bool
+    axes_credentials: dict[str, Any] | None
+    axes_ip_address: str
+
+
 class PortalAxesHandler(AxesDatabaseHandler):
     """django-axes databashanterare plus spärren per konto (se modulens docstring)."""
 
@@ -136,7 +147,7 @@ class PortalAxesHandler(AxesDatabaseHandler):
         return account_locked_until(get_client_username(request, credentials)) is not None
 
     def user_login_failed(
-        self, sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+        self, sender: Any, credentials: dict[str, Any], request: AxesRequest | None = None, **kwargs: Any
     ) -> None:
         """django-axes sparar felet; når kontots fel gränsen spärras det, med samma signal och sida."""
         super().user_login_failed(sender, credentials, request=request, **kwargs)

@@ -60,11 +60,7 @@ def session_is_verified(session: SessionBase) -> bool:
         return True
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     device = Device.from_persistent_id(persistent_id) if persistent_id else None
-    return (
-        device is not None
-        and device.confirmed
-        and str(device.user_id) == str(session.get(SESSION_KEY, ""))
-    )
+    return device is not None and device.confirmed and str(device.user_id) == str(session.get(SESSION_KEY, ""))
 
 
 def _signed_in_through_idp(session: SessionBase) -> bool:

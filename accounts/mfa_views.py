@@ -25,9 +25,7 @@ from accounts.forms import SecondFactorForm
 RESTART_MESSAGE = "Inloggningen avbröts eller tog för lång tid. Logga in igen med lösenordet."
 WRONG_CODE = "Koden stämmer inte eller har redan använts. Vänta på nästa kod i appen och försök igen."
 WAIT_MESSAGE = "För många felaktiga koder i rad. Vänta {seconds} {unit} och försök igen."
-RECOVERY_MESSAGE = (
-    "Du loggade in med en reservkod; den går inte att använda igen. Du har {left} reservkoder kvar."
-)
+RECOVERY_MESSAGE = "Du loggade in med en reservkod; den går inte att använda igen. Du har {left} reservkoder kvar."
 #: Stegets namn i audit-loggen (orsaken till MFA_FAILED), efter sidans URL-namn.
 STEP_NAMES = {"mfa_verify": "inloggning", "mfa_enrol": "aktivering"}
 RECOVERY_LOW = " Be administratören nollställa tvåstegsverifieringen för att få nya."
@@ -53,7 +51,9 @@ def _refuse(request: HttpRequest, form: SecondFactorForm, user: object, check: m
         unit = "sekund" if check.wait_seconds == 1 else "sekunder"
         form.add_error(None, WAIT_MESSAGE.format(seconds=check.wait_seconds, unit=unit))
         return
-    mfa.record_failure(request, user, STEP_NAMES[request.resolver_match.url_name])
+    match = request.resolver_match
+    step = STEP_NAMES.get(match.url_name or "", "") if match is not None else ""
+    mfa.record_failure(request, user, step)
     form.add_error(None, WRONG_CODE)
 
 

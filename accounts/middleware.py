@@ -13,6 +13,7 @@ from accounts import sessions
 from accounts.mfa import session_is_verified
 from audit.models import Action
 from audit.services import record
+from common.users import signed_in_user
 
 EXPIRED_MESSAGE = "Du har loggats ut efter {minutes} minuters inaktivitet. Logga in igen."
 UNVERIFIED_MESSAGE = "Inloggningen kräver tvåstegsverifiering. Logga in igen med lösenord och kod."
@@ -56,7 +57,8 @@ class InactivityTimeoutMiddleware(ViewCheckMiddleware):
     @staticmethod
     def _expire(request: HttpRequest) -> None:
         """Loggar ut, skriver audit-händelsen och lämnar ett meddelande till inloggningssidan."""
-        user = request.user
+        user = signed_in_user(request)
+        # Ett eget attribut på begäran, som audit.signals läser (utloggning efter inaktivitet, inte av personen).
         request.session_expired = True  # type: ignore[attr-defined]
         logout(request)
         record(Action.SESSION_EXPIRED, actor=user, status="ok")
@@ -86,4 +88,3 @@ class SecondFactorMiddleware(ViewCheckMiddleware):
             return JsonResponse({"fel": UNVERIFIED_MESSAGE}, status=401)
         messages.info(request, UNVERIFIED_MESSAGE)
         return None
-

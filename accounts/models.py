@@ -29,9 +29,7 @@ def normalize_code(text: str) -> str:
 
 def new_recovery_code() -> str:
     """En ny slumpad reservkod i grupper för läsbarhet, t.ex. `k7mq-2xwe-p9ha`."""
-    groups = (
-        "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUP_LENGTH)) for _ in range(CODE_GROUPS)
-    )
+    groups = ("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUP_LENGTH)) for _ in range(CODE_GROUPS))
     return "-".join(groups)
 
 
@@ -100,7 +98,9 @@ class OidcIdentity(models.Model):
     en adress kan bytas eller återanvändas, identitetens id gör det inte.
     """
 
-    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="oidc_identity", verbose_name="konto")
+    user = models.OneToOneField(
+        "auth.User", on_delete=models.CASCADE, related_name="oidc_identity", verbose_name="konto"
+    )
     subject = models.CharField("identitet hos leverantören", max_length=255, unique=True)
     created_at = models.DateTimeField("skapad", auto_now_add=True)
 

@@ -38,9 +38,6 @@ def ensure_admin_group(**kwargs: Any) -> None:
 
     group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
     for app_label, codename in ADMIN_PERMISSIONS:
-        permission = Permission.objects.filter(
-            content_type__app_label=app_label, codename=codename
-        ).first()
+        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
         if permission is not None:
             group.permissions.add(permission)
-

@@ -59,5 +59,6 @@ def clear_expired_sessions() -> None:
 
 def background_request(view: ViewFunc) -> ViewFunc:
     """Markerar en vy som bakgrundsanrop: den förlänger aldrig sessionen."""
+    # Ett eget attribut på vyfunktionen, som InactivityTimeoutMiddleware läser; funktionstypen känner inte till det.
     view.background_request = True  # type: ignore[attr-defined]
     return view

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -35,7 +36,7 @@ class LoginView(auth_views.LoginView):
         """Sidans innehåll, med knappen för klinikens inloggning när OIDC är på."""
         return {**super().get_context_data(**kwargs), "oidc_enabled": oidc_enabled()}
 
-    def form_valid(self, form: LoginForm) -> HttpResponse:
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         """Rätt lösenord: inloggad, eller vidare till tvåstegsverifieringen."""
         user = form.get_user()
         if not mfa.second_step_needed(user):
@@ -70,7 +71,11 @@ def keep_alive(request: HttpRequest) -> JsonResponse:
 
 
 def lockout(
-    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None, *args: Any, **kwargs: Any
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: Any = None,
+    *args: Any,
+    **kwargs: Any,
 ) -> HttpResponse:
     """Sidan som django-axes visar när användarnamn + IP-adress (eller kontot från alla adresser,
     accounts.lockout) är spärrade, med klockslaget då spärren släpper."""

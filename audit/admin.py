@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from audit.models import AccessKind, AuditEvent
 from audit.services import record_access
 from common.admin import ReadOnlyModelAdmin
+from common.users import signed_in_user
 
 
 @admin.register(AuditEvent)
@@ -49,4 +50,4 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     def _record_view(self, request: HttpRequest) -> None:
         """Skriver visningen i åtkomstloggen, bara för den som får se loggen."""
         if self.has_view_permission(request):
-            record_access(AccessKind.AUDIT_ADMIN, user=request.user)
+            record_access(AccessKind.AUDIT_ADMIN, user=signed_in_user(request))

@@ -156,4 +156,3 @@ class AccessEvent(AppendOnlyLog):
         """Kort beskrivning för felsökning."""
         target = f" kampanj {self.campaign_id}" if self.campaign_id else ""
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.get_kind_display()}{target}"
-

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ class PersonalDataInAudit(ValueError):
 def record(
     action: Action | str,
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     **fields: Any,
 ) -> AuditEvent:
@@ -60,7 +60,7 @@ def check_fields(fields: dict[str, Any]) -> None:
             raise PersonalDataInAudit(f"Fältet {field!r} liknar ett telefonnummer och loggas inte.")
 
 
-def record_access(kind: AccessKind, *, user: AbstractBaseUser, campaign_id: int | None = None) -> AccessEvent | None:
+def record_access(kind: AccessKind, *, user: User, campaign_id: int | None = None) -> AccessEvent | None:
     """Skriver att `user` tittade på något (en kampanj eller en logg) i åtkomstloggen.
 
     Bara id:n sparas. En likadan visning (samma användare, slag och kampanj) under den senaste

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, AccessKind, Action, AuditEvent
 from audit.services import record_access
+from common.users import signed_in_user
 
 #: Rättigheten som ger audit-sidan, båda flikarna (administratörsgruppen har den).
 AUDIT_PERMISSION = "audit.view_auditevent"
@@ -49,7 +50,9 @@ class PeriodFilterForm(forms.Form):
     """Filter som båda flikarna har: användare och datum (från och med, till och med)."""
 
     user = forms.ModelChoiceField(
-        label="Användare", queryset=get_user_model().objects.order_by("username"), required=False,
+        label="Användare",
+        queryset=get_user_model().objects.order_by("username"),
+        required=False,
         empty_label="Alla",
     )
     date_from = forms.DateField(label="Från och med", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -120,7 +123,7 @@ def _paged(request: HttpRequest, rows: QuerySet[Any]) -> tuple[Page, str]:
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Audit-loggen med filter; `?format=csv` ger samma urval som CSV-fil."""
-    record_access(AccessKind.AUDIT_CSV if _wants_csv(request) else AccessKind.AUDIT_LOG, user=request.user)
+    record_access(AccessKind.AUDIT_CSV if _wants_csv(request) else AccessKind.AUDIT_LOG, user=signed_in_user(request))
     form = AuditFilterForm(request.GET or None)
     events = form.filter(AuditEvent.objects.all())
     if _wants_csv(request):
@@ -129,7 +132,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         events.filter(action__in=[Action.SMS_SENT, Action.SMS_FAILED])
         .exclude(template_title="")
         .values("category", "template_title")
-        .annotate(sent=Count("id", filter=Q(action=Action.SMS_SENT)), failed=Count("id", filter=Q(action=Action.SMS_FAILED)))
+        .annotate(
+            sent=Count("id", filter=Q(action=Action.SMS_SENT)), failed=Count("id", filter=Q(action=Action.SMS_FAILED))
+        )
         .order_by("-sent", "category", "template_title")
     )
     page, query = _paged(request, events)
@@ -143,7 +148,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def access_log(request: HttpRequest) -> HttpResponse:
     """Åtkomstloggen: vem som såg vilken kampanj eller logg och när; `?format=csv` som CSV-fil."""
-    record_access(AccessKind.ACCESS_CSV if _wants_csv(request) else AccessKind.ACCESS_LOG, user=request.user)
+    record_access(AccessKind.ACCESS_CSV if _wants_csv(request) else AccessKind.ACCESS_LOG, user=signed_in_user(request))
     form = AccessFilterForm(request.GET or None)
     events = form.filter(AccessEvent.objects.all())
     if _wants_csv(request):
@@ -172,9 +177,9 @@ def _audit_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
         for field, _ in CSV_COLUMNS:
             value = getattr(event, field, None)
             if field == "created_at":
-                value = _local(value)
+                value = _local(event.created_at)
             elif field == "action":
-                value = labels.get(value, value)
+                value = labels.get(event.action, event.action)
             elif field == "edited":
                 value = {True: "ja", False: "nej", None: ""}[value]
             row.append(value)

@@ -147,7 +147,10 @@ def start_process(name: str, args: list[str], env: dict[str, str], port: int | N
 def start_daphne(env: dict[str, str], port: int) -> Service:
     """Startar daphne med portalens ASGI-app och väntar tills porten svarar."""
     return start_process(
-        "daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env, port
+        "daphne",
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        env,
+        port,
     )
 
 

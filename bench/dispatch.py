@@ -168,7 +168,16 @@ def report(outcomes: list[Outcome], workers: int, per_second: float, broker: str
         " Tiden räknas från att kampanjen skapas till sista SMS:et."
     )
     print_table(
-        ["mottagare", "skickade", "SMS hos leverantör", "köläggning (s)", "tid (s)", "ideal (s)", "tid ÷ ideal", "kontroll"],
+        [
+            "mottagare",
+            "skickade",
+            "SMS hos leverantör",
+            "köläggning (s)",
+            "tid (s)",
+            "ideal (s)",
+            "tid ÷ ideal",
+            "kontroll",
+        ],
         rows,
     )
     return all_ok
@@ -180,7 +189,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--sizes", default="50,500", help="kampanjstorlekar, kommaseparerade (standard 50,500)")
     parser.add_argument("--workers", type=int, help="antal arbetare (Q_WORKERS); standard: inställningarnas värde")
     parser.add_argument(
-        "--per-second", type=float, help="leverantörens gräns (CAMPAIGN_SMS_PER_SECOND, 0 = ingen); standard: inställningarnas"
+        "--per-second",
+        type=float,
+        help="leverantörens gräns (CAMPAIGN_SMS_PER_SECOND, 0 = ingen); standard: inställningarnas",
     )
     parser.add_argument("--redis-url", default="", help="kö i Redis i stället för i databasen (eget databasnummer)")
     args = parser.parse_args()
@@ -211,7 +222,11 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="dispatch-") as tmp:
             env = environment(
-                f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", free_port(), Path(tmp) / "static", args.redis_url, **overrides
+                f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+                free_port(),
+                Path(tmp) / "static",
+                args.redis_url,
+                **overrides,
             )
             setup_django(env)
             from django.conf import settings

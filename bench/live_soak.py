@@ -114,9 +114,7 @@ SCHEDULE_FUNC = "campaigns.tasks.requeue_stuck_work"
 SCHEDULE_PERIOD = 60.0
 # Formulärets svar och svaret som ögonblicksbilden visar.
 SNAPSHOT_ANSWER = {"ja": "yes", "nej": "no"}
-SCANS_SQL = (
-    "SELECT relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM {view} WHERE relname = ANY(%s)"
-)
+SCANS_SQL = "SELECT relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM {view} WHERE relname = ANY(%s)"
 
 
 class FakeElks46OnPort(FakeElks46):
@@ -179,7 +177,9 @@ class Tracker:
 
     def expect(self, campaign_id: int, recipient_id: int, answer: str, dashboards: set[int]) -> Expectation:
         """Registrerar ett svar just innan dess POST: varje sida i `dashboards` ska få se det."""
-        expectation = Expectation(campaign_id, recipient_id, answer, time.perf_counter(), set(dashboards), len(dashboards))
+        expectation = Expectation(
+            campaign_id, recipient_id, answer, time.perf_counter(), set(dashboards), len(dashboards)
+        )
         self.expectations.append(expectation)
         self.answers += 1
         return expectation
@@ -459,7 +459,9 @@ def seconds_to_mid_schedule(database_url: str) -> float:
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as connection:
-        row = connection.execute("SELECT max(started), now() FROM django_q_task WHERE func = %s", [SCHEDULE_FUNC]).fetchone()
+        row = connection.execute(
+            "SELECT max(started), now() FROM django_q_task WHERE func = %s", [SCHEDULE_FUNC]
+        ).fetchone()
     if row is None or row[0] is None:
         return 0.0
     since = (row[1] - row[0]).total_seconds()
@@ -531,7 +533,9 @@ async def wait_for_sms(fake: FakeElks46, patients: list[Patient]) -> None:
         if not missing:
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{missing} av {len(patients)} kampanj-SMS kom inte fram till leverantören inom {SMS_TIMEOUT:.0f} s")
+            raise RuntimeError(
+                f"{missing} av {len(patients)} kampanj-SMS kom inte fram till leverantören inom {SMS_TIMEOUT:.0f} s"
+            )
         await asyncio.sleep(0.2)
 
 
@@ -569,7 +573,9 @@ async def answer_phase(
         patient.answered_at = time.perf_counter()
         campaign_id = campaign_ids[patient.campaign]
         choice = next_choice(rng, patient)
-        running.append(asyncio.create_task(patient_answers(base, patient, choice, campaign_id, pages[campaign_id], tracker)))
+        running.append(
+            asyncio.create_task(patient_answers(base, patient, choice, campaign_id, pages[campaign_id], tracker))
+        )
     await asyncio.gather(*running)
 
 
@@ -595,7 +601,10 @@ async def soak(args: argparse.Namespace, base: str, fake: FakeElks46, database_u
         for _ in range(args.dashboards):
             sessions.append(await login(base))
         groups = make_patients(args.campaigns, args.per_campaign)
-        print(f"Skapar {args.campaigns} kampanjer × {args.per_campaign} mottagare genom personalens formulär ...", flush=True)
+        print(
+            f"Skapar {args.campaigns} kampanjer × {args.per_campaign} mottagare genom personalens formulär ...",
+            flush=True,
+        )
         campaign_ids = [await create_campaign(sessions[0], base, n, group) for n, group in enumerate(groups)]
         patients = [p for group in groups for p in group]
         print(f"Väntar på att qcluster skickar {len(patients)} SMS ...", flush=True)
@@ -608,7 +617,9 @@ async def soak(args: argparse.Namespace, base: str, fake: FakeElks46, database_u
             await asyncio.wait_for(asyncio.gather(*(d.ready.wait() for d in dashboards)), FIRST_SNAPSHOT_TIMEOUT)
         except TimeoutError:
             waiting = sum(not d.ready.is_set() for d in dashboards)
-            raise RuntimeError(f"{waiting} kampanjsidor fick inget läge över websocketen inom {FIRST_SNAPSHOT_TIMEOUT:.0f} s") from None
+            raise RuntimeError(
+                f"{waiting} kampanjsidor fick inget läge över websocketen inom {FIRST_SNAPSHOT_TIMEOUT:.0f} s"
+            ) from None
         assign_recipient_ids(groups, campaign_ids, dashboards)
         idle = await timed_run(args, base, patients, campaign_ids, dashboards, tracker, database_url)
     finally:
@@ -803,7 +814,11 @@ def report(outcome: Outcome, args: argparse.Namespace, trial: bool) -> bool:
             ok(checks["queries"]),
         ],
     ]
-    kind = f"PROVKÖRNING ({args.minutes:g} min; rapportens siffror bygger på {FULL_MINUTES:g} min)" if trial else f"{args.minutes:g} min"
+    kind = (
+        f"PROVKÖRNING ({args.minutes:g} min; rapportens siffror bygger på {FULL_MINUTES:g} min)"
+        if trial
+        else f"{args.minutes:g} min"
+    )
     print(
         f"\n{kind}: {outcome.dashboards} sidor öppna i {tracker.run_minutes:.1f} min på {args.campaigns} kampanjer, "
         f"{tracker.answers} svar; {tracker.idle_closes} stängningar i tomgångsfönstret. Redis: {args.redis_url}."
@@ -827,21 +842,31 @@ def parse_arguments() -> argparse.Namespace:
     """Kommandoradens argument."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=FULL_MINUTES, help="körningens längd i minuter (standard 10)")
-    parser.add_argument("--dashboards", type=int, default=20, help="antal öppna kampanjsidor, en session var (standard 20)")
+    parser.add_argument(
+        "--dashboards", type=int, default=20, help="antal öppna kampanjsidor, en session var (standard 20)"
+    )
     parser.add_argument("--campaigns", type=int, default=5, help="antal kampanjer som sidorna delas på (standard 5)")
     parser.add_argument("--per-campaign", type=int, default=10, help="mottagare per kampanj (standard 10)")
-    parser.add_argument("--min-gap", type=float, default=20.0, help="kortaste tid mellan två svar, sekunder (standard 20)")
-    parser.add_argument("--max-gap", type=float, default=40.0, help="längsta tid mellan två svar, sekunder (standard 40)")
+    parser.add_argument(
+        "--min-gap", type=float, default=20.0, help="kortaste tid mellan två svar, sekunder (standard 20)"
+    )
+    parser.add_argument(
+        "--max-gap", type=float, default=40.0, help="längsta tid mellan två svar, sekunder (standard 40)"
+    )
     parser.add_argument(
         "--idle-minutes", type=float, help="tomgång utan svar sist i körningen (standard 2, högst halva körningen)"
     )
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="Redis (standard redis://127.0.0.1:6379/0)")
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/0", help="Redis (standard redis://127.0.0.1:6379/0)"
+    )
     parser.add_argument(
         "--database-url",
         default="postgres://postgres@127.0.0.1:5432/postgres",
         help="PostgreSQL-serverns administrationsdatabas; engångsdatabasen skapas bredvid (standard %(default)s)",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="daphnes port; låtsas-46elks tar nästa (standard 8300)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="daphnes port; låtsas-46elks tar nästa (standard 8300)"
+    )
     parser.add_argument("--seed", type=int, default=42, help="slumpfrö för vem som svarar och när (standard 42)")
     args = parser.parse_args()
     if args.idle_minutes is None:

@@ -90,7 +90,9 @@ def reset_answers(campaign_id: int) -> None:
     Recipient.objects.filter(campaign_id=campaign_id).update(answer="", answered_at=None, yes_rank=None)
 
 
-async def measure(port: int, session_key: str, campaign_id: int, recipients: list[tuple[int, str]], answers: int) -> list[float]:
+async def measure(
+    port: int, session_key: str, campaign_id: int, recipients: list[tuple[int, str]], answers: int
+) -> list[float]:
     """Skickar svaren ett i taget och mäter POST → ögonblicksbild med svaret, i sekunder."""
     import aiohttp
 
@@ -118,7 +120,10 @@ async def measure(port: int, session_key: str, campaign_id: int, recipients: lis
                 http.post(
                     f"{base}/s/{code}",
                     data={"svar": choice, "csrfmiddlewaretoken": csrf},
-                    headers={"Cookie": f"csrftoken={csrf}", "X-Forwarded-For": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"},
+                    headers={
+                        "Cookie": f"csrftoken={csrf}",
+                        "X-Forwarded-For": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+                    },
                     allow_redirects=False,
                 )
             )

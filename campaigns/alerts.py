@@ -75,7 +75,9 @@ def enqueue_alert(campaign_id: int) -> bool:
     try:
         async_task("campaigns.tasks.send_staff_alert", campaign_id, task_name=f"avisering-{campaign_id}")
     except Exception as error:  # noqa: BLE001 – kön nere får aldrig fälla patientens svar
-        logger.warning("Kampanj %s: aviseringen kunde inte köas (%s); nytt försök inom en minut", campaign_id, type(error).__name__)
+        logger.warning(
+            "Kampanj %s: aviseringen kunde inte köas (%s); nytt försök inom en minut", campaign_id, type(error).__name__
+        )
         Campaign.objects.filter(pk=campaign_id).update(alert_sent_at=None)
         return False
     return True

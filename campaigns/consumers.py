@@ -347,7 +347,7 @@ class YesSignalConsumer(LiveCampaignConsumer):
         if self._authorised or self._closed:
             return
         token = content.get("token") if isinstance(content, dict) else None
-        if not await database_sync_to_async(token_is_valid)(token, self.campaign_id):
+        if not isinstance(token, str) or not await database_sync_to_async(token_is_valid)(token, self.campaign_id):
             await self._refuse(CLOSE_UNAUTHORIZED)
             return
         self._authorised = True

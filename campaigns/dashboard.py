@@ -21,7 +21,9 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
     recipients = list(campaign.recipients.all())
     _attach_delivery(recipients)
     yes = sorted((r for r in recipients if r.answer == Recipient.Answer.YES), key=lambda r: r.yes_rank or 0)
-    no = sorted((r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at)
+    no = sorted(
+        (r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at or campaign.created_at
+    )
     waiting = [r for r in recipients if not r.answer]
     for position, recipient in enumerate(yes, start=1):
         recipient.role = "Ring först" if position == 1 else f"Reserv {position - 1}"

@@ -188,9 +188,7 @@ def send_to_recipient(recipient_id: int) -> None:
 
 def _open_campaign(now: datetime) -> Exists:
     """Villkoret "mottagarens kampanj är öppen" (aktiv och tiden inte passerad) som EXISTS."""
-    return Exists(
-        Campaign.objects.filter(pk=OuterRef("campaign_id"), status=Campaign.Status.ACTIVE, slot_at__gt=now)
-    )
+    return Exists(Campaign.objects.filter(pk=OuterRef("campaign_id"), status=Campaign.Status.ACTIVE, slot_at__gt=now))
 
 
 def _due(now: datetime) -> Q:
@@ -239,7 +237,11 @@ def _send(recipient: Recipient) -> None:
         return
     campaign = recipient.campaign
     text = message_for(
-        campaign.slot_at, recipient.code, name=recipient.name, consent=recipient.consent, operation_type=campaign.operation_type
+        campaign.slot_at,
+        recipient.code,
+        name=recipient.name,
+        consent=recipient.consent,
+        operation_type=campaign.operation_type,
     )
     outcome = send_and_record(to, text, purpose=Purpose.CAMPAIGN, actor_username="system", campaign_id=campaign.pk)
     attempt = outcome.attempt

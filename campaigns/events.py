@@ -121,4 +121,3 @@ def campaign_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     Med Redis frågar en tyst websocket aldrig databasen själv, så raderingen måste bli en händelse.
     """
     campaign_changed(instance.pk)
-

@@ -19,15 +19,22 @@ class CampaignForm(forms.Form):
     """Allt som skrivits finns kvar vid fel; varje felaktig rad i listan namnges."""
 
     slot_date = forms.DateField(
-        label="Datum", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+        label="Datum",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
         error_messages={"required": "Ange datum för den lediga tiden.", "invalid": "Ange ett giltigt datum."},
     )
     slot_time = forms.TimeField(
-        label="Klockslag", widget=forms.TimeInput(attrs={"type": "time", "class": "form-control"}),
-        error_messages={"required": "Ange klockslag för den lediga tiden.", "invalid": "Ange ett giltigt klockslag, t.ex. 08:00."},
+        label="Klockslag",
+        widget=forms.TimeInput(attrs={"type": "time", "class": "form-control"}),
+        error_messages={
+            "required": "Ange klockslag för den lediga tiden.",
+            "invalid": "Ange ett giltigt klockslag, t.ex. 08:00.",
+        },
     )
     operation_type = forms.CharField(
-        label="Operationstyp (valfri)", required=False, max_length=60,
+        label="Operationstyp (valfri)",
+        required=False,
+        max_length=60,
         help_text="T.ex. axeloperation. Skickas bara till patienter som samtyckt till SMS om sina bokningar.",
         widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "axeloperation"}),
     )
@@ -39,7 +46,9 @@ class CampaignForm(forms.Form):
         error_messages={"required": "Klistra in minst en mottagare."},
     )
     notify_phone = forms.CharField(
-        label="Mobil för SMS-avisering (valfri)", required=False, max_length=40,
+        label="Mobil för SMS-avisering (valfri)",
+        required=False,
+        max_length=40,
         help_text="Personalens mobil: får ett SMS när första patienten svarar JA (utan patientens namn eller nummer).",
         widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "tel", "autocomplete": "off"}),
     )
@@ -49,7 +58,8 @@ class CampaignForm(forms.Form):
         """Nytt engångs-id på tomma formulär."""
         super().__init__(*args, **kwargs)
         self.fields["request_id"].initial = str(uuid.uuid4())
-        self.parsed: ParseResult | None = None
+        # De tolkade mottagarna; tomt tills listan prövats (clean_recipients).
+        self.parsed = ParseResult(recipients=[], errors=[])
 
     def clean_operation_type(self) -> str:
         """Operationstypen sparas och skickas: ett telefonnummer hör inte hemma där."""
@@ -96,7 +106,8 @@ class CampaignForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         """Den lediga tiden måste ligga i framtiden."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("slot_date") and data.get("slot_time"):
             slot_at = timezone.make_aware(datetime.combine(data["slot_date"], data["slot_time"]))
             if slot_at <= timezone.now():

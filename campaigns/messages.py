@@ -17,7 +17,7 @@ WEEKDAYS = ["mån", "tis", "ons", "tors", "fre", "lör", "sön"]
 
 
 def relative_day(slot_at: datetime, today: date | None = None) -> str:
-    """"idag", "imorgon" eller t.ex. "tis 28/1" för tidens dag i klinikens tidszon."""
+    """ "idag", "imorgon" eller t.ex. "tis 28/1" för tidens dag i klinikens tidszon."""
     day = timezone.localtime(slot_at).date()
     today = today or timezone.localdate()
     if day == today:

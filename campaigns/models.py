@@ -124,6 +124,9 @@ class Recipient(models.Model):
     answered_at = models.DateTimeField("svarstid", null=True, blank=True)
     # Ordningen bland JA (1 = ring först); sätts under lås på kampanjen, så exakt en är först.
     yes_rank = models.PositiveIntegerField("JA-ordning", null=True, blank=True)
+    # Visningsfält som campaigns.dashboard sätter på raderna den visar; sparas inte i databasen.
+    role: str
+    delivery: str
 
     class Meta:
         verbose_name = "mottagare"

@@ -106,7 +106,11 @@ def _create(
             Action.CAMPAIGN_CREATED,
             actor=user,
             status="aktiv",
-            data={"kampanj": campaign.pk, "mottagare": len(recipients), "med_samtycke": sum(r.consent for r in recipients)},
+            data={
+                "kampanj": campaign.pk,
+                "mottagare": len(recipients),
+                "med_samtycke": sum(r.consent for r in recipients),
+            },
         )
         # En kö som inte svarar ger ingen felsida: mottagarna står kvar i kö och köas om.
         transaction.on_commit(lambda: queue_answers.append(enqueue_dispatch(campaign.pk)), robust=True)

@@ -21,6 +21,7 @@ from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.services import change_status, create_campaign
 from campaigns.watch import watch_token
 from common.smstext import analyse
+from common.users import signed_in_user
 from smsportal.phone import national_format
 
 EXAMPLE_CODE = "x" * CODE_LENGTH  # samma längd som en riktig svarskod
@@ -48,7 +49,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             if creation.created and not creation.queued:
                 messages.warning(request, QUEUE_DOWN_MESSAGE)
             elif creation.created:
-                messages.success(request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare.")
+                messages.success(
+                    request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare."
+                )
             else:
                 messages.info(request, "Kampanjen var redan skapad. Inga nya SMS skickades.")
             return redirect("campaigns:detail", pk=creation.campaign.pk)
@@ -74,7 +77,9 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
     data = form.cleaned_data
     recipients = form.parsed.recipients
     texts = [
-        message_for(data["slot_at"], EXAMPLE_CODE, name=r.name, consent=r.consent, operation_type=data["operation_type"])
+        message_for(
+            data["slot_at"], EXAMPLE_CODE, name=r.name, consent=r.consent, operation_type=data["operation_type"]
+        )
         for r in recipients
     ]
     segments = sum(analyse(text).segments for text in texts)
@@ -103,7 +108,7 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Kampanjens svar: räknare, rader i ordningen Ring först, reserver, NEJ, ej svarat."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    record_access(AccessKind.CAMPAIGN_PAGE, user=request.user, campaign_id=campaign.pk)
+    record_access(AccessKind.CAMPAIGN_PAGE, user=signed_in_user(request), campaign_id=campaign.pk)
     # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
     token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
     return render(
@@ -119,14 +124,14 @@ def campaign_snapshot(request: HttpRequest, pk: int) -> JsonResponse:
     Åtkomstloggen får en rad per användare, kampanj och minut, inte en per anrop.
     """
     campaign = get_object_or_404(Campaign, pk=pk)
-    record_access(AccessKind.CAMPAIGN_STATUS, user=request.user, campaign_id=campaign.pk)
+    record_access(AccessKind.CAMPAIGN_STATUS, user=signed_in_user(request), campaign_id=campaign.pk)
     return JsonResponse(snapshot(campaign))
 
 
 @require_POST
 @login_required
 def campaign_status(request: HttpRequest, pk: int, status: str) -> HttpResponse:
-    """"Tiden är tillsatt" eller "Avsluta": stänger alla länkar på en gång."""
+    """ "Tiden är tillsatt" eller "Avsluta": stänger alla länkar på en gång."""
     campaign = get_object_or_404(Campaign, pk=pk)
     if change_status(campaign, request.user, status):
         text = "Tiden är tillsatt" if status == Campaign.Status.FILLED else "Kampanjen är avslutad"

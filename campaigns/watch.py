@@ -34,4 +34,7 @@ def token_is_valid(token: Any, campaign_id: int) -> bool:
         return False
     if not isinstance(data, dict) or data.get("campaign") != int(campaign_id):
         return False
-    return get_user_model().objects.filter(pk=data.get("user"), is_active=True).exists()
+    user_id = data.get("user")
+    if not isinstance(user_id, int):
+        return False
+    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()

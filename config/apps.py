@@ -1,6 +1,6 @@
 """Appkonfiguration för det som gäller hela portalen (inte en enskild app)."""
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class PortalConfig(AppConfig):
@@ -21,5 +21,5 @@ class PortalConfig(AppConfig):
         register_fork_handler()
         # Portalen har inga egna modeller (och får ingen post_migrate): scheman efter django-q2:s.
         post_migrate.connect(
-            register_housekeeping, sender=self.apps.get_app_config("django_q"), dispatch_uid="config_housekeeping"
+            register_housekeeping, sender=apps.get_app_config("django_q"), dispatch_uid="config_housekeeping"
         )

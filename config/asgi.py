@@ -18,8 +18,6 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Websockets: bara från portalens eget ursprung (schema, värd, port), med inloggad session.
-        "websocket": SameOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

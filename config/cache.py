@@ -34,6 +34,7 @@ class FailOpenRedisCache(RedisCache):
             _unavailable("add", error)
             return False
 
+    # Djangos typ lovar int; här ger ett Redis-avbrott None med avsikt (django-ratelimit släpper då igenom).
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int | None:  # type: ignore[override]
         """Som RedisCache.incr; None när Redis inte svarar (django-ratelimit släpper då igenom)."""
         try:

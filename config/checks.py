@@ -25,6 +25,4 @@ def check_keys(app_configs: Any, **kwargs: Any) -> list[Error]:
         encryption_keys=settings.PHONE_ENCRYPTION_KEYS,
         examples=settings.EXAMPLE_VALUES,
     )
-    return [
-        Error(problem, hint="Se README, Nycklar och rotation.", id="config.E001") for problem in problems
-    ]
+    return [Error(problem, hint="Se README, Nycklar och rotation.", id="config.E001") for problem in problems]

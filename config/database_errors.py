@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeGuard
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +26,7 @@ RETRY_AFTER_SECONDS = 30
 TITLE = "Tekniskt fel – försök igen om en stund"
 
 
-def is_outage(error: BaseException | None) -> bool:
+def is_outage(error: BaseException | None) -> TypeGuard[BaseException]:
     """Sant om felet betyder att databasen tillfälligt inte svarade."""
     return isinstance(error, OUTAGE_ERRORS)
 
@@ -49,11 +50,16 @@ def outage_response(request: HttpRequest, error: BaseException) -> HttpResponse:
         text = "Inget har sparats. " if posted else ""
         html = render_to_string(
             "error.html",
-            {"status": 503, "title": TITLE, "text": text + "Databasen svarar inte just nu. Vänta en stund och försök igen."},
+            {
+                "status": 503,
+                "title": TITLE,
+                "text": text + "Databasen svarar inte just nu. Vänta en stund och försök igen.",
+            },
         )
     response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     # Djangos begäranlogg skulle skriva hela sökvägen (patientens kod); vi loggar själva, utan den.
+    # _has_been_logged är Djangos interna flagga (django.utils.log.log_response), utan typ i django-stubs.
     response._has_been_logged = True  # type: ignore[attr-defined]
     logger.warning(
         "Databasen svarade inte (%s) under en %s-begäran till %s: sidan om tekniskt fel visades",

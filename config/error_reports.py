@@ -26,11 +26,11 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
@@ -38,22 +38,42 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.log_redaction import redact
 
+if TYPE_CHECKING:
+    # Sentrys typer finns bara för typkontrollen; sentry_sdk läses in först när Sentry startas.
+    from sentry_sdk.types import Breadcrumb, BreadcrumbHint, DataCollectionUserOptions, Event, Hint
+
 #: Sentrys EU-region (data i Frankfurt): DSN:ens värd slutar så, t.ex. o123.ingest.de.sentry.io.
 SENTRY_EU_HOST_SUFFIX = ".de.sentry.io"
 #: Fälten i en Sentry-händelse som får skickas som de är (allt annat byggs om eller tas bort).
 SENTRY_EVENT_KEYS = (
-    "event_id", "timestamp", "level", "platform", "logger", "environment", "release",
-    "server_name", "sdk", "transaction",
+    "event_id",
+    "timestamp",
+    "level",
+    "platform",
+    "logger",
+    "environment",
+    "release",
+    "server_name",
+    "sdk",
+    "transaction",
 )
 _SENTRY_FRAME_KEYS = (
-    "filename", "abs_path", "module", "function", "lineno", "colno", "in_app",
-    "context_line", "pre_context", "post_context",
+    "filename",
+    "abs_path",
+    "module",
+    "function",
+    "lineno",
+    "colno",
+    "in_app",
+    "context_line",
+    "pre_context",
+    "post_context",
 )
 _SENTRY_BREADCRUMB_KEYS = ("timestamp", "type", "category", "level")
 _SENTRY_CONTEXT_KEYS = ("runtime", "os", "trace")
 #: Vad Sentrys integrationer själva får samla in: ingenting om personer eller begäran. Varje fält
 #: anges (ett utelämnat fält samlas in). Ersätter send_default_pii, som sentry-sdk 2.x avråder från.
-SENTRY_DATA_COLLECTION: dict[str, Any] = {
+SENTRY_DATA_COLLECTION: DataCollectionUserOptions = {
     "user_info": False,
     "cookies": {"mode": "off"},
     "http_headers": {"request": {"mode": "off"}},
@@ -78,8 +98,7 @@ def parse_admins(value: str) -> list[tuple[str, str]]:
             continue
         if "@" not in address:
             raise ImproperlyConfigured(
-                f"ADMINS: {address!r} är ingen e-postadress. Skriv t.ex. "
-                "ADMINS=it@klinik.se,Jour IT <jour@klinik.se>"
+                f"ADMINS: {address!r} är ingen e-postadress. Skriv t.ex. ADMINS=it@klinik.se,Jour IT <jour@klinik.se>"
             )
         admins.append((name or address, address))
     return admins
@@ -90,8 +109,16 @@ def email_settings(url: str) -> dict[str, Any]:
     import environ
 
     parsed = environ.Env.email_url_config(url)
-    wanted = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
-              "EMAIL_USE_TLS", "EMAIL_USE_SSL", "EMAIL_FILE_PATH")
+    wanted = (
+        "EMAIL_BACKEND",
+        "EMAIL_HOST",
+        "EMAIL_PORT",
+        "EMAIL_HOST_USER",
+        "EMAIL_HOST_PASSWORD",
+        "EMAIL_USE_TLS",
+        "EMAIL_USE_SSL",
+        "EMAIL_FILE_PATH",
+    )
     return {key: parsed[key] for key in wanted if parsed.get(key) not in (None, "")}
 
 
@@ -255,7 +282,7 @@ def _user_id(request: Any) -> str:
 
 def _chain_lines(error: BaseException) -> list[str]:
     """Undantagskedjan äldst först, som Python skriver den: typ och ramar, aldrig texten."""
-    chain = []
+    chain: list[BaseException] = []
     current: BaseException | None = error
     while current is not None and current not in chain and len(chain) < _MAX_CHAIN:
         chain.append(current)
@@ -286,7 +313,7 @@ def _short_path(filename: str) -> str:
     if marker in filename:
         return filename.split(marker, 1)[1]
     base = str(Path(settings.BASE_DIR).resolve()) + os.sep
-    return filename[len(base):] if filename.startswith(base) else filename
+    return filename[len(base) :] if filename.startswith(base) else filename
 
 
 # --- Sentry ---------------------------------------------------------------------------------
@@ -346,24 +373,26 @@ def route_sentry_log() -> None:
         sentry_log.addHandler(logging.NullHandler())
 
 
-def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def scrub_event(event: Event, hint: Hint) -> Event:
     """Händelsen ombyggd ur en vitlista: feltyp och ramar utan text och variabler, begärans metod och
     sökväg, loggens mall bara från portalens egna loggar; varje sträng till sist genom redact()."""
-    safe = {key: event[key] for key in SENTRY_EVENT_KEYS if key in event}
-    safe["contexts"] = {key: value for key, value in event.get("contexts", {}).items() if key in _SENTRY_CONTEXT_KEYS}
-    if "exception" in event:
-        safe["exception"] = {"values": [_sentry_exception(value) for value in event["exception"].get("values", [])]}
-    if "request" in event:
-        safe["request"] = _sentry_request(event["request"])
-    template = (event.get("logentry") or {}).get("message")
-    if template and is_portal_logger(event.get("logger", "")):
+    # Vitlistan läser händelsen som en vanlig ordbok: nycklarna kommer ur listor, inte ur Event-typen.
+    data: Mapping[str, Any] = event
+    safe = {key: data[key] for key in SENTRY_EVENT_KEYS if key in data}
+    safe["contexts"] = {key: value for key, value in data.get("contexts", {}).items() if key in _SENTRY_CONTEXT_KEYS}
+    if "exception" in data:
+        safe["exception"] = {"values": [_sentry_exception(value) for value in data["exception"].get("values", [])]}
+    if "request" in data:
+        safe["request"] = _sentry_request(data["request"])
+    template = (data.get("logentry") or {}).get("message")
+    if template and is_portal_logger(data.get("logger", "")):
         safe["logentry"] = {"message": template}
-    crumbs = (event.get("breadcrumbs") or {}).get("values", [])
+    crumbs = (data.get("breadcrumbs") or {}).get("values", [])
     safe["breadcrumbs"] = {"values": [_only(crumb, _SENTRY_BREADCRUMB_KEYS) for crumb in crumbs]}
     return _redacted(safe)
 
 
-def scrub_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def scrub_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb:
     """En brödsmula utan meddelande och data: loggens brödsmulor fångas innan loggfiltren körs."""
     return _only(crumb, _SENTRY_BREADCRUMB_KEYS)
 

@@ -144,12 +144,7 @@ def check_cache() -> Part:
 
 def last_heartbeat() -> tuple[datetime, bool] | None:
     """När minutschemats senaste jobb blev klart och om det lyckades; None om det aldrig körts."""
-    return (
-        Task.objects.filter(func=HEARTBEAT_FUNC)
-        .order_by("-stopped")
-        .values_list("stopped", "success")
-        .first()
-    )
+    return Task.objects.filter(func=HEARTBEAT_FUNC).order_by("-stopped").values_list("stopped", "success").first()
 
 
 def check_cluster(now: datetime) -> Part:
@@ -167,8 +162,12 @@ def check_cluster(now: datetime) -> Part:
         }
     stopped, succeeded = heartbeat
     age = max(0, int((now - stopped).total_seconds()))
-    part: Part = {"ok": age <= max_age, "last_heartbeat_seconds": age, "max_age_seconds": max_age,
-                  "last_run_succeeded": succeeded}
+    part: Part = {
+        "ok": age <= max_age,
+        "last_heartbeat_seconds": age,
+        "max_age_seconds": max_age,
+        "last_run_succeeded": succeeded,
+    }
     if not part["ok"]:
         part["reason"] = (
             f"senaste bakgrundsjobbet blev klart för {age // 60} minuter sedan "
@@ -224,6 +223,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if failing:
         # En rad per misslyckad kontroll räcker; Djangos begäranlogg (ERROR "Service Unavailable")
         # skulle annars larma var tionde sekund under ett avbrott som övervakningen redan ser.
+        # _has_been_logged är Djangos interna flagga (django.utils.log.log_response), utan typ i django-stubs.
         response._has_been_logged = True  # type: ignore[attr-defined]
         logger.warning("Hälsokontrollen svarade 503: %s", ", ".join(failing))
     return response

@@ -118,10 +118,7 @@ def fernet_key_error(name: str, key: str) -> str | None:
     try:
         Fernet(key.encode())
     except ValueError:
-        return (
-            f"{name} är ingen Fernet-nyckel (32 byte i url-säker base64, 44 tecken). "
-            f"Skapa en med: {GENERATE_FERNET}"
-        )
+        return f"{name} är ingen Fernet-nyckel (32 byte i url-säker base64, 44 tecken). Skapa en med: {GENERATE_FERNET}"
     return None
 
 

@@ -297,8 +297,13 @@ OIDC_TIMEOUT = 10
 if OIDC_RP_CLIENT_ID:
     _oidc_missing = [
         name
-        for name in ("OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
-                     "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT")
+        for name in (
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
         if not globals()[name]
     ]
     if _oidc_missing or not (OIDC_STAFF_GROUPS or OIDC_ADMIN_GROUPS):
@@ -351,9 +356,7 @@ AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip"
 # Leverantörer i failover-ordning. console (skriver ut) och locmem (tester) skickar inget.
 SMS_PROVIDERS = env.list("SMS_PROVIDERS", default=["console"] if DEBUG else [])
 if not SMS_PROVIDERS:
-    raise ImproperlyConfigured(
-        "SMS_PROVIDERS saknas: ange SMS-leverantörer i failover-ordning, t.ex. sinch,twilio."
-    )
+    raise ImproperlyConfigured("SMS_PROVIDERS saknas: ange SMS-leverantörer i failover-ordning, t.ex. sinch,twilio.")
 # console sparar SMS:ens text i utvecklingsutkorgen (smsportal.devoutbox): aldrig i drift.
 if "console" in SMS_PROVIDERS and not DEBUG:
     raise ImproperlyConfigured(
@@ -365,8 +368,7 @@ if "console" in SMS_PROVIDERS and not DEBUG:
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="SodermOrto")
 if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,10}", SMS_SENDER_ID):
     raise ImproperlyConfigured(
-        "SMS_SENDER_ID måste vara 3–11 bokstäver (a–z) eller siffror och börja med en bokstav, "
-        "t.ex. SodermOrto."
+        "SMS_SENDER_ID måste vara 3–11 bokstäver (a–z) eller siffror och börja med en bokstav, t.ex. SodermOrto."
     )
 # Tidsgräns (sekunder) för varje anrop till en leverantör.
 SMS_TIMEOUT_SECONDS = 10.0

@@ -75,9 +75,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     error = sys.exc_info()[1]
     if is_outage(error):
         return outage_response(request, error)
-    return _error_page(
-        request, 500, "Något gick fel", "Ett oväntat fel inträffade. Försök igen om en stund."
-    )
+    return _error_page(request, 500, "Något gick fel", "Ett oväntat fel inträffade. Försök igen om en stund.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

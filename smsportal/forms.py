@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -41,12 +41,12 @@ class SendForm(forms.Form):
         """Sätter ett nytt engångs-id på tomma formulär och textens maxlängd."""
         super().__init__(*args, **kwargs)
         self.fields["request_id"].initial = uuid.uuid4()
-        self.fields["body"].max_length = settings.SMS_MAX_LENGTH
-        self.fields["body"].validators.append(MaxLengthValidator(settings.SMS_MAX_LENGTH))
-        self.fields["body"].widget.attrs["maxlength"] = settings.SMS_MAX_LENGTH
-        self.fields["body"].error_messages["max_length"] = (
-            f"Meddelandet är för långt: högst {settings.SMS_MAX_LENGTH} tecken."
-        )
+        # self.fields har typen dict[str, Field]; fältet är klassens CharField (body ovan).
+        body = cast(forms.CharField, self.fields["body"])
+        body.max_length = settings.SMS_MAX_LENGTH
+        body.validators.append(MaxLengthValidator(settings.SMS_MAX_LENGTH))
+        body.widget.attrs["maxlength"] = settings.SMS_MAX_LENGTH
+        body.error_messages["max_length"] = f"Meddelandet är för långt: högst {settings.SMS_MAX_LENGTH} tecken."
 
     def clean_body(self) -> str:
         """Radbrytningar som i webbläsarens räknare (CRLF från formuläret blir LF)."""

@@ -72,9 +72,7 @@ def attempt_with_key(user: Any, key: str) -> SendAttempt | None:
 
 def recent_attempts(user: Any, since: datetime, limit: int) -> list[SendAttempt]:
     """Användarens egna senaste envägs-SMS, nyast först."""
-    return list(
-        SendAttempt.objects.filter(actor=user, purpose=Purpose.ONE_WAY, created_at__gte=since)[:limit]
-    )
+    return list(SendAttempt.objects.filter(actor=user, purpose=Purpose.ONE_WAY, created_at__gte=since)[:limit])
 
 
 def apply_delivery_report(provider: str, message_id: str, status: str) -> list[SendAttempt]:

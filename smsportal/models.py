@@ -53,7 +53,12 @@ class SendAttempt(models.Model):
     purpose = models.CharField("syfte", max_length=16, choices=Purpose.choices)
     # Envägs-SMS: den i personalen som skickade (kvoten räknas per person); annars tomt.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="sms_attempts", verbose_name="användare"
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sms_attempts",
+        verbose_name="användare",
     )
     # Användarnamnet (eller "system", "manage.py") sparas också, så att raden går att läsa utan kontot.
     actor_username = models.CharField("användarnamn", max_length=150, blank=True)

@@ -57,9 +57,7 @@ class SendRefused(Exception):
         self.quota = quota
 
 
-def send_template_sms(
-    *, user: Any, template: MessageTemplate, to: str, body: str, request_id: str
-) -> Sent:
+def send_template_sms(*, user: Any, template: MessageTemplate, to: str, body: str, request_id: str) -> Sent:
     """Skickar mallens (eventuellt redigerade) text med signatur till `to` (E.164).
 
     Samma `request_id` två gånger (dubbelklick, omskickat formulär) ger ett SMS, inte två.
@@ -74,19 +72,24 @@ def send_template_sms(
         check_fields(fields)
     except PersonalDataInAudit:
         raise SendRefused(UNLOGGABLE_TEMPLATE) from None
-    attempt, previous = _reserve(user, request_id, fields)
-    if attempt is None:
-        return _answer_repeat(user, previous)
+    attempt, is_new = _reserve(user, request_id, fields)
+    if not is_new:
+        return _answer_repeat(user, attempt)
     outcome = send_and_record(to, with_signature(body), attempt=attempt)
     if not outcome.sent:
         raise SendRefused(outcome.message)
-    return Sent(segments=outcome.attempt.segments or 0, provider=outcome.attempt.provider, duplicate=False, quota=quota_for(user))
+    return Sent(
+        segments=outcome.attempt.segments or 0,
+        provider=outcome.attempt.provider,
+        duplicate=False,
+        quota=quota_for(user),
+    )
 
 
-def _reserve(user: Any, request_id: str, fields: dict[str, Any]) -> tuple[SendAttempt | None, SendAttempt | None]:
+def _reserve(user: Any, request_id: str, fields: dict[str, Any]) -> tuple[SendAttempt, bool]:
     """Kort transaktion: kvot och dubblettkontroll under lås, försöket sparas som "skickas".
 
-    Returnerar (nytt försök, None) eller (None, tidigare försök med samma formulär-id).
+    Returnerar (nytt försök, True) eller (tidigare försök med samma formulär-id, False).
     Kastar SendRefused när kvoten är slut (audit-loggen får händelsen, registret inget försök).
     """
     with transaction.atomic():
@@ -94,14 +97,14 @@ def _reserve(user: Any, request_id: str, fields: dict[str, Any]) -> tuple[SendAt
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         previous = attempt_with_key(user, request_id)
         if previous is not None:
-            return None, previous
+            return previous, False
         quota = quota_for(user)
         if quota.exceeded:
             record(Action.SMS_FAILED, actor=user, status=AttemptStatus.FAILED.label, reason=QUOTA_REASON, **fields)
             refused = SendRefused(quota.message(), quota)
         else:
             attempt = begin_attempt(purpose=Purpose.ONE_WAY, actor=user, idempotency_key=request_id, **fields)
-            return attempt, None
+            return attempt, True
     raise refused
 
 

@@ -185,7 +185,7 @@ def _audit(attempt: SendAttempt) -> None:
     if attempt.campaign_id:
         data["kampanj"] = attempt.campaign_id
     record(
-        AUDIT_ACTIONS[attempt.status],
+        AUDIT_ACTIONS[AttemptStatus(attempt.status)],
         actor=attempt.actor,
         actor_username=attempt.actor_username,
         status=attempt.get_status_display(),

@@ -42,7 +42,9 @@ def delivery_report(request: HttpRequest, provider: str) -> HttpResponse:
     if not backend.verify_webhook(request):
         logger.warning("Leveransrapport från %s med fel eller saknad signatur avvisad", name)
         return HttpResponse(status=403)
-    changed = sum(receive_report(name, message_id, status) for message_id, status in backend.parse_delivery_report(request))
+    changed = sum(
+        receive_report(name, message_id, status) for message_id, status in backend.parse_delivery_report(request)
+    )
     logger.info("Leveransrapport från %s: %d ny(a) status(ar)", name, changed)
     return HttpResponse(status=200)
 

@@ -36,17 +36,17 @@ class MessageTemplateQuerySet(models.QuerySet):
 
     def active(self) -> "MessageTemplateQuerySet":
         """Mallar som personalen kan skicka, i visningsordning."""
-        return self.filter(active=True).select_related("category").order_by(
-            "category__order", "category__name", "order", "title"
+        return (
+            self.filter(active=True)
+            .select_related("category")
+            .order_by("category__order", "category__name", "order", "title")
         )
 
 
 class MessageTemplate(models.Model):
     """En SMS-mall. Det som skickas är `sms_text()`: texten, länken och signaturen."""
 
-    category = models.ForeignKey(
-        Category, verbose_name="kategori", on_delete=models.PROTECT, related_name="templates"
-    )
+    category = models.ForeignKey(Category, verbose_name="kategori", on_delete=models.PROTECT, related_name="templates")
     title = models.CharField("rubrik (för personalen)", max_length=100)
     text = models.TextField(
         "meddelandetext",
@@ -62,9 +62,7 @@ class MessageTemplate(models.Model):
     )
     active = models.BooleanField("aktiv", default=True, help_text="Bara aktiva mallar visas för personalen.")
     order = models.PositiveSmallIntegerField("ordning", default=0)
-    admin_note = models.CharField(
-        "anteckning till administratören", max_length=300, blank=True
-    )
+    admin_note = models.CharField("anteckning till administratören", max_length=300, blank=True)
 
     objects = MessageTemplateQuerySet.as_manager()
 
@@ -72,9 +70,7 @@ class MessageTemplate(models.Model):
         verbose_name = "SMS-mall"
         verbose_name_plural = "SMS-mallar"
         ordering = ["category__order", "order", "title"]
-        constraints = [
-            models.UniqueConstraint(fields=["category", "title"], name="unique_title_per_category")
-        ]
+        constraints = [models.UniqueConstraint(fields=["category", "title"], name="unique_title_per_category")]
 
     def __str__(self) -> str:
         """Kategori och rubrik."""
@@ -96,7 +92,9 @@ class MessageTemplate(models.Model):
     def clean(self) -> None:
         """Aktiv mall: inga platshållare, länken finns; rubriken får inte likna ett telefonnummer."""
         if looks_like_phone_number(self.title):
-            raise ValidationError({"title": "Rubriken får inte innehålla något som liknar ett telefonnummer (den loggas)."})
+            raise ValidationError(
+                {"title": "Rubriken får inte innehålla något som liknar ett telefonnummer (den loggas)."}
+            )
         if not self.active:
             return
         if LINK_PLACEHOLDER in self.text and not self.link.strip():

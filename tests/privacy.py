@@ -161,9 +161,7 @@ def cache_text() -> str:
     if isinstance(backend, dict):
         return "\n".join(repr(pickle.loads(value)) for value in backend.values())
     client = cache._cache.get_client()  # type: ignore[attr-defined]
-    return "\n".join(
-        decoded(value) for key in client.scan_iter("*") for value in [key, *_redis_values(client, key)]
-    )
+    return "\n".join(decoded(value) for key in client.scan_iter("*") for value in [key, *_redis_values(client, key)])
 
 
 def _redis_values(client: Any, key: bytes) -> list[bytes]:

@@ -152,7 +152,9 @@ def patients_answer(campaign: Campaign, capture: Any) -> None:
 def delivery_reports(client: Client) -> None:
     """46elks rapporterar leverans för varje skickat SMS genom den riktiga webhooken."""
     ids = list(Recipient.objects.order_by("pk").values_list("provider_message_id", flat=True))
-    ids += list(SendAttempt.objects.filter(purpose=Purpose.ONE_WAY, status="sent").values_list("provider_message_id", flat=True))
+    ids += list(
+        SendAttempt.objects.filter(purpose=Purpose.ONE_WAY, status="sent").values_list("provider_message_id", flat=True)
+    )
     for number, message_id in enumerate(ids):
         status = "failed" if number == 1 else "delivered"
         body = urlencode({"id": message_id, "status": status, "delivered": "2026-05-04T13:38:15.123000"})
@@ -308,7 +310,13 @@ def test_canary_through_every_flow(
     pages = staff_follow_up(staff_client, admin_client_, campaign)
 
     texts = [sms["message"] for sms in sent_sms(fake)]
-    assert [sms["to"] for sms in sent_sms(fake)] == [ONE_WAY_PHONE, ONE_WAY_PHONE, CONSENT_PHONE, VAGUE_PHONE, STAFF_PHONE]
+    assert [sms["to"] for sms in sent_sms(fake)] == [
+        ONE_WAY_PHONE,
+        ONE_WAY_PHONE,
+        CONSENT_PHONE,
+        VAGUE_PHONE,
+        STAFF_PHONE,
+    ]
     assert "Zelmira" in texts[2] and OPERATION in texts[2]
     assert "Oswin" not in texts[3] and OPERATION not in texts[3]
     patient_numbers = number_needles(ONE_WAY_PHONE, CONSENT_PHONE, VAGUE_PHONE)

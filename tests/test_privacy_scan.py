@@ -118,9 +118,7 @@ def test_planted_text_in_json_data_is_found_as_stored() -> None:
 
 
 @pytest.mark.parametrize("rendering", LOG_RENDERINGS, ids=str)
-def test_planted_number_and_text_in_a_log_line_are_found(
-    rendering: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_planted_number_and_text_in_a_log_line_are_found(rendering: str, caplog: pytest.LogCaptureFixture) -> None:
     """En DEBUG-rad med numret och texten i en annan form hittas: numret som uttryck, texten
     i någon av sina kodningar."""
     caplog.set_level(logging.DEBUG, logger="tests.planterad")

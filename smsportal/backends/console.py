@@ -26,8 +26,6 @@ class ConsoleBackend(BaseBackend):
         result = self.result(f"console-{uuid.uuid4().hex[:12]}", text)
         devoutbox.remember(to, text, result)
         rule = "-" * 40
-        sys.stdout.write(
-            f"{rule}\nSMS till {mask_phone(to)} ({result.segments} del(ar)):\n{text}\n{rule}\n"
-        )
+        sys.stdout.write(f"{rule}\nSMS till {mask_phone(to)} ({result.segments} del(ar)):\n{text}\n{rule}\n")
         sys.stdout.flush()
         return result

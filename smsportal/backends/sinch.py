@@ -148,7 +148,9 @@ class SinchBackend(BaseBackend):
     def __init__(self) -> None:
         """Kontrollerar inställningarna; saknade uppgifter ger ImproperlyConfigured på svenska."""
         require_settings(
-            self.name, "SINCH_SERVICE_PLAN_ID", "SINCH_API_TOKEN",
+            self.name,
+            "SINCH_SERVICE_PLAN_ID",
+            "SINCH_API_TOKEN",
             hint="Service plan id och API-token finns i Sinch-kontot (SMS → Service APIs).",
         )
         self.region = (settings.SINCH_REGION or "").strip().lower()

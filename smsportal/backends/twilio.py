@@ -133,7 +133,8 @@ class TwilioBackend(BaseBackend):
     def _api_error(self, error: TwilioException) -> SmsError:
         """Klassar ett felsvar efter HTTP-status och Twilios felkod (meddelandet kan eka numret)."""
         try:
-            status = int(getattr(error, "status", None))  # type: ignore[arg-type]
+            # Utan status (eller med en som inte är ett tal) ger int() ValueError.
+            status = int(getattr(error, "status", ""))
         except (TypeError, ValueError):
             reason = f"Twilio-fel utan HTTP-status ({type(error).__name__})"
             return SmsError(permanent=True, provider=self.name, reason=reason)

@@ -5,6 +5,8 @@ anteckning till administratören. Signaturen läggs till vid sändning (SMS_SIGN
 """
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 SITE = "sodermalmsortopedi.se"
 
@@ -89,7 +91,7 @@ SEED = [
 ]
 
 
-def seed(apps, schema_editor) -> None:
+def seed(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Skapar kategorierna och mallarna (idempotent: befintliga rubriker lämnas orörda)."""
     Category = apps.get_model("templates_app", "Category")
     MessageTemplate = apps.get_model("templates_app", "MessageTemplate")
@@ -111,7 +113,7 @@ def seed(apps, schema_editor) -> None:
             )
 
 
-def unseed(apps, schema_editor) -> None:
+def unseed(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Bakåt: tar bort de inlagda mallarna och tomma kategorier."""
     Category = apps.get_model("templates_app", "Category")
     MessageTemplate = apps.get_model("templates_app", "MessageTemplate")

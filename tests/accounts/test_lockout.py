@@ -73,10 +73,25 @@ def test_lockout_behind_proxy_uses_the_client_address(client: Client, staff_user
     """Bakom en betrodd proxy spärras patientens/personalens egen adress, inte proxyns."""
     settings.TRUSTED_PROXY_COUNT = 1
     for _ in range(5):
-        client.post(LOGIN_URL, {"username": "anna", "password": "fel"}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
-    locked = client.post(LOGIN_URL, {"username": "anna", "password": STAFF_PASSWORD}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+        client.post(
+            LOGIN_URL,
+            {"username": "anna", "password": "fel"},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR="203.0.113.5",
+        )
+    locked = client.post(
+        LOGIN_URL,
+        {"username": "anna", "password": STAFF_PASSWORD},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
     assert locked.status_code == 429
-    other = Client().post(LOGIN_URL, {"username": "anna", "password": STAFF_PASSWORD}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    other = Client().post(
+        LOGIN_URL,
+        {"username": "anna", "password": STAFF_PASSWORD},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
     assert other.status_code == 302
 
 

@@ -28,6 +28,7 @@ from tests.oidc_provider.server import Provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 def sign_in(portal_url: str, provider: Provider, username: str) -> tuple[requests.Session, requests.Response]:
     """Går igenom hela inloggningen som en webbläsare: portalen, leverantörens formulär, tillbaka."""
     browser = requests.Session()
@@ -46,7 +47,9 @@ def submit_provider_form(
     return browser.post(form.url, data=data, timeout=10, **options)
 
 
-def test_staff_group_user_lands_on_send_page_without_totp(live_server: Any, provider: Provider, oidc_settings: Any) -> None:
+def test_staff_group_user_lands_on_send_page_without_totp(
+    live_server: Any, provider: Provider, oidc_settings: Any
+) -> None:
     """Personalgruppen ger ett nytt, aktivt personalkonto kopplat till `sub`; ingen kodfråga, startsidan visas."""
     _, landed = sign_in(live_server.url, provider, "klara")
 
@@ -59,7 +62,9 @@ def test_staff_group_user_lands_on_send_page_without_totp(live_server: Any, prov
     assert AuditEvent.objects.filter(action=Action.LOGIN, actor=user).count() == 1
 
 
-def test_user_without_staff_group_is_refused_in_swedish(live_server: Any, provider: Provider, oidc_settings: Any) -> None:
+def test_user_without_staff_group_is_refused_in_swedish(
+    live_server: Any, provider: Provider, oidc_settings: Any
+) -> None:
     """Utan personalgruppen: en svensk sida, 403, inget konto skapas och nekandet loggas."""
     _, refused = sign_in(live_server.url, provider, "olle")
 
@@ -83,7 +88,9 @@ def test_matched_on_stable_claim_not_on_username(live_server: Any, provider: Pro
     assert get_user_model().objects.count() == 2
 
 
-def test_admin_group_makes_admin_and_losing_it_demotes(live_server: Any, provider: Provider, oidc_settings: Any) -> None:
+def test_admin_group_makes_admin_and_losing_it_demotes(
+    live_server: Any, provider: Provider, oidc_settings: Any
+) -> None:
     """Gruppen i OIDC_ADMIN_GROUPS ger is_staff och "Administratörer"; utan den vid nästa inloggning tas de bort."""
     oidc_settings.OIDC_ADMIN_GROUPS = [provider.staff_group]
     sign_in(live_server.url, provider, "klara")
@@ -96,7 +103,9 @@ def test_admin_group_makes_admin_and_losing_it_demotes(live_server: Any, provide
     assert not user.is_staff and not user.groups.filter(name=ADMIN_GROUP).exists()
 
 
-def test_websocket_accepts_oidc_session_with_mfa_required(live_server: Any, provider: Provider, oidc_settings: Any) -> None:
+def test_websocket_accepts_oidc_session_with_mfa_required(
+    live_server: Any, provider: Provider, oidc_settings: Any
+) -> None:
     """Kampanjsidans websocket godtar en OIDC-session (leverantören äger andra faktorn) när koden krävs."""
     browser, _ = sign_in(live_server.url, provider, "klara")
     session_key = next(cookie.value for cookie in browser.cookies if cookie.name == oidc_settings.SESSION_COOKIE_NAME)
@@ -104,8 +113,11 @@ def test_websocket_accepts_oidc_session_with_mfa_required(live_server: Any, prov
 
     async def scenario() -> bool:
         """Ansluter med OIDC-sessionens kaka; sant om anslutningen godtogs."""
-        headers = [(b"origin", b"http://testserver"), (b"host", b"testserver"),
-                   (b"cookie", f"{oidc_settings.SESSION_COOKIE_NAME}={session_key}".encode())]
+        headers = [
+            (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
+            (b"cookie", f"{oidc_settings.SESSION_COOKIE_NAME}={session_key}".encode()),
+        ]
         socket = WebsocketCommunicator(application, f"/ws/campaigns/{campaign.pk}/", headers=headers)
         connected, _ = await socket.connect()
         await socket.disconnect()

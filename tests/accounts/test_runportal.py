@@ -120,9 +120,7 @@ def busy_job_taken(database: Path) -> bool:
         return bool(connection.execute("SELECT COUNT(*) FROM django_q_ormq WHERE lock IS NOT NULL").fetchone()[0])
 
 
-@pytest.mark.parametrize(
-    "scenario", ["ctrl-c", "ctrl-c-aven-till-barnen", "arbetare-mitt-i-ett-jobb"]
-)
+@pytest.mark.parametrize("scenario", ["ctrl-c", "ctrl-c-aven-till-barnen", "arbetare-mitt-i-ett-jobb"])
 def test_ctrl_c_stops_every_process_it_started(migrated_database: Path, tmp_path: Path, scenario: str) -> None:
     """Ctrl-C (SIGINT till förgrundens processgrupp) stoppar daphne, qcluster och django-q2:s
     sentinel, arbetare, monitor och pusher: i ordning inom några sekunder, även när barnen själva
@@ -138,10 +136,15 @@ def test_ctrl_c_stops_every_process_it_started(migrated_database: Path, tmp_path
     with log.open("wb") as output:
         portal = subprocess.Popen(
             [sys.executable, "manage.py", "runportal"],
-            cwd=BASE_DIR, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
+            cwd=BASE_DIR,
+            env=env,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     started: set[Process] = set()
     try:
+
         def ready() -> bool:
             """Portalen svarar och klustrets alla processer finns (och har tagit jobbet, om något)."""
             started.update(descendants(portal.pid))
@@ -180,8 +183,12 @@ def test_taken_port_gives_swedish_message_and_starts_nothing(tmp_path: Path) -> 
         port = other_program.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "manage.py", "runportal"],
-            cwd=BASE_DIR, env=portal_env(database, port), start_new_session=True,
-            capture_output=True, text=True, timeout=60,
+            cwd=BASE_DIR,
+            env=portal_env(database, port),
+            start_new_session=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode != 0
     assert f"Porten {port} på 127.0.0.1 används redan av ett annat program." in result.stderr

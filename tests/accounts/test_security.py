@@ -117,7 +117,12 @@ def test_invalid_sender_id_stops_startup() -> None:
 def test_development_mode_starts_without_secrets() -> None:
     """Med DEBUG på startar portalen utan hemligheter (inbäddat utvecklingsläge)."""
     env = production_env(
-        DEBUG="true", SECRET_KEY="", PUBLIC_BASE_URL="", PHONE_HASH_KEY="", PHONE_ENCRYPTION_KEYS="", SMS_WEBHOOK_TOKEN=""
+        DEBUG="true",
+        SECRET_KEY="",
+        PUBLIC_BASE_URL="",
+        PHONE_HASH_KEY="",
+        PHONE_ENCRYPTION_KEYS="",
+        SMS_WEBHOOK_TOKEN="",
     )
     env.pop("SMS_PROVIDERS")  # utvecklingsläget väljer konsolbackenden själv
     result = manage("check", env=env)

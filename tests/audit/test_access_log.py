@@ -194,7 +194,9 @@ def test_access_page_shows_the_rows_and_its_csv_has_them(
     assert len(csv_rows(response)) == 4
 
 
-def test_bad_filter_values_give_a_swedish_message_never_a_500(admin_client_: Client, staff_user: Any, admin_user: Any) -> None:
+def test_bad_filter_values_give_a_swedish_message_never_a_500(
+    admin_client_: Client, staff_user: Any, admin_user: Any
+) -> None:
     """Ogiltiga värden får ett svenskt besked vid fältet; de giltiga filtren gäller ändå."""
     earlier_views(staff_user, admin_user)
     access = reverse("audit:access")
@@ -207,9 +209,7 @@ def test_bad_filter_values_give_a_swedish_message_never_a_500(admin_client_: Cli
     assert "Fyll i ett giltigt datum." in page and page.count("<td>anna</td>") == 2
 
 
-def test_staff_without_the_audit_permission_see_nothing(
-    staff_client: Client, staff_user: Any, admin_user: Any
-) -> None:
+def test_staff_without_the_audit_permission_see_nothing(staff_client: Client, staff_user: Any, admin_user: Any) -> None:
     """Personal utan audit-rättighet får 403 på fliken och exporten, och ingen länk dit."""
     earlier_views(staff_user, admin_user)
     for params in ({}, {"format": "csv"}, {"user": staff_user.pk}):

@@ -69,10 +69,17 @@ def test_group_admin_cannot_become_superuser(admin_client_: Client, admin_user: 
     url = f"/admin/auth/user/{admin_user.pk}/change/"
     page = admin_client_.get(url).content.decode()
     assert 'name="is_superuser"' not in page and 'name="is_staff"' in page
-    admin_client_.post(url, {
-        "username": "chef", "is_active": "on", "is_staff": "on", "is_superuser": "on",
-        "groups": [g.pk for g in admin_user.groups.all()],
-        "date_joined_0": "2026-01-01", "date_joined_1": "08:00:00",
-    })
+    admin_client_.post(
+        url,
+        {
+            "username": "chef",
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [g.pk for g in admin_user.groups.all()],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "08:00:00",
+        },
+    )
     admin_user.refresh_from_db()
     assert not admin_user.is_superuser

@@ -16,10 +16,33 @@ from audit.services import record
 def make_events(staff_user: Any, admin_user: Any) -> None:
     """Några SMS-händelser över två dagar och två användare."""
     with time_machine.travel("2026-11-18 10:00 +0100"):
-        record(Action.SMS_SENT, actor=staff_user, status="skickat", category="Inför besök", template_title="Hitta till oss", segments=1, provider="locmem")
+        record(
+            Action.SMS_SENT,
+            actor=staff_user,
+            status="skickat",
+            category="Inför besök",
+            template_title="Hitta till oss",
+            segments=1,
+            provider="locmem",
+        )
     with time_machine.travel("2026-11-19 10:00 +0100"):
-        record(Action.SMS_SENT, actor=staff_user, status="skickat", category="Inför besök", template_title="Hitta till oss", segments=1, provider="locmem")
-        record(Action.SMS_FAILED, actor=admin_user, status="misslyckat", reason="kvoten överskriden", category="Policyer & regler", template_title="Receptpolicy")
+        record(
+            Action.SMS_SENT,
+            actor=staff_user,
+            status="skickat",
+            category="Inför besök",
+            template_title="Hitta till oss",
+            segments=1,
+            provider="locmem",
+        )
+        record(
+            Action.SMS_FAILED,
+            actor=admin_user,
+            status="misslyckat",
+            reason="kvoten överskriden",
+            category="Policyer & regler",
+            template_title="Receptpolicy",
+        )
 
 
 def test_filters_by_user_date_and_status(admin_client_: Client, staff_user: Any, admin_user: Any) -> None:
@@ -27,7 +50,9 @@ def test_filters_by_user_date_and_status(admin_client_: Client, staff_user: Any,
     make_events(staff_user, admin_user)
     page = admin_client_.get("/logg/", {"user": staff_user.pk}).content.decode()
     assert page.count("Inför besök – Hitta till oss") == 2 and "kvoten överskriden" not in page
-    page = admin_client_.get("/logg/", {"date_from": "2026-11-19", "date_to": "2026-11-19", "action": "sms_sent"}).content.decode()
+    page = admin_client_.get(
+        "/logg/", {"date_from": "2026-11-19", "date_to": "2026-11-19", "action": "sms_sent"}
+    ).content.decode()
     assert page.count("Inför besök – Hitta till oss") == 1
     page = admin_client_.get("/logg/", {"status": "misslyckat"}).content.decode()
     assert "kvoten överskriden" in page and "Inför besök – Hitta till oss" not in page
@@ -42,8 +67,8 @@ def test_csv_export_and_counts_per_template(admin_client_: Client, staff_user: A
     assert rows[0][:3] == ["Tidpunkt", "Användare", "Händelse"]
     assert [row[1:3] for row in rows[1:]] == [["anna", "SMS skickat"]] * 2
     page = admin_client_.get("/logg/").content.decode()
-    assert "<td>Hitta till oss</td><td class=\"text-end\">2</td><td class=\"text-end\">0</td>" in page
-    assert "<td>Receptpolicy</td><td class=\"text-end\">0</td><td class=\"text-end\">1</td>" in page
+    assert '<td>Hitta till oss</td><td class="text-end">2</td><td class="text-end">0</td>' in page
+    assert '<td>Receptpolicy</td><td class="text-end">0</td><td class="text-end">1</td>' in page
 
 
 def test_bad_filter_values_do_not_break_the_page(admin_client_: Client, staff_user: Any, admin_user: Any) -> None:

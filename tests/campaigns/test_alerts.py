@@ -138,7 +138,9 @@ def test_every_yes_setting_alerts_on_each_yes(
     assert len(queued) == 2
 
 
-def test_no_number_no_alert(staff_user: Any, queued: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any) -> None:
+def test_no_number_no_alert(
+    staff_user: Any, queued: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any
+) -> None:
     """En kampanj utan aviseringsnummer köar inget jobb."""
     campaign = make_campaign(staff_user)
     with django_capture_on_commit_callbacks(execute=True):

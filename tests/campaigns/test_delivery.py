@@ -62,7 +62,9 @@ def test_delivery_report_pushes_to_the_campaign_page(
     assert pushed == [campaign.pk]
 
 
-def test_status_endpoint_gives_the_same_order_as_the_page(staff_client: Client, client: Client, staff_user: Any) -> None:
+def test_status_endpoint_gives_the_same_order_as_the_page(
+    staff_client: Client, client: Client, staff_user: Any
+) -> None:
     """Statusadressen (för polling) ger räknare och rader i Ring först-ordning; kräver inloggning."""
     from campaigns.models import Recipient
     from campaigns.services import record_answer
@@ -75,6 +77,9 @@ def test_status_endpoint_gives_the_same_order_as_the_page(staff_client: Client, 
     record_answer(anna, Recipient.Answer.YES)
     data = staff_client.get(f"/personal/akut-sms/{campaign.pk}/status/").json()
     assert data["counts"]["yes"] == 2 and data["campaign"]["is_open"] is True
-    assert [(r["name"], r["role"]) for r in data["rows"][:2]] == [("Karl Karlsson", "Ring först"), ("Anna Andersson", "Reserv 1")]
+    assert [(r["name"], r["role"]) for r in data["rows"][:2]] == [
+        ("Karl Karlsson", "Ring först"),
+        ("Anna Andersson", "Reserv 1"),
+    ]
     assert all("+46" not in str(row) for row in data["rows"])
     assert Client().get(f"/personal/akut-sms/{campaign.pk}/status/").status_code == 302

@@ -86,7 +86,9 @@ def test_killed_worker_never_sends_twice_and_shows_uncertain(
     campaign = make_campaign(staff_user)
     anna = recipient(campaign, "Anna Andersson")
     # Simulerar en process som hann ta mottagaren (queued → sending) och sedan dödades.
-    Recipient.objects.filter(pk=anna.pk).update(send_status=Recipient.SendStatus.SENDING, send_started_at=timezone.now())
+    Recipient.objects.filter(pk=anna.pk).update(
+        send_status=Recipient.SendStatus.SENDING, send_started_at=timezone.now()
+    )
     send_all(campaign)  # kön levererar jobben igen
     assert sorted(m.to for m in sms_outbox) == ["+46701234568", "+46701234569"]
     anna.refresh_from_db()
@@ -194,14 +196,17 @@ def test_canary_number_is_nowhere_after_sending(
     canary = recipient(campaign, "Kanarie Fågel")
     assert canary.phone_hash == phone_hash(SENTINEL_PHONE) and canary.phone_masked == "070-987 ****"
     out, err = capfd.readouterr()
-    assert leaks(
-        phone_forms(SENTINEL_PHONE),
-        databas=database_text(),
-        django_q=django_q_text(),
-        cache=cache_text(),
-        loggar=caplog.text,
-        utskrift=out + err,
-    ) == []
+    assert (
+        leaks(
+            phone_forms(SENTINEL_PHONE),
+            databas=database_text(),
+            django_q=django_q_text(),
+            cache=cache_text(),
+            loggar=caplog.text,
+            utskrift=out + err,
+        )
+        == []
+    )
 
 
 class FakeClock:
@@ -273,8 +278,16 @@ def test_no_rate_limit_never_waits(
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("CAMPAIGN_SMS_PER_SECOND", "-1", "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60"),
-        ("CAMPAIGN_SMS_PER_SECOND", "0.01", "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60"),
+        (
+            "CAMPAIGN_SMS_PER_SECOND",
+            "-1",
+            "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60",
+        ),
+        (
+            "CAMPAIGN_SMS_PER_SECOND",
+            "0.01",
+            "CAMPAIGN_SMS_PER_SECOND ska vara 0 (ingen gräns) eller minst Q_WORKERS / 60",
+        ),
     ],
     ids=["gräns-negativ", "gräns-för-låg"],
 )

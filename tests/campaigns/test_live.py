@@ -240,7 +240,7 @@ def test_answers_arrive_in_order(staff_user: Any) -> None:
 
 
 def test_fill_arrives_on_every_open_dashboard(staff_user: Any) -> None:
-    """"Tiden är tillsatt" når alla öppna sidor; en andra tryckning ändrar och skickar ingenting."""
+    """ "Tiden är tillsatt" når alla öppna sidor; en andra tryckning ändrar och skickar ingenting."""
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
     fill = sync_to_async(change_status)

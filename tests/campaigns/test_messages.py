@@ -39,7 +39,7 @@ def clinic_domain(settings: Settings) -> None:
 
 @pytest.mark.parametrize("day", list(SLOTS))
 def test_relative_day_forms(day: str) -> None:
-    """"idag", "imorgon", annars veckodag och datum."""
+    """ "idag", "imorgon", annars veckodag och datum."""
     assert relative_day(timezone.make_aware(SLOTS[day])) == day
 
 

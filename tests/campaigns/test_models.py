@@ -23,7 +23,9 @@ def test_reply_codes_have_at_least_96_bits(staff_user: Any) -> None:
     """Svarskoden är slumpad med minst 96 bitar och unik per mottagare."""
     campaign = make_campaign(staff_user)
     codes = {
-        Recipient.objects.create(campaign=campaign, name=f"P{i}", phone_hash=phone_hash(f"+4670123456{i}"), phone_masked="070-123 ****").code
+        Recipient.objects.create(
+            campaign=campaign, name=f"P{i}", phone_hash=phone_hash(f"+4670123456{i}"), phone_masked="070-123 ****"
+        ).code
         for i in range(10)
     }
     assert len(codes) == 10
@@ -34,6 +36,10 @@ def test_reply_codes_have_at_least_96_bits(staff_user: Any) -> None:
 def test_one_number_twice_in_a_campaign_is_refused(staff_user: Any) -> None:
     """Databasen vägrar samma nummerhash två gånger i samma kampanj."""
     campaign = make_campaign(staff_user)
-    Recipient.objects.create(campaign=campaign, name="A", phone_hash=phone_hash("+46701234567"), phone_masked="070-123 ****")
+    Recipient.objects.create(
+        campaign=campaign, name="A", phone_hash=phone_hash("+46701234567"), phone_masked="070-123 ****"
+    )
     with pytest.raises(IntegrityError):
-        Recipient.objects.create(campaign=campaign, name="B", phone_hash=phone_hash("+46701234567"), phone_masked="070-123 ****")
+        Recipient.objects.create(
+            campaign=campaign, name="B", phone_hash=phone_hash("+46701234567"), phone_masked="070-123 ****"
+        )

@@ -28,14 +28,16 @@ def test_comma_tab_semicolon_and_either_order() -> None:
 
 def test_every_bad_line_is_named() -> None:
     """Varje felaktig rad namnges på svenska; giltiga rader behålls."""
-    text = "\n".join([
-        "Anna Andersson, 070-123 45 67",
-        "Erik Eriksson, 08-123 45 67",
-        "bara ett namn",
-        ", 070-123 45 70",
-        "Olle Olsson, 070 123 45 67",
-        "Per Persson, 0701234571, kanske",
-    ])
+    text = "\n".join(
+        [
+            "Anna Andersson, 070-123 45 67",
+            "Erik Eriksson, 08-123 45 67",
+            "bara ett namn",
+            ", 070-123 45 70",
+            "Olle Olsson, 070 123 45 67",
+            "Per Persson, 0701234571, kanske",
+        ]
+    )
     result = parse_recipients(text, max_recipients=50)
     assert [r.name for r in result.recipients] == ["Anna Andersson"]
     assert result.errors == [

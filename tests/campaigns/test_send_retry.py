@@ -201,4 +201,3 @@ def test_campaign_closed_during_the_failing_try_cancels_at_once(staff_user: Any,
     send_to_recipient(anna.pk)
     anna.refresh_from_db()
     assert (anna.send_status, anna.phone_encrypted) == ("cancelled", "")
-

@@ -56,7 +56,9 @@ def test_preview_shows_both_variants_segments_cost_and_recipients(staff_client: 
     assert response.status_code == 200
     assert not Campaign.objects.exists()
     preview = response.context["preview"]
-    assert preview["with_consent"].startswith("Hej Anna! En operationstid för din axeloperation har blivit ledig imorgon")
+    assert preview["with_consent"].startswith(
+        "Hej Anna! En operationstid för din axeloperation har blivit ledig imorgon"
+    )
     assert preview["without_consent"].startswith("Hej! En tid har blivit ledig imorgon.")
     assert preview["with_consent_info"].segments == 2 and preview["without_consent_info"].segments == 1
     assert preview["segments"] == 2 + 1 + 1  # bara Anna har samtycke (två delar)
@@ -157,7 +159,12 @@ def test_detail_page_counts_progress_and_call_order(staff_client: Client, staff_
 
     response = staff_client.get(reverse("campaigns:detail", args=[campaign.pk]))
     html = response.content.decode()
-    assert [row.name for row in response.context["rows"]] == ["Lisa Larsson", "Anna Andersson", "Karl Karlsson", "Olle Olsson"]
+    assert [row.name for row in response.context["rows"]] == [
+        "Lisa Larsson",
+        "Anna Andersson",
+        "Karl Karlsson",
+        "Olle Olsson",
+    ]
     assert [getattr(row, "role", "") for row in response.context["rows"]] == ["Ring först", "Reserv 1", "", ""]
     assert response.context["counts"] == {"sent": 3, "total": 4, "yes": 2, "no": 1, "waiting": 1}
     assert "Skickade 3/4" in html and '<progress id="sandning" class="campaign-progress" max="4" value="3">' in html
@@ -168,7 +175,7 @@ def test_detail_page_counts_progress_and_call_order(staff_client: Client, staff_
 def test_fill_closes_every_link_is_audited_and_a_second_press_is_harmless(
     staff_client: Client, staff_user: Any, admin_client_: Client
 ) -> None:
-    """"Tiden är tillsatt": status tillsatt, osända får aldrig SMS, vem som tryckte loggas; två tryck ofarliga."""
+    """ "Tiden är tillsatt": status tillsatt, osända får aldrig SMS, vem som tryckte loggas; två tryck ofarliga."""
     campaign = make_campaign(staff_user)
     first = recipient(campaign, "Anna Andersson")
     from campaigns.tasks import send_to_recipient
@@ -185,13 +192,15 @@ def test_fill_closes_every_link_is_audited_and_a_second_press_is_harmless(
     assert [r.send_status for r in campaign.recipients.order_by("pk")] == ["sent", "cancelled", "cancelled"]
     assert not campaign.recipients.exclude(phone_encrypted="").exists()
     events = AuditEvent.objects.filter(action__in=[Action.CAMPAIGN_FILLED, Action.CAMPAIGN_CLOSED])
-    assert [(e.action, e.actor_username, e.data) for e in events] == [(Action.CAMPAIGN_FILLED, "anna", {"kampanj": campaign.pk})]
+    assert [(e.action, e.actor_username, e.data) for e in events] == [
+        (Action.CAMPAIGN_FILLED, "anna", {"kampanj": campaign.pk})
+    ]
     html = again.content.decode()
     assert "Tillsatt" in html and 'action="/personal/akut-sms/' not in html
 
 
 def test_close_is_audited_with_who(staff_client: Client, staff_user: Any) -> None:
-    """"Avsluta" stänger kampanjen och loggas med vem."""
+    """ "Avsluta" stänger kampanjen och loggas med vem."""
     campaign = make_campaign(staff_user)
     staff_client.post(reverse("campaigns:close", args=[campaign.pk]))
     campaign.refresh_from_db()

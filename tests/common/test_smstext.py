@@ -169,7 +169,9 @@ def test_js_matches_python_on_random_batch(tmp_path: Path) -> None:
 
 def test_replace_non_gsm_gives_pure_gsm() -> None:
     """Typografiska citattecken, tankstreck, ellips och hårda mellanslag ersätts så att texten blir GSM-7."""
-    text = "Hej! \u201cVälkommen\u201d \u2018åter\u2019 \u2013 tid\u00a0kl.\u202f10\u201412\u2026 \u2022 ta med id\u00b4"
+    text = (
+        "Hej! \u201cVälkommen\u201d \u2018åter\u2019 \u2013 tid\u00a0kl.\u202f10\u201412\u2026 \u2022 ta med id\u00b4"
+    )
     replaced = replace_non_gsm(text)
     assert replaced == "Hej! \"Välkommen\" 'åter' - tid kl. 10-12... - ta med id'"
     info = analyse(replaced)

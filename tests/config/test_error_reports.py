@@ -186,9 +186,7 @@ def crash_one_way_send(staff_user: Any, settings: Any) -> tuple[tuple[int, str],
     return response, [token, client.cookies["csrftoken"].value, client.cookies["sessionid"].value]
 
 
-def crash_patient_answer(
-    campaign: Campaign, monkeypatch: pytest.MonkeyPatch
-) -> tuple[tuple[int, str], Recipient, str]:
+def crash_patient_answer(campaign: Campaign, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[int, str], Recipient, str]:
     """Patienten svarar JA och kampanjens svarstjänst kastar mitt i (när personalen ska aviseras).
     Returnerar (status, sida), mottagaren och sidans CSRF-token."""
     person = campaign.recipients.get(name=PATIENT[0])
@@ -228,9 +226,7 @@ def the_report() -> str:
     return f"{message.subject}\n{message.from_email}\n{message.body}"
 
 
-def test_one_way_send_error_mail_has_type_and_place_but_no_number_or_text(
-    staff_user: Any, settings: Any
-) -> None:
+def test_one_way_send_error_mail_has_type_and_place_but_no_number_or_text(staff_user: Any, settings: Any) -> None:
     """Ett oväntat fel i send_sms: personalen får den svenska felsidan, IT ett brev med feltyp,
     sökväg, vy, användarens id och ramar, men aldrig numret, SMS-texten, token eller sessionen;
     serverns logg har felet med typ och ramar, också den utan numret och texten."""

@@ -193,8 +193,14 @@ def test_answers_over_plain_http_with_https_redirect_on(heartbeat: Task) -> None
 def test_bounded_number_of_queries(heartbeat: Task, django_assert_max_num_queries: Any) -> None:
     """Billig nog att polla var tionde sekund: högst två databasfrågor, även med många gamla jobb."""
     Task.objects.bulk_create(
-        Task(id=f"{i:032x}", name=f"gammalt-{i}", func=HEARTBEAT_FUNC, started=heartbeat.started - timedelta(minutes=i),
-             stopped=heartbeat.stopped - timedelta(minutes=i), success=True)
+        Task(
+            id=f"{i:032x}",
+            name=f"gammalt-{i}",
+            func=HEARTBEAT_FUNC,
+            started=heartbeat.started - timedelta(minutes=i),
+            stopped=heartbeat.stopped - timedelta(minutes=i),
+            success=True,
+        )
         for i in range(1, 200)
     )
     with django_assert_max_num_queries(2):
@@ -207,8 +213,13 @@ def test_body_has_no_connection_details(heartbeat: Task) -> None:
     _, _, response = poll()
     text = response.content.decode()
     database = django_settings.DATABASES["default"]
-    for value in (database["NAME"], database.get("HOST"), database.get("USER"), database.get("PASSWORD"),
-                  django_settings.REDIS_URL):
+    for value in (
+        database["NAME"],
+        database.get("HOST"),
+        database.get("USER"),
+        database.get("PASSWORD"),
+        django_settings.REDIS_URL,
+    ):
         if value:
             assert str(value) not in text
     assert set(json.loads(text)) == {"status", "failing", *PARTS}

@@ -25,7 +25,6 @@ def few_letters() -> str:
     return "".join(rng.choice("abcd") for _ in range(100))
 
 
-
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [

@@ -131,6 +131,7 @@ def side_tab(tab: Any, url: str, *, socket_blocked: bool = False) -> Any:
 
 def submit_expecting(tab: Any, button: str, status: int, timeout: float = 10000) -> None:
     """Trycker på knappen och väntar på formulärets svar med given HTTP-status (och sidan det ger)."""
+
     def is_form_post(response: Any) -> bool:
         """Formulärets POST (sidbyte), inte sidans egna skriptanrop."""
         return response.request.method == "POST" and response.request.is_navigation_request()

@@ -27,7 +27,10 @@ def test_template_preview_updates_while_typing(
 
     page.locator("#id_text").fill("Hej! Läs om recept här: [LÄNK] – välkommen!")
     page.locator("#id_link").fill("sodermalmsortopedi.se/recept")
-    assert preview.inner_text() == "Hej! Läs om recept här: sodermalmsortopedi.se/recept – välkommen!\n/Södermalms Ortopedi"
+    assert (
+        preview.inner_text()
+        == "Hej! Läs om recept här: sodermalmsortopedi.se/recept – välkommen!\n/Södermalms Ortopedi"
+    )
     assert "UCS-2" in count.inner_text()
     page.locator("#id_text").fill("x" * 170)
     assert "GSM-7, 2 SMS-delar" in count.inner_text()

@@ -67,7 +67,11 @@ def test_campaign_from_form_to_first_yes(
 
     summary = page.get_by_test_id("sammanfattning").inner_text()
     assert summary == "3 mottagare, varav 2 med samtycke. Totalt 5 SMS-delar, uppskattad kostnad 1,75 kr."
-    assert page.get_by_test_id("sms-med-samtycke").inner_text().startswith("Hej Anna! En operationstid för din axeloperation")
+    assert (
+        page.get_by_test_id("sms-med-samtycke")
+        .inner_text()
+        .startswith("Hej Anna! En operationstid för din axeloperation")
+    )
     assert page.get_by_test_id("sms-utan-samtycke").inner_text().startswith("Hej! En tid har blivit ledig imorgon.")
     assert "GSM-7 · " in page.get_by_test_id("delar-utan-samtycke").inner_text()
     assert page.get_by_label("Mottagare", exact=True).input_value() == RECIPIENTS

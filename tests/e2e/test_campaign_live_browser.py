@@ -239,6 +239,8 @@ def seen_within(tab: Any, started_ms: float, condition: str, limit_ms: float) ->
     elapsed = tab.evaluate("() => window.seenAt") - started_ms
     assert elapsed < limit_ms, f"{elapsed:.0f} ms"
     return elapsed
+
+
 NO_RELOAD_MARK = "() => { window.ingenOmladdning = true; }"
 NOT_RELOADED = "() => window.ingenOmladdning === true"
 
@@ -261,9 +263,7 @@ def row_texts(tab: Any) -> list[str]:
     return tab.get_by_test_id("mottagare").locator("tbody tr").all_inner_texts()
 
 
-def test_live_dashboard_shows_yes_within_a_second(
-    asgi_server: AsgiServer, staff_tabs: list[Any], phone: Any
-) -> None:
+def test_live_dashboard_shows_yes_within_a_second(asgi_server: AsgiServer, staff_tabs: list[Any], phone: Any) -> None:
     """JA syns inom en sekund utan omladdning, med ljud, markering och titel; sedan NEJ, en reserv och tillsatt.
 
     Två personalkontexter ser samma sak; patientens redan öppna sida får "tiden är inte längre
@@ -481,10 +481,14 @@ def test_purged_campaign_is_said_on_the_open_page(asgi_server: AsgiServer, brows
         log_in(staff, asgi_server.url, "anna", STAFF_PASSWORD)
         staff.goto(asgi_server.campaign_url())
         wait_for_state(staff, "live")
-        delete = f"from campaigns.models import Campaign; Campaign.objects.filter(pk={asgi_server.campaign_id}).delete()"
+        delete = (
+            f"from campaigns.models import Campaign; Campaign.objects.filter(pk={asgi_server.campaign_id}).delete()"
+        )
         run_manage(asgi_server.env, "shell", "-c", delete)
         wait_for_state(staff, "deleted", timeout=5000)
-        assert staff.get_by_test_id("livestatus").inner_text().strip() == "Kampanjen finns inte längre: den har raderats."
+        assert (
+            staff.get_by_test_id("livestatus").inner_text().strip() == "Kampanjen finns inte längre: den har raderats."
+        )
         assert not staff.get_by_test_id("live").is_visible()
         assert not staff.get_by_role("button", name="Tiden är tillsatt").is_visible()
         assert not staff.get_by_test_id("ljud").is_visible()
@@ -631,7 +635,9 @@ def test_announcing_after_logout_stops_when_the_slot_is_filled(asgi_server: Asgi
             f"c = Campaign.objects.get(pk={asgi_server.campaign_id}); change_status(c, c.created_by, 'filled')"
         )
         run_manage(asgi_server.env, "shell", "-c", fill)
-        staff.wait_for_function("() => document.getElementById('kampanjsida').dataset.watchState === 'ended'", timeout=5000)
+        staff.wait_for_function(
+            "() => document.getElementById('kampanjsida').dataset.watchState === 'ended'", timeout=5000
+        )
         assert "Kampanjen är inte längre öppen" in staff.get_by_test_id("livestatus").inner_text()
         assert not staff.get_by_test_id("ljud").is_visible()
     finally:

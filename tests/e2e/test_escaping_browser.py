@@ -28,7 +28,8 @@ def test_hostile_name_is_text_after_live_redraw(
 ) -> None:
     """Serverns rendering och skriptets omritning visar namnet som text; inget skript körs."""
     campaign = make_campaign(
-        staff_user, [(HOSTILE_NAME, "+46701234567", True), ("Karl Karlsson", "+46701234568", False)],
+        staff_user,
+        [(HOSTILE_NAME, "+46701234567", True), ("Karl Karlsson", "+46701234568", False)],
         operation_type=HOSTILE_OPERATION,
     )
     send_all(campaign)

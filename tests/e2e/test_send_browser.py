@@ -70,7 +70,9 @@ def test_counter_names_ucs2_characters_and_replaces_them(
     assert console_errors == []
 
 
-def test_keyboard_only(page: Any, live_server: Any, staff_user: Any, sms_outbox: list[Any], console_errors: list[str]) -> None:
+def test_keyboard_only(
+    page: Any, live_server: Any, staff_user: Any, sms_outbox: list[Any], console_errors: list[str]
+) -> None:
     """Bara tangentbordet: Tab till mallen, Enter, skriv numret, Enter."""
     log_in(page, live_server.url, "anna", STAFF_PASSWORD)
     assert page.evaluate("document.activeElement.textContent.trim()") == "Receptpolicy"
@@ -82,5 +84,7 @@ def test_keyboard_only(page: Any, live_server: Any, staff_user: Any, sms_outbox:
     page.keyboard.press("Enter")
     page.wait_for_load_state()
     assert page.get_by_role("status").first.inner_text().startswith("SMS skickat: Förberedelser inför operation")
-    assert [m.text for m in sms_outbox] == [MessageTemplate.objects.get(title="Förberedelser inför operation").sms_text()]
+    assert [m.text for m in sms_outbox] == [
+        MessageTemplate.objects.get(title="Förberedelser inför operation").sms_text()
+    ]
     assert console_errors == []

@@ -90,8 +90,10 @@ class FakeProvider:
                 reply = provider._reply(request)
                 if provider.delay:
                     time.sleep(provider.delay)
-                payload = reply.body if isinstance(reply.body, bytes) else (
-                    json.dumps(reply.body).encode() if reply.body is not None else b""
+                payload = (
+                    reply.body
+                    if isinstance(reply.body, bytes)
+                    else (json.dumps(reply.body).encode() if reply.body is not None else b"")
                 )
                 try:
                     self.send_response(reply.status)

@@ -89,7 +89,9 @@ class FakeSinch(FakeProvider):
     # --- Leveransrapporter ---------------------------------------------------------------
 
     @staticmethod
-    def recipient_report(batch: dict[str, Any] | str, status: str = "Delivered", code: int = 0, **extra: Any) -> dict[str, Any]:
+    def recipient_report(
+        batch: dict[str, Any] | str, status: str = "Delivered", code: int = 0, **extra: Any
+    ) -> dict[str, Any]:
         """En rapport per mottagare som Sinch skickar den (`recipient_delivery_report_sms`)."""
         batch_id = batch if isinstance(batch, str) else batch["id"]
         recipient = "46701234567" if isinstance(batch, str) else batch["to"][0].lstrip("+")
@@ -216,5 +218,5 @@ class FakeSinch(FakeProvider):
         reference = request.query.get("client_reference", [None])[0]
         if reference is not None:
             found = [batch for batch in found if batch.get("client_reference") == reference]
-        shown = found[page * page_size:(page + 1) * page_size]
+        shown = found[page * page_size : (page + 1) * page_size]
         return Reply(200, {"count": len(found), "page": page, "page_size": len(shown), "batches": shown})

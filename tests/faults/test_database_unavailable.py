@@ -141,10 +141,8 @@ def test_locked_database_during_answer_gives_retry_page_and_nothing_half_written
     assert len(drain()) >= 1  # nu når svaret personalens sidor
 
 
-def test_staff_page_during_outage_gets_the_same_retry_page(
-    staff_client: Client, campaign: Campaign
-) -> None:
-    """"Tiden är tillsatt" under ett lås: samma 503-sida för personalen, kampanjen oförändrad, sedan går det."""
+def test_staff_page_during_outage_gets_the_same_retry_page(staff_client: Client, campaign: Campaign) -> None:
+    """ "Tiden är tillsatt" under ett lås: samma 503-sida för personalen, kampanjen oförändrad, sedan går det."""
     url = f"/personal/akut-sms/{campaign.pk}/tillsatt/"
     with database_locked(campaign):
         response = staff_client.post(url)

@@ -60,9 +60,7 @@ def redis_down() -> Iterator[str]:
         Conf.ORM, Conf.REDIS = saved
 
 
-def test_one_way_sms_is_sent_audited_and_counted_with_redis_down(
-    staff_client: Client, sms_outbox: list[Any]
-) -> None:
+def test_one_way_sms_is_sent_audited_and_counted_with_redis_down(staff_client: Client, sms_outbox: list[Any]) -> None:
     """Sändsidan: SMS:et går iväg, audit skrivs och kvoten räknas, utan Redis."""
     with redis_down():
         send(staff_client)
@@ -73,9 +71,7 @@ def test_one_way_sms_is_sent_audited_and_counted_with_redis_down(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_patient_answer_is_recorded_with_redis_down(
-    staff_user: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_patient_answer_is_recorded_with_redis_down(staff_user: Any, caplog: pytest.LogCaptureFixture) -> None:
     """Patientens JA sparas och blir "Ring först"; gränsen per IP släpps med en varning, ingen felsida."""
     campaign = make_campaign(staff_user)
     send_all(campaign)
@@ -152,7 +148,6 @@ def test_queue_that_never_answers_does_not_hang_the_campaign(staff_user: Any) ->
             Conf.ORM, Conf.REDIS = saved
     assert queued is False and time.monotonic() - started < 30
     assert set(campaign.recipients.values_list("send_status", flat=True)) == {"queued"}  # till minutschemat
-
 
 
 @pytest.mark.django_db(transaction=True)  # konsumenten läser databasen i en annan tråd

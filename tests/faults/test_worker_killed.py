@@ -102,8 +102,19 @@ def own_redis(tmp_path: Path) -> Iterator[str]:
     """En egen redis-server på en ledig port (delar ingenting med andra tester); ger dess REDIS_URL."""
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -345,10 +356,20 @@ def test_the_accounting_catches_an_sms_lost_silently_or_sent_twice() -> None:
     def rows(anna_status: str, anna_id: str, karl_status: str) -> list[dict[str, str]]:
         """Två mottagare i databasen med givna lägen."""
         return [
-            {"name": anna, "send_status": anna_status, "provider": "elks46", "provider_message_id": anna_id,
-             "phone_hash": hashes[anna_number]},
-            {"name": karl, "send_status": karl_status, "provider": "", "provider_message_id": "",
-             "phone_hash": hashes[karl_number]},
+            {
+                "name": anna,
+                "send_status": anna_status,
+                "provider": "elks46",
+                "provider_message_id": anna_id,
+                "phone_hash": hashes[anna_number],
+            },
+            {
+                "name": karl,
+                "send_status": karl_status,
+                "provider": "",
+                "provider_message_id": "",
+                "phone_hash": hashes[karl_number],
+            },
         ]
 
     def shown(*statuses: str) -> dict[str, str]:

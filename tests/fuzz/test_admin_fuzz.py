@@ -19,17 +19,32 @@ LINK = st.one_of(TEXT, st.sampled_from(["javascript:alert(1)", "sodermalmsortope
 
 @FUZZ
 @given(
-    title=TEXT, text=TEXT, link=LINK, order=NUMBER, category=st.one_of(NUMBER, st.none()),
-    active=st.booleans(), admin_note=TEXT,
+    title=TEXT,
+    text=TEXT,
+    link=LINK,
+    order=NUMBER,
+    category=st.one_of(NUMBER, st.none()),
+    active=st.booleans(),
+    admin_note=TEXT,
 )
 def test_template_admin_form_never_fails_with_500(
-    admin_client_: Client, title: str, text: str, link: str, order: str, category: str | None, active: bool,
+    admin_client_: Client,
+    title: str,
+    text: str,
+    link: str,
+    order: str,
+    category: str | None,
+    active: bool,
     admin_note: str,
 ) -> None:
     """Ny mall med slumpade fält: sparad (302) eller formuläret igen (200) med besked."""
     data = {
         "category": category if category is not None else str(Category.objects.order_by("pk").first().pk),
-        "title": title, "text": text, "link": link, "order": order, "admin_note": admin_note,
+        "title": title,
+        "text": text,
+        "link": link,
+        "order": order,
+        "admin_note": admin_note,
     }
     if active:
         data["active"] = "on"

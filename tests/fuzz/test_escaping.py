@@ -51,7 +51,9 @@ def _receptpolicy() -> MessageTemplate:
     return MessageTemplate.objects.order_by("pk").first()
 
 
-NAME = st.builds(lambda first, rest: f"{first} {rest}".strip(), st.sampled_from([MARKER, "<b>Åsa</b>", "&amp;"]), AROUND)
+NAME = st.builds(
+    lambda first, rest: f"{first} {rest}".strip(), st.sampled_from([MARKER, "<b>Åsa</b>", "&amp;"]), AROUND
+)
 
 
 @FUZZ

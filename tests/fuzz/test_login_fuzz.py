@@ -85,7 +85,10 @@ def test_next_never_leaves_the_portal(client: Client, staff_user: Any, next_url:
 @given(password=TEXT, next_url=st.one_of(st.none(), NEXT))
 def test_locked_account_stays_locked_without_500(client: Client, staff_user: Any, password: str, next_url: Any) -> None:
     """Under spärr: fientliga försök ger inget 500-fel, och rätt lösenord ger spärrsidan (429)."""
-    if AccessAttempt.objects.filter(username="anna", failures_since_start__gte=settings.AXES_FAILURE_LIMIT).count() == 0:
+    if (
+        AccessAttempt.objects.filter(username="anna", failures_since_start__gte=settings.AXES_FAILURE_LIMIT).count()
+        == 0
+    ):
         for _ in range(settings.AXES_FAILURE_LIMIT):
             client.post(LOGIN_URL, login_data("anna", "fel-lösenord", None))
     # Ett tomt fält stoppas av formuläret (200) innan spärren prövas; inget loggar in.

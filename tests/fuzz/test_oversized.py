@@ -97,21 +97,29 @@ def asgi_post_chunked(path: str, query: str, body: bytes, content_type: str) -> 
     """
     from config.asgi import application
 
-    chunks = [body[start:start + 65536] for start in range(0, len(body), 65536)]
+    chunks = [body[start : start + 65536] for start in range(0, len(body), 65536)]
     incoming = [
         {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
         for index, chunk in enumerate(chunks)
     ]
     outgoing: list[dict[str, Any]] = []
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
         "headers": [
             (b"host", b"testserver"),
             (b"content-type", content_type.encode()),
             (b"cookie", f"{settings.CSRF_COOKIE_NAME}={CSRF_SECRET}".encode()),
         ],
-        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
     }
 
     async def receive() -> dict[str, Any]:
@@ -148,11 +156,19 @@ def test_chunked_bodies_are_bounded_under_asgi(providers: None, staff_user: Any)
 def test_webhooks_refuse_oversized_bodies(client: Client, providers: None, provider: str, content_type: str) -> None:
     """Rätt token eller signatur men en kropp över gränsen: 413, och ingen status sparas."""
     if content_type == "application/json":
-        body = json.dumps({"type": "recipient_delivery_report_sms", "batch_id": KNOWN, "status": "Delivered",
-                           "pad": "x" * TOO_BIG}).encode()
+        body = json.dumps(
+            {"type": "recipient_delivery_report_sms", "batch_id": KNOWN, "status": "Delivered", "pad": "x" * TOO_BIG}
+        ).encode()
     else:
-        body = urlencode({"MessageSid": KNOWN, "id": KNOWN, "MessageStatus": "delivered",
-                          "status": "delivered", "pad": "x" * TOO_BIG}).encode()
+        body = urlencode(
+            {
+                "MessageSid": KNOWN,
+                "id": KNOWN,
+                "MessageStatus": "delivered",
+                "status": "delivered",
+                "pad": "x" * TOO_BIG,
+            }
+        ).encode()
     assert_clean(post_report(client, provider, body, content_type), {413})
     assert not reported().exists()
 

@@ -37,7 +37,10 @@ FORMULAS = st.sampled_from(['=HYPERLINK("http://evil.example","klicka")', "+1+1"
 
 
 @FUZZ
-@given(params=AUDIT_QUERY, title=st.one_of(FORMULAS, HOSTILE.filter(lambda value: "\x00" not in value and len(value) <= 100)))
+@given(
+    params=AUDIT_QUERY,
+    title=st.one_of(FORMULAS, HOSTILE.filter(lambda value: "\x00" not in value and len(value) <= 100)),
+)
 def test_audit_filters_and_csv(admin_client_: Client, params: dict[str, str], title: str) -> None:
     """Varje filter ger sidan eller CSV-filen (200); en mallrubrik blir aldrig en formel i Excel.
 

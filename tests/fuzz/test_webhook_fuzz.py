@@ -50,7 +50,9 @@ ODD_BODY = st.one_of(
     st.integers(min_value=100, max_value=100_000).map(lambda depth: b"[" * depth + b"]" * depth),
     st.integers(min_value=100, max_value=40_000).map(lambda depth: b'{"a":' * depth + b"1" + b"}" * depth),
     st.integers(min_value=4000, max_value=100_000).map(lambda digits: b'{"batch_id": 1' + b"0" * digits + b"}"),
-    st.sampled_from([b"1e999999", b"NaN", b"-Infinity", b'{"status": 1e999}', b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00"]),
+    st.sampled_from(
+        [b"1e999999", b"NaN", b"-Infinity", b'{"status": 1e999}', b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00"]
+    ),
     st.binary(max_size=500),
 )
 BODY = st.one_of(
@@ -113,7 +115,10 @@ def test_known_message_is_recorded(client: Client, providers: None) -> None:
     """Kontroll av testet ovan: en riktig rapport om det kända SMS:et sparas för varje leverantör."""
     reports = {
         "sinch": (json.dumps(FakeSinch.recipient_report(KNOWN, status="Delivered")).encode(), "application/json"),
-        "twilio": (urlencode({"MessageSid": KNOWN, "MessageStatus": "delivered"}).encode(), "application/x-www-form-urlencoded"),
+        "twilio": (
+            urlencode({"MessageSid": KNOWN, "MessageStatus": "delivered"}).encode(),
+            "application/x-www-form-urlencoded",
+        ),
         "elks46": (urlencode({"id": KNOWN, "status": "delivered"}).encode(), "application/x-www-form-urlencoded"),
     }
     for provider, (body, content_type) in reports.items():

@@ -97,7 +97,10 @@ def running_provider(redirect_uri: str) -> Iterator[Provider]:
         port = _free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             _wait_for(port, process)

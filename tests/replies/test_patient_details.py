@@ -57,7 +57,12 @@ def test_without_details_no_patient_page_shows_name_or_operation(
     varken namn eller operationstyp, med eller utan samtycke; frågan visar tiden och kliniken."""
     settings.PATIENT_PAGE_DETAILS = False
     pages = every_patient_page(recipient(campaign, name), staff_user)
-    found = [(word, number) for number, page in enumerate(pages) for word in PERSONAL_WORDS if re.search(rf"\b{word}\b", page)]
+    found = [
+        (word, number)
+        for number, page in enumerate(pages)
+        for word in PERSONAL_WORDS
+        if re.search(rf"\b{word}\b", page)
+    ]
     assert found == []
     question, yes, no = pages[0], pages[1], pages[2]
     assert "Hej!" in question and "En tid har blivit ledig:" in question and "operation" not in question
@@ -91,5 +96,8 @@ def test_details_are_shown_by_default(client: Client, campaign: Campaign) -> Non
 def test_setting_is_read_from_the_environment() -> None:
     """`PATIENT_PAGE_DETAILS=false` i miljön stänger av det; standard är på."""
     script = "from django.conf import settings; print(settings.PATIENT_PAGE_DETAILS)"
-    assert manage("shell", "--no-imports", "-c", script, env=production_env(PATIENT_PAGE_DETAILS="false")).stdout.strip() == "False"
+    assert (
+        manage("shell", "--no-imports", "-c", script, env=production_env(PATIENT_PAGE_DETAILS="false")).stdout.strip()
+        == "False"
+    )
     assert manage("shell", "--no-imports", "-c", script, env=production_env()).stdout.strip() == "True"

@@ -67,7 +67,9 @@ def test_question_page_with_consent_shows_name_operation_and_time_never_the_numb
     html = client.get(url(recipient(campaign, "Anna Andersson"))).content.decode()
     assert "Hej Anna!" in html and "Andersson" not in html
     assert "En operationstid för din axeloperation har blivit ledig:" in html
-    assert re.search(r"data-testid=\"tid\">[A-ZÅÄÖ][a-zåäö]+dag \d+ [a-z]+ \d{4}, <span class=\"text-nowrap\">kl 08:00</span><", html)
+    assert re.search(
+        r"data-testid=\"tid\">[A-ZÅÄÖ][a-zåäö]+dag \d+ [a-z]+ \d{4}, <span class=\"text-nowrap\">kl 08:00</span><", html
+    )
     assert 'name="svar" value="ja"' in html and 'name="svar" value="nej"' in html
     assert not [form for form in phone_forms("+46701234567") if form in html]
     assert "070-123" not in html
@@ -99,7 +101,9 @@ def test_post_requires_csrf(csrf_client: Client, campaign: Campaign) -> None:
 def test_yes_then_thanks_and_call_order(campaign: Campaign) -> None:
     """Första JA: "Vi ringer dig"; nästa JA: reserv nr 1; NEJ: ordinarie tid kvarstår."""
     lisa, anna, karl = Client(), Client(), Client()
-    assert answer(lisa, recipient(campaign, "Lisa Larsson"), "ja")["Location"] == url(recipient(campaign, "Lisa Larsson"))
+    assert answer(lisa, recipient(campaign, "Lisa Larsson"), "ja")["Location"] == url(
+        recipient(campaign, "Lisa Larsson")
+    )
     answer(anna, recipient(campaign, "Anna Andersson"), "ja")
     answer(karl, recipient(campaign, "Karl Karlsson"), "nej")
 

@@ -308,4 +308,7 @@ def test_webhook_view_records_report_with_token(elks_settings: Any, client: Clie
     form = {"data": urlencode(report("failed")), "content_type": "application/x-www-form-urlencoded"}
     assert client.post(WEBHOOK_PATH, **form).status_code == 403
     assert client.post(f"{WEBHOOK_PATH}?token={TOKEN}", **form).status_code == 200
-    assert SendAttempt.objects.get(provider="elks46", provider_message_id=MESSAGE_ID).delivery_status == DeliveryStatus.FAILED
+    assert (
+        SendAttempt.objects.get(provider="elks46", provider_message_id=MESSAGE_ID).delivery_status
+        == DeliveryStatus.FAILED
+    )

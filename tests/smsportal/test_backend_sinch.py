@@ -137,7 +137,11 @@ def test_fake_batch_response_is_what_the_sdk_expects(sinch: FakeSinch) -> None:
     batch = backend.client.sms.batches.send_sms(to=[TO], from_="SodermOrto", body=TEXT)
     assert isinstance(batch, TextResponse)
     assert (batch.id, batch.to, batch.from_, batch.canceled, batch.type) == (
-        sinch.batches[0]["id"], [TO], "SodermOrto", False, "mt_text"
+        sinch.batches[0]["id"],
+        [TO],
+        "SodermOrto",
+        False,
+        "mt_text",
     )
     assert batch.created_at is not None and batch.expire_at > batch.created_at
 
@@ -211,7 +215,7 @@ def test_fake_validates_like_sinch(sinch: FakeSinch, settings: SettingsWrapper) 
 
 def test_google_style_error_body_is_described(sinch: FakeSinch) -> None:
     """Den andra felformen i Sinchs dokumentation ({"error": {...}}) ger också en orsak."""
-    sinch.fail_with(400, {"error": {"code": 400, "message": "parsing field \"type\"", "status": "INVALID_ARGUMENT"}})
+    sinch.fail_with(400, {"error": {"code": 400, "message": 'parsing field "type"', "status": "INVALID_ARGUMENT"}})
     error = send_error()
     assert error.permanent and "HTTP 400 400: parsing field" in error.reason
 
@@ -320,7 +324,9 @@ def test_success_without_usable_batch_id_is_ambiguous(sinch: FakeSinch, reply: t
     assert (error.permanent, error.ambiguous) == (False, True)
 
 
-def test_failover_to_next_provider_on_temporary_error(sinch: FakeSinch, settings: SettingsWrapper, sms_outbox: list[Any]) -> None:
+def test_failover_to_next_provider_on_temporary_error(
+    sinch: FakeSinch, settings: SettingsWrapper, sms_outbox: list[Any]
+) -> None:
     """Genom send_sms: 503 hos Sinch, SMS:et går via nästa leverantör."""
     settings.SMS_PROVIDERS = ["sinch", "locmem"]
     sinch.fail_with(503, {"code": "service_unavailable", "text": "Try later"})
@@ -439,8 +445,13 @@ def test_summary_report_statuses(sinch: FakeSinch, statuses: list[tuple[str, int
 
 @pytest.mark.parametrize(
     "body",
-    [b"inte json", b"[]", b'{"type": "recipient_delivery_report_sms", "status": "Delivered"}',
-     b'{"type": "mo_text", "batch_id": "01X", "body": "JA"}', "ÅÄÖ".encode("latin-1")],
+    [
+        b"inte json",
+        b"[]",
+        b'{"type": "recipient_delivery_report_sms", "status": "Delivered"}',
+        b'{"type": "mo_text", "batch_id": "01X", "body": "JA"}',
+        "ÅÄÖ".encode("latin-1"),
+    ],
 )
 def test_odd_bodies_give_nothing(sinch: FakeSinch, body: bytes) -> None:
     """Skräp, saknat batch-id, inkommande SMS och fel teckenkodning: inga statusar, inget fel."""
@@ -470,7 +481,11 @@ def test_webhook_with_token_records_delivery(sinch: FakeSinch, client: Client) -
     assert post_report(client, path, FakeSinch.recipient_report(batch, status="Failed", code=402)).status_code == 200
     assert post_report(client, path, FakeSinch.recipient_report(batch, status="Delivered")).status_code == 200
     report = reported().get()
-    assert (report.provider, report.provider_message_id, report.delivery_status) == ("sinch", result.message_id, DeliveryStatus.FAILED)
+    assert (report.provider, report.provider_message_id, report.delivery_status) == (
+        "sinch",
+        result.message_id,
+        DeliveryStatus.FAILED,
+    )
 
 
 @pytest.mark.django_db
@@ -545,10 +560,15 @@ def test_webhook_garbage_with_valid_token_changes_nothing(sinch: FakeSinch, clie
 def post_form(client: Client, phone: str = "070-123 45 67", body: str | None = None) -> Any:
     """Skickar sändformuläret med mallen Receptpolicy."""
     template = MessageTemplate.objects.get(title="Receptpolicy")
-    return client.post("/", {
-        "template": template.pk, "phone": phone, "body": template.body() if body is None else body,
-        "request_id": str(uuid.uuid4()),
-    })
+    return client.post(
+        "/",
+        {
+            "template": template.pk,
+            "phone": phone,
+            "body": template.body() if body is None else body,
+            "request_id": str(uuid.uuid4()),
+        },
+    )
 
 
 @pytest.mark.django_db

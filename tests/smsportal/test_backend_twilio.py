@@ -116,15 +116,41 @@ def test_construction_does_no_network_io(twilio_settings: Any, fake: FakeTwilio)
         (500, twilio_error(500, 20500, "Internal Server Error"), False, SEND_FAILED_MESSAGE),
         (502, b"<html><body>502 Bad Gateway</body></html>", False, SEND_FAILED_MESSAGE),
         # RFC 9457-kropp ger TwilioServiceException, som inte är en TwilioRestException.
-        (503, {"type": "https://www.twilio.com/docs/errors/20503", "title": "Service Unavailable",
-               "status": 503, "code": 20503}, False, SEND_FAILED_MESSAGE),
+        (
+            503,
+            {
+                "type": "https://www.twilio.com/docs/errors/20503",
+                "title": "Service Unavailable",
+                "status": 503,
+                "code": 20503,
+            },
+            False,
+            SEND_FAILED_MESSAGE,
+        ),
         (429, twilio_error(429, 20429, "Too Many Requests"), False, SEND_FAILED_MESSAGE),
-        (400, twilio_error(400, 21211, f"The 'To' number {PHONE} is not a valid phone number."), True,
-         INVALID_NUMBER_MESSAGE),
-        (400, twilio_error(400, 21614, f"'To' number {PHONE} is not a valid mobile number"), True,
-         INVALID_NUMBER_MESSAGE),
-        (400, twilio_error(400, 21606, "The 'From' phone number provided is not a valid message-capable "
-                                       "Twilio phone number for this destination."), True, SEND_FAILED_MESSAGE),
+        (
+            400,
+            twilio_error(400, 21211, f"The 'To' number {PHONE} is not a valid phone number."),
+            True,
+            INVALID_NUMBER_MESSAGE,
+        ),
+        (
+            400,
+            twilio_error(400, 21614, f"'To' number {PHONE} is not a valid mobile number"),
+            True,
+            INVALID_NUMBER_MESSAGE,
+        ),
+        (
+            400,
+            twilio_error(
+                400,
+                21606,
+                "The 'From' phone number provided is not a valid message-capable "
+                "Twilio phone number for this destination.",
+            ),
+            True,
+            SEND_FAILED_MESSAGE,
+        ),
         (401, twilio_error(401, 20003, "Authenticate"), True, SEND_FAILED_MESSAGE),
         (403, twilio_error(403, 20403, "Forbidden"), True, SEND_FAILED_MESSAGE),
     ],
@@ -338,8 +364,9 @@ def test_parse_final_statuses_only(receiver: TwilioBackend, status: str, expecte
 )
 def test_garbage_is_ignored_without_raising(receiver: TwilioBackend, body: bytes, content_type: str) -> None:
     """Skräp ger ingen rapport och inget undantag (vyn får aldrig svara 500)."""
-    request = RequestFactory().generic("POST", WEBHOOK_PATH, data=body, content_type=content_type,
-                                       headers={"X-Twilio-Signature": "x"})
+    request = RequestFactory().generic(
+        "POST", WEBHOOK_PATH, data=body, content_type=content_type, headers={"X-Twilio-Signature": "x"}
+    )
     assert receiver.parse_delivery_report(request) == []
     assert receiver.verify_webhook(request) is False
 
@@ -353,4 +380,7 @@ def test_webhook_view_records_signed_report(twilio_settings: Any, client: Client
     form = {"data": urlencode(params), "content_type": "application/x-www-form-urlencoded"}
     assert client.post(WEBHOOK_PATH, **form).status_code == 403
     assert client.post(WEBHOOK_PATH, **form, headers={"X-Twilio-Signature": sign(url, params)}).status_code == 200
-    assert SendAttempt.objects.get(provider="twilio", provider_message_id=MESSAGE_SID).delivery_status == DeliveryStatus.DELIVERED
+    assert (
+        SendAttempt.objects.get(provider="twilio", provider_message_id=MESSAGE_SID).delivery_status
+        == DeliveryStatus.DELIVERED
+    )

@@ -19,9 +19,7 @@ SENTINEL_TEXT = "Kanariefågel QX7ZP vet ingen om"
 def post(client: Client, phone: str, body: str) -> Any:
     """Skickar sändformuläret."""
     template = MessageTemplate.objects.get(title="Väntetider")
-    return client.post(
-        "/", {"template": template.pk, "phone": phone, "body": body, "request_id": str(uuid.uuid4())}
-    )
+    return client.post("/", {"template": template.pk, "phone": phone, "body": body, "request_id": str(uuid.uuid4())})
 
 
 def test_sentinel_number_and_text_are_nowhere(
@@ -38,10 +36,13 @@ def test_sentinel_number_and_text_are_nowhere(
     assert [m.to for m in sms_outbox] == [SENTINEL_PHONE]  # det riktiga SMS:et gick iväg
     out, err = capfd.readouterr()
     needles = [*phone_forms(SENTINEL_PHONE), "070-987 65 4", SENTINEL_TEXT, "QX7ZP"]
-    assert leaks(
-        needles,
-        databas=database_text(),
-        cache=cache_text(),
-        loggar=caplog.text,
-        utskrift=out + err,
-    ) == []
+    assert (
+        leaks(
+            needles,
+            databas=database_text(),
+            cache=cache_text(),
+            loggar=caplog.text,
+            utskrift=out + err,
+        )
+        == []
+    )

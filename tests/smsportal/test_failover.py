@@ -23,10 +23,15 @@ pytestmark = pytest.mark.django_db
 def post(client: Client, request_id: str | None = None) -> Any:
     """Skickar sändformuläret med mallen Receptpolicy."""
     template = MessageTemplate.objects.get(title="Receptpolicy")
-    return client.post("/", {
-        "template": template.pk, "phone": "0701234567", "body": template.body(),
-        "request_id": request_id or str(uuid.uuid4()),
-    })
+    return client.post(
+        "/",
+        {
+            "template": template.pk,
+            "phone": "0701234567",
+            "body": template.body(),
+            "request_id": request_id or str(uuid.uuid4()),
+        },
+    )
 
 
 @override_settings(SMS_PROVIDERS=["tests.fakes.backends.AmbiguousBackend", "locmem"])
@@ -68,11 +73,14 @@ def test_delivery_reports_are_idempotent_and_monotonic() -> None:
     assert receive_report("twilio", "SM1", DeliveryStatus.PENDING) is False
     assert receive_report("sinch", "SM1", DeliveryStatus.DELIVERED) is True
     assert SendAttempt.objects.get(provider="twilio").delivery_status == DeliveryStatus.FAILED
-    assert [(r.provider, r.status) for r in RECEIVED] == [("twilio", DeliveryStatus.FAILED), ("sinch", DeliveryStatus.DELIVERED)]
+    assert [(r.provider, r.status) for r in RECEIVED] == [
+        ("twilio", DeliveryStatus.FAILED),
+        ("sinch", DeliveryStatus.DELIVERED),
+    ]
 
 
 def test_send_page_and_ledger_admin_show_delivery_status(staff_client: Client, admin_client_: Client) -> None:
-    """"Dina senaste SMS" och SMS-registret i admin visar väntar, levererat och ej levererat per SMS."""
+    """ "Dina senaste SMS" och SMS-registret i admin visar väntar, levererat och ej levererat per SMS."""
     for _ in range(3):
         post(staff_client)
     ids = list(SendAttempt.objects.order_by("id").values_list("provider_message_id", flat=True))
@@ -109,11 +117,16 @@ def test_sms_check_prints_chain() -> None:
     assert "Avsändare: SodermOrto" in out.getvalue()
 
 
-@pytest.mark.parametrize("path", ["/webhooks/sms/sinch/", "/webhooks/sms/elks46/", "/webhooks/sms/locmem/", "/webhooks/sms/okand/"])
+@pytest.mark.parametrize(
+    "path", ["/webhooks/sms/sinch/", "/webhooks/sms/elks46/", "/webhooks/sms/locmem/", "/webhooks/sms/okand/"]
+)
 def test_webhooks_outside_the_chain_are_not_found(client: Client, settings: Any, path: str) -> None:
     """Bara leverantörer i SMS_PROVIDERS tar emot rapporter, och bara på sin egen adress."""
     settings.SMS_PROVIDERS = ["locmem"]
     settings.SMS_WEBHOOK_TOKEN = "en-token-som-ar-tillrackligt-lang"
-    assert client.post(path + "?token=en-token-som-ar-tillrackligt-lang", {"id": "x", "status": "delivered"}).status_code == 404
+    assert (
+        client.post(path + "?token=en-token-som-ar-tillrackligt-lang", {"id": "x", "status": "delivered"}).status_code
+        == 404
+    )
     assert client.get(path).status_code in (404, 405)
     assert not reported().exists()

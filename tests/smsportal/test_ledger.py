@@ -38,7 +38,12 @@ def test_one_error_to_outcome_rule(
     settings.SMS_PROVIDERS = [provider]
     outcome = send_and_record(TO, "Hej", purpose=Purpose.TEST, actor_username="manage.py", template_title="Test-SMS")
     attempt = SendAttempt.objects.get()
-    assert (attempt.status, outcome.status, outcome.retryable, outcome.sent) == (status, status, retryable, status == "sent")
+    assert (attempt.status, outcome.status, outcome.retryable, outcome.sent) == (
+        status,
+        status,
+        retryable,
+        status == "sent",
+    )
     assert attempt.finished_at is not None
     event = AuditEvent.objects.get()
     assert (event.action, event.status, event.data) == (action, attempt.get_status_display(), {"sms": attempt.pk})
@@ -69,8 +74,11 @@ def test_a_crash_mid_send_is_uncertain_counted_and_never_resent(
     template = MessageTemplate.objects.get(title="Receptpolicy")
     request_id = str(uuid.uuid4())
     begin_attempt(
-        purpose=Purpose.ONE_WAY, actor=staff_user, category=template.category.name,
-        template_title=template.title, idempotency_key=request_id,
+        purpose=Purpose.ONE_WAY,
+        actor=staff_user,
+        category=template.category.name,
+        template_title=template.title,
+        idempotency_key=request_id,
     )
     monkeypatch.setattr(oneway, "WAIT_FOR_FIRST_CLICK_SECONDS", 0.0)
     page = staff_client.post(
@@ -103,6 +111,7 @@ def send_page_queries(client: Client) -> int:
 @override_settings(SMS_RATE_LIMIT_PER_HOUR=100)
 def test_send_page_stays_flat_with_many_sends(staff_client: Client, staff_user: Any) -> None:
     """Kvoten och "Dina senaste SMS" läses ur registret med lika många frågor för 1 som för 60 SMS."""
+
     def sends(count: int) -> None:
         """`count` skickade envägs-SMS i registret."""
         for _ in range(count):
@@ -130,7 +139,11 @@ def test_only_send_and_record_calls_the_sender() -> None:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "send_sms":
                     callers.append(str(path.relative_to(root)))
-                if isinstance(node, ast.ImportFrom) and app != "smsportal" and (node.module or "").startswith("smsportal.backends"):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and app != "smsportal"
+                    and (node.module or "").startswith("smsportal.backends")
+                ):
                     backend_imports.append(str(path.relative_to(root)))
     assert callers == ["smsportal/sending.py"]
     assert backend_imports == []

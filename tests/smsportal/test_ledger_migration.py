@@ -11,8 +11,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = [("audit", "0003_mfa_actions"), ("smsportal", "0002_send_attempt"), ("campaigns", "0002_recipient_send_retry")]
-AFTER = [("audit", "0004_sms_ledger_moved_to_smsportal"), ("smsportal", "0003_copy_sms_from_audit"),
-         ("campaigns", "0003_sms_ledger_for_recipients")]
+AFTER = [
+    ("audit", "0004_sms_ledger_moved_to_smsportal"),
+    ("smsportal", "0003_copy_sms_from_audit"),
+    ("campaigns", "0003_sms_ledger_for_recipients"),
+]
 
 
 def migrate(targets: list[tuple[str, str]]) -> Any:
@@ -29,10 +32,21 @@ def old_sms_history(apps: Any) -> Any:
     User = apps.get_model("auth", "User")
     anna = User.objects.create(username="anna-migrering")
     sent_at = timezone.now() - timedelta(minutes=20)
-    common = {"actor_id": anna.pk, "actor_username": "anna-migrering", "category": "Recept", "template_title": "Receptpolicy"}
+    common = {
+        "actor_id": anna.pk,
+        "actor_username": "anna-migrering",
+        "category": "Recept",
+        "template_title": "Receptpolicy",
+    }
     for fields in (
-        {"action": "sms_sent", "status": "skickat", "provider": "locmem", "provider_message_id": "m1", "segments": 1,
-         "request_id": "formular-1"},
+        {
+            "action": "sms_sent",
+            "status": "skickat",
+            "provider": "locmem",
+            "provider_message_id": "m1",
+            "segments": 1,
+            "request_id": "formular-1",
+        },
         {"action": "sms_uncertain", "status": "skickas", "request_id": "formular-2"},
         {"action": "sms_failed", "status": "misslyckat", "reason": "kvoten överskriden"},
         {"action": "sms_failed", "status": "misslyckat", "reason": "ogiltigt formulär (phone:invalid_phone)"},

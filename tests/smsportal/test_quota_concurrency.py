@@ -38,7 +38,9 @@ def test_two_tabs_cannot_both_get_the_last_sms(staff_user: Any) -> None:
         """En flik som trycker Skicka samtidigt som den andra."""
         start.wait()
         try:
-            send_template_sms(user=staff_user, template=template, to="+46701234567", body="Hej", request_id=str(uuid.uuid4()))
+            send_template_sms(
+                user=staff_user, template=template, to="+46701234567", body="Hej", request_id=str(uuid.uuid4())
+            )
             outcomes.append("skickat")
         except SendRefused as refused:
             outcomes.append(refused.message)

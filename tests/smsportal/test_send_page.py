@@ -235,7 +235,9 @@ def test_template_title_with_a_date_sends_and_is_audited(staff_client: Client, s
     assert sms_events().get().template_title == "Stängt 2026-12-24"
 
 
-def test_template_title_with_a_phone_number_is_refused_before_sending(staff_client: Client, sms_outbox: list[Any]) -> None:
+def test_template_title_with_a_phone_number_is_refused_before_sending(
+    staff_client: Client, sms_outbox: list[Any]
+) -> None:
     """En rubrik med ett telefonnummer skulle hamna i loggen: inget SMS, ett begripligt besked."""
     chosen = template()
     chosen.title = "Ring 08-123 45 67"

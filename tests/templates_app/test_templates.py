@@ -56,7 +56,14 @@ def test_admin_manages_templates_with_preview(admin_client_: Client) -> None:
     category = Category.objects.get(name="Efter besök")
     response = admin_client_.post(
         "/admin/templates_app/messagetemplate/add/",
-        {"category": category.pk, "title": "Gips", "text": "Hej! Om gipset: [LÄNK]", "link": "a.se/gips", "active": "on", "order": 5},
+        {
+            "category": category.pk,
+            "title": "Gips",
+            "text": "Hej! Om gipset: [LÄNK]",
+            "link": "a.se/gips",
+            "active": "on",
+            "order": 5,
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     template = MessageTemplate.objects.get(title="Gips")
@@ -74,7 +81,14 @@ def test_admin_refuses_activating_unfinished_template(admin_client_: Client) -> 
     template = MessageTemplate.objects.get(title="Rehab-övningar")
     response = admin_client_.post(
         f"/admin/templates_app/messagetemplate/{template.pk}/change/",
-        {"category": template.category.pk, "title": template.title, "text": template.text, "link": "", "active": "on", "order": 1},
+        {
+            "category": template.category.pk,
+            "title": template.title,
+            "text": template.text,
+            "link": "",
+            "active": "on",
+            "order": 1,
+        },
     )
     assert response.status_code == 200
     assert "fyll i länken eller avaktivera mallen" in response.content.decode()

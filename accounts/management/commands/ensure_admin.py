@@ -28,10 +28,9 @@ class Command(BaseCommand):
         self._check_password(username, password)
 
         user_model = get_user_model()
-        user = user_model.objects.filter(username=username).first()
-        created = user is None
-        if created:
-            user = user_model(username=username)
+        existing = user_model.objects.filter(username=username).first()
+        created = existing is None
+        user = user_model(username=username) if existing is None else existing
         changed = created or not (user.is_active and user.is_staff and user.is_superuser)
         user.is_active = user.is_staff = user.is_superuser = True
         if created or not user.check_password(password):

@@ -11,7 +11,6 @@ from smsportal.sending import Purpose, send_and_record
 from templates_app.models import with_signature
 
 TEST_TEXT = "Test från SMS-portalen. Du behöver inte göra något."
-LEDGER_FIELDS = {"actor_username": "manage.py", "category": "Drift", "template_title": "Test-SMS"}
 
 
 class Command(BaseCommand):
@@ -29,10 +28,19 @@ class Command(BaseCommand):
             to = parse_swedish_mobile(number)
         except InvalidPhoneNumber as error:
             raise CommandError(str(error)) from None
-        outcome = send_and_record(to, with_signature(TEST_TEXT), purpose=Purpose.TEST, **LEDGER_FIELDS)
+        outcome = send_and_record(
+            to,
+            with_signature(TEST_TEXT),
+            purpose=Purpose.TEST,
+            actor_username="manage.py",
+            category="Drift",
+            template_title="Test-SMS",
+        )
         if outcome.error is not None:
             raise CommandError(f"{outcome.error.message} ({outcome.error.reason})")
         attempt = outcome.attempt
-        self.stdout.write(self.style.SUCCESS(
-            f"Test-SMS skickat till {mask_phone(to)} via {attempt.provider} (meddelande-id {attempt.provider_message_id})."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Test-SMS skickat till {mask_phone(to)} via {attempt.provider} (meddelande-id {attempt.provider_message_id})."
+            )
+        )
