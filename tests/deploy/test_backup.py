@@ -58,13 +58,13 @@ category = Category.objects.create(name="Kopieprovet")
 MessageTemplate.objects.create(category=category, title={TEMPLATE_TITLE!r}, text="Välkommen tillbaka.")
 parsed = parse_recipients({RECIPIENT_NAME + ", " + RECIPIENT_PHONE!r}, max_recipients=10)
 assert parsed.recipients and not parsed.errors, parsed.errors
-campaign = create_campaign(
+campaign, _ = create_campaign(
     user=user,
     slot_at=timezone.now() + timedelta(days=1),
     operation_type={OPERATION_TYPE!r},
     recipients=parsed.recipients,
     request_id="kopieprovet",
-).campaign
+)
 record_access(AccessKind.CAMPAIGN_PAGE, user=user, campaign_id=campaign.pk)
 session = import_module(settings.SESSION_ENGINE).SessionStore()
 session["_auth_user_id"] = str(user.pk)
