@@ -263,7 +263,7 @@ def test_hourly_purge_removes_rows_older_than_the_retention(settings: Any, staff
 def test_data_protection_page_tells_of_the_access_log(client: Client, settings: Any, db: Any) -> None:
     """Dataskyddspolicyn säger att åtkomstloggen finns och hur länge den sparas."""
     page = client.get("/dataskydd/").content.decode()
-    assert "En åtkomstlogg visar vem i personalen" in page and "sparas i 730 dagar" in page
+    assert "En åtkomstlogg visar vem i personalen" in page and "sparas i 1827 dagar" in page
     settings.ACCESS_LOG_RETENTION_DAYS = 365
     assert "Åtkomstloggen sparas i 365 dagar" in client.get("/dataskydd/").content.decode()
 
