@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import time_machine
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.models import Session
@@ -102,8 +103,19 @@ async def snapshot_where(
 
 
 def run(scenario: Scenario) -> None:
-    """Kör ett asynkront scenario från ett vanligt (synkront) pytest-django-test."""
-    async_to_sync(scenario)()
+    """Kör ett asynkront scenario från ett vanligt (synkront) pytest-django-test.
+
+    Varje körning får en egen händelseloop (async_to_sync) och därför ett eget kanal-lager:
+    channels_redis bär sitt mottagarlås och sin mottagarräkning mellan anrop, och en mottagning
+    som avbröts när en tidigare loop stängdes lämnade dem bundna till den döda loopen. Nästa
+    tests mottagning väntade då på loopen som aldrig mer kör, och testet hängde när dess egen
+    loop skulle stängas (sett i PostgreSQL + Redis-körningen). I drift har en process en loop.
+    """
+    channel_layers.backends.clear()
+    try:
+        async_to_sync(scenario)()
+    finally:
+        channel_layers.backends.clear()
 
 
 def row(data: dict[str, Any], name: str) -> dict[str, Any]:
