@@ -299,6 +299,18 @@ def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
     return answers_ok, ranks_ok, problems
 
 
+def measured(patients: list[Patient], portal: Burst, minimal: Burst) -> dict[str, object]:
+    """En mätnings resultat: båda skurarna och kontrollen att varje svar sparats rätt."""
+    answers_ok, ranks_ok, problems = verify(patients)
+    return {
+        "portal": asdict(portal),
+        "minimal": asdict(minimal),
+        "answers_ok": answers_ok,
+        "ranks_ok": ranks_ok,
+        "problems": problems[:10],
+    }
+
+
 def measure_database(database_url: str, campaigns: int, per_campaign: int, concurrency: int) -> dict[str, object]:
     """Hela mätningen mot en databas (körs i en egen process, eftersom Django sätts upp en gång)."""
     port = free_port()
@@ -316,14 +328,7 @@ def measure_database(database_url: str, campaigns: int, per_campaign: int, concu
                 print("daphne skrev (sista raderna):\n" + daphne.output(2000))
         finally:
             stop(daphne)
-    answers_ok, ranks_ok, problems = verify(patients)
-    return {
-        "portal": asdict(portal),
-        "minimal": asdict(minimal),
-        "answers_ok": answers_ok,
-        "ranks_ok": ranks_ok,
-        "problems": problems[:10],
-    }
+    return measured(patients, portal, minimal)
 
 
 @dataclass(frozen=True)
@@ -461,15 +466,7 @@ def measure_stack(
                 print(nginx_problems(Path(tmp) / "logs"))
     finally:
         elks46.stop()
-    answers_ok, ranks_ok, problems = verify(patients)
-    return {
-        "portal": asdict(portal),
-        "minimal": asdict(minimal),
-        "answers_ok": answers_ok,
-        "ranks_ok": ranks_ok,
-        "problems": problems[:10],
-        "cpu": {part: after[part] - before[part] for part in after},
-    }
+    return {**measured(patients, portal, minimal), "cpu": {part: after[part] - before[part] for part in after}}
 
 
 def run_child(database_url: str, args: argparse.Namespace, processes: int = 0) -> dict[str, object]:

@@ -15,26 +15,11 @@ from audit.services import record
 
 def make_events(staff_user: Any, admin_user: Any) -> None:
     """Några SMS-händelser över två dagar och två användare."""
+    sent = {"status": "skickat", "category": "Inför besök", "template_title": "Hitta till oss", "segments": 1}
     with time_machine.travel("2026-11-18 10:00 +0100"):
-        record(
-            Action.SMS_SENT,
-            actor=staff_user,
-            status="skickat",
-            category="Inför besök",
-            template_title="Hitta till oss",
-            segments=1,
-            provider="locmem",
-        )
+        record(Action.SMS_SENT, actor=staff_user, provider="locmem", **sent)
     with time_machine.travel("2026-11-19 10:00 +0100"):
-        record(
-            Action.SMS_SENT,
-            actor=staff_user,
-            status="skickat",
-            category="Inför besök",
-            template_title="Hitta till oss",
-            segments=1,
-            provider="locmem",
-        )
+        record(Action.SMS_SENT, actor=staff_user, provider="locmem", **sent)
         record(
             Action.SMS_FAILED,
             actor=admin_user,
