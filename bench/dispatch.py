@@ -116,13 +116,13 @@ def run_campaign(size: int, offset: int, workers: int, per_second: float, fake: 
     requests_before = len(fake.requests)
     started_at = timezone.now()
     started = time.perf_counter()
-    campaign, _ = create_campaign(
+    campaign = create_campaign(
         user=user,
         slot_at=started_at + timedelta(days=1),
         operation_type="",
         recipients=parsed.recipients,
         request_id=str(uuid.uuid4()),
-    )
+    ).campaign
     enqueue_seconds = time.perf_counter() - started
     recipients = Recipient.objects.filter(campaign=campaign)
     waiting = (Recipient.SendStatus.QUEUED, Recipient.SendStatus.SENDING)

@@ -40,7 +40,12 @@ class Campaign(models.Model):
         FILLED = "filled", "tillsatt"
         CLOSED = "closed", "avslutad"
 
+    title = models.CharField(
+        "rubrik", max_length=100, blank=True, help_text="Personalens egen rubrik; visas aldrig för patienten."
+    )
     slot_at = models.DateTimeField("ledig tid")
+    # Svara senast: därefter stänger kampanjen sig själv. Tom bara för kampanjer från före fältet.
+    answer_deadline = models.DateTimeField("svara senast", null=True, blank=True)
     operation_type = models.CharField(
         "operationstyp",
         max_length=100,
@@ -59,6 +64,16 @@ class Campaign(models.Model):
     alert_sent_at = models.DateTimeField("avisering köad", null=True, blank=True)
     # Formulärets engångs-id: dubbelklick på "Skicka" skapar inte två kampanjer.
     request_id = models.CharField("formulär-id", max_length=64, unique=True, null=True, blank=True)
+    # Sändning i grupper: tomt antal = alla på en gång. Klistrad ordning är prioritetsordning.
+    wave_size = models.PositiveSmallIntegerField("antal per grupp", null=True, blank=True)
+    wave_minutes = models.PositiveSmallIntegerField("minuter mellan grupper", default=10)
+    pause_on_yes = models.BooleanField("pausa när någon svarat JA", default=True)
+    waves_sent = models.PositiveSmallIntegerField("skickade grupper", default=0)
+    next_wave_at = models.DateTimeField("nästa grupp", null=True, blank=True)
+    # Vem som fick tiden ("Bokad"); bara ett id, namnet finns på mottagaren tills kampanjen raderas.
+    booked_recipient = models.ForeignKey(
+        "Recipient", verbose_name="bokad mottagare", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = "kampanj"
@@ -94,6 +109,7 @@ class Recipient(models.Model):
         FAILED = "failed", "misslyckades"
         UNCERTAIN = "uncertain", "osäkert"
         CANCELLED = "cancelled", "ej skickat (kampanjen stängd)"
+        WAITING = "waiting", "väntar på sin grupp"
 
     class Answer(models.TextChoices):
         """Patientens svar."""
@@ -101,6 +117,14 @@ class Recipient(models.Model):
         NONE = "", "ej svarat"
         YES = "yes", "JA"
         NO = "no", "NEJ"
+
+    class CallOutcome(models.TextChoices):
+        """Vad som hände när personalen ringde en patient som svarat JA."""
+
+        NONE = "", "ej ringd"
+        BOOKED = "booked", "Bokad"
+        NOT_REACHED = "not_reached", "Nådde inte"
+        DECLINED = "declined", "Tackade nej i telefon"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
     name = models.CharField("namn", max_length=100)
@@ -124,6 +148,12 @@ class Recipient(models.Model):
     answered_at = models.DateTimeField("svarstid", null=True, blank=True)
     # Ordningen bland JA (1 = ring först); sätts under lås på kampanjen, så exakt en är först.
     yes_rank = models.PositiveIntegerField("JA-ordning", null=True, blank=True)
+    # Gruppen (1, 2, …) som mottagaren skickades i; tomt tills gruppen gått iväg.
+    wave = models.PositiveSmallIntegerField("grupp", null=True, blank=True)
+    call_outcome = models.CharField(
+        "samtal", max_length=16, choices=CallOutcome.choices, blank=True, default=CallOutcome.NONE
+    )
+    call_outcome_at = models.DateTimeField("samtal noterat", null=True, blank=True)
     # Visningsfält som campaigns.dashboard sätter på raderna den visar; sparas inte i databasen.
     role: str
     delivery: str
@@ -156,3 +186,23 @@ class Recipient(models.Model):
         if self.send_status == self.SendStatus.QUEUED and self.retry_at is not None:
             return f"försöker igen kl {timezone.localtime(self.retry_at):%H:%M}"
         return self.get_send_status_display()
+
+
+class OptOut(models.Model):
+    """En patient som bett att inte få fler förfrågningar: bara nyckelhashen av numret och datumet.
+
+    Hashen är samma HMAC (PHONE_HASH_KEY) som mottagarnas; numret sparas aldrig. Raden raderas
+    efter OPT_OUT_RETENTION_DAYS, eller av en administratör när patienten ringer och ångrar sig.
+    """
+
+    phone_hash = models.CharField("nummerhash (HMAC)", max_length=64, unique=True)
+    created_on = models.DateField("datum", default=timezone.localdate)
+
+    class Meta:
+        verbose_name = "avböjd förfrågan (opt-out)"
+        verbose_name_plural = "avböjda förfrågningar (opt-out)"
+        ordering = ["-created_on"]
+
+    def __str__(self) -> str:
+        """Datumet (hashen visas aldrig i listor)."""
+        return f"Opt-out {self.created_on:%Y-%m-%d}"
