@@ -47,15 +47,21 @@ def complete_attempt(attempt: SendAttempt, status: AttemptStatus, **fields: Any)
     return bool(changed)
 
 
-def one_way_sends_since(user: Any, since: datetime) -> list[datetime]:
-    """Tidpunkterna för användarens envägs-SMS som räknas mot kvoten, äldst först."""
-    return list(
-        SendAttempt.objects.filter(
-            actor=user, purpose=Purpose.ONE_WAY, created_at__gt=since, status__in=COUNTED_STATUSES
-        )
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
+def one_way_sends_since(user: Any, since: datetime, limit: int) -> tuple[int, datetime | None]:
+    """Antalet envägs-SMS som räknas mot kvoten sedan `since`, och (när de är minst `limit`)
+    tidpunkten för det `limit`:e senaste, annars None.
+
+    Räknas i databasen ur kvotindexet (som täcker alla fälten), så tiden växer inte med antalet
+    SMS: bara en rad hämtas, och bara när kvoten är full.
+    """
+    counted = SendAttempt.objects.filter(
+        actor=user, purpose=Purpose.ONE_WAY, created_at__gt=since, status__in=COUNTED_STATUSES
     )
+    used = counted.count()
+    if used < limit or limit < 1:
+        return used, None
+    oldest_counted = counted.order_by("-created_at").values_list("created_at", flat=True)[limit - 1]
+    return used, oldest_counted
 
 
 def attempt_with_key(user: Any, key: str) -> SendAttempt | None:

@@ -49,7 +49,6 @@ def quota_for(user: Any) -> Quota:
     """Räknar användarens envägs-SMS under den senaste timmen (osäkra och pågående räknas med:
     de kan ha skickats)."""
     limit = settings.SMS_RATE_LIMIT_PER_HOUR
-    sent_at = one_way_sends_since(user, timezone.now() - WINDOW)
-    used = len(sent_at)
-    next_available_at = sent_at[used - limit] + WINDOW if used >= limit else None
+    used, limit_th_latest = one_way_sends_since(user, timezone.now() - WINDOW, limit)
+    next_available_at = limit_th_latest + WINDOW if limit_th_latest is not None else None
     return Quota(limit=limit, used=used, next_available_at=next_available_at)

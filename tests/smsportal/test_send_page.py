@@ -159,6 +159,20 @@ def test_quota_is_exact_at_the_boundary(staff_client: Client, sms_outbox: list[A
     assert [e.reason for e in failed] == ["kvoten överskriden"] * 2
 
 
+def test_lowered_quota_names_the_time_a_send_is_allowed_again(staff_client: Client, sms_outbox: list[Any]) -> None:
+    """Sänks kvoten under det redan skickade (5 SMS, ny gräns 3) gäller klockslaget då bara två
+    återstår i timmen: det tredje senaste SMS:et (09:20) räknas till 10:20."""
+    with time_machine.travel("2026-11-20 09:00 +0100", tick=False) as traveller:
+        with override_settings(SMS_RATE_LIMIT_PER_HOUR=5):
+            for _ in range(5):
+                assert send(staff_client).status_code == 302
+                traveller.shift(10 * 60)
+        with override_settings(SMS_RATE_LIMIT_PER_HOUR=3):
+            page = send(staff_client).content.decode()
+    assert f"{QUOTA_MESSAGE} (nästa SMS kan skickas kl. 10:20)." in page
+    assert "Kvar denna timme: 0 av 3" in page and len(sms_outbox) == 5
+
+
 @override_settings(SMS_RATE_LIMIT_PER_HOUR=1)
 def test_quota_is_per_user(staff_client: Client, admin_user: Any, sms_outbox: list[Any]) -> None:
     """En kollegas SMS räknas inte mot min kvot."""
