@@ -22,6 +22,8 @@ Loggarna innehåller aldrig numret eller texten.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +72,8 @@ BACKENDS = {
 }
 
 
-def get_backend(name: str) -> BaseBackend:
-    """En leverantör efter kort namn (eller sökväg till klass, för tester).
+def build_backend(name: str) -> BaseBackend:
+    """En ny leverantör efter kort namn (eller sökväg till klass, för tester).
 
     Saknade inloggningsuppgifter ger ImproperlyConfigured med ett svenskt besked.
     """
@@ -80,6 +82,42 @@ def get_backend(name: str) -> BaseBackend:
         known = ", ".join(BACKENDS)
         raise ImproperlyConfigured(f"Okänd SMS-leverantör {name!r} i SMS_PROVIDERS (kända: {known}).")
     return import_string(path)()
+
+
+class _BackendCache(threading.local):
+    """Tråden byggda leverantörer, så att anslutningen till leverantören återanvänds mellan SMS.
+
+    Per tråd (en `requests.Session` delas inte mellan trådar) och per process: en process som
+    startats med fork (django-q2:s arbetsprocesser) bygger egna och delar aldrig förälderns
+    anslutningar. Nollställs när inställningarna ändras (`forget_backends`).
+    """
+
+    def __init__(self) -> None:
+        """Tom cache för tråden."""
+        self.key: tuple[int, int] = (0, 0)
+        self.backends: dict[str, BaseBackend] = {}
+
+
+_cache = _BackendCache()
+# Räknas upp när inställningarna ändras (tester med override_settings): då byggs allt om.
+_generation = 0
+
+
+def get_backend(name: str) -> BaseBackend:
+    """Leverantören efter kort namn, byggd en gång per tråd och process och sedan återanvänd."""
+    key = (os.getpid(), _generation)
+    if _cache.key != key:
+        _cache.key, _cache.backends = key, {}
+    backend = _cache.backends.get(name)
+    if backend is None:
+        backend = _cache.backends[name] = build_backend(name)
+    return backend
+
+
+def forget_backends(**kwargs: Any) -> None:
+    """Glömmer byggda leverantörer i alla trådar (Djangos signal `setting_changed`)."""
+    global _generation
+    _generation += 1
 
 
 def get_backends() -> list[BaseBackend]:
@@ -99,6 +137,7 @@ def send_sms(to: str, text: str) -> SendResult:
     last_error: SmsError | None = None
     for backend in get_backends():
         try:
+            backend.drop_idle_connections()
             result = backend.send(to, text)
         except SmsError as error:
             logger.warning("SMS via %s misslyckades: %s", backend.name, error.reason)

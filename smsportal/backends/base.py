@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
+
+import requests
 
 from common.privacy import redact_phone_numbers
 from common.smstext import analyse
 
 # Felmeddelandet som personalen ser när inget SMS kunde skickas (klinikens specifikation).
 SEND_FAILED_MESSAGE = "SMS kunde inte skickas - kontrollera API-inställningar"
+# En anslutning till leverantören som legat oanvänd längre än så (sekunder) stängs före nästa
+# SMS. En brandvägg eller NAT som glömt en tyst anslutning svarar aldrig: SMS:et skulle då
+# vänta ut tidsgränsen och bli "osäkert". Inom en kampanj och vid täta SMS återanvänds den.
+IDLE_CONNECTION_SECONDS = 30.0
 # Beskedet när begäran skickades men inget svar kom: SMS:et kan ha gått iväg.
 AMBIGUOUS_MESSAGE = (
     "Osäkert om SMS:et skickades: leverantören svarade inte i tid. "
@@ -68,6 +75,8 @@ class BaseBackend(ABC):
     name = "base"
     #: Sant om leverantören skickar leveransrapporter till portalens webhook.
     delivery_reports = False
+    #: När leverantören senast anropades (time.monotonic()); -inf = aldrig.
+    last_used = float("-inf")
 
     @abstractmethod
     def send(self, to: str, text: str) -> SendResult:
@@ -88,6 +97,21 @@ class BaseBackend(ABC):
     def parse_delivery_report(self, request: Any) -> list[tuple[str, str]]:
         """Leveransrapportens (meddelande-id, DeliveryStatus-värde) – tom lista för mellanlägen."""
         return []
+
+    def http_sessions(self) -> list[requests.Session]:
+        """HTTP-sessionerna (med sina öppna anslutningar) som backenden skickar genom."""
+        return []
+
+    def drop_idle_connections(self) -> None:
+        """Stänger sparade anslutningar som legat oanvända över IDLE_CONNECTION_SECONDS.
+
+        Anropas före varje SMS; sessionen öppnar en ny anslutning när den behövs.
+        """
+        now = monotonic()
+        if now - self.last_used > IDLE_CONNECTION_SECONDS:
+            for session in self.http_sessions():
+                session.close()
+        self.last_used = now
 
     def result(self, message_id: str, text: str) -> SendResult:
         """Hjälp för underklasser: ett resultat med antal delar räknat ur texten."""

@@ -64,6 +64,10 @@ class Elks46Backend(BaseBackend):
         self.session = requests.Session()
         self.session.auth = (settings.ELKS46_API_USERNAME, settings.ELKS46_API_PASSWORD)
 
+    def http_sessions(self) -> list[requests.Session]:
+        """Sessionen med 46elks inloggning."""
+        return [self.session]
+
     def send(self, to: str, text: str) -> SendResult:
         """Skickar SMS:et och returnerar 46elks meddelande-id."""
         data = {

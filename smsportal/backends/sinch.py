@@ -194,6 +194,11 @@ class SinchBackend(BaseBackend):
 
     # --- Sändning ---------------------------------------------------------------------
 
+    def http_sessions(self) -> list[requests.Session]:
+        """SDK-transportens session."""
+        transport: _Transport = self.client.configuration.transport
+        return [transport.http_session]
+
     def send(self, to: str, text: str) -> SendResult:
         """Skickar en batch med en mottagare; batchens id blir meddelande-id."""
         transport: _Transport = self.client.configuration.transport

@@ -75,8 +75,13 @@ class TwilioBackend(BaseBackend):
         require_settings(self.name, "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
         self.account_sid = settings.TWILIO_ACCOUNT_SID
         self.auth_token = settings.TWILIO_AUTH_TOKEN
-        http_client = BaseUrlHttpClient(settings.TWILIO_BASE_URL, timeout=settings.SMS_TIMEOUT_SECONDS)
-        self.client = Client(self.account_sid, self.auth_token, http_client=http_client)
+        self.http_client = BaseUrlHttpClient(settings.TWILIO_BASE_URL, timeout=settings.SMS_TIMEOUT_SECONDS)
+        self.client = Client(self.account_sid, self.auth_token, http_client=self.http_client)
+
+    def http_sessions(self) -> list[requests.Session]:
+        """SDK:ts HTTP-klients session."""
+        session = self.http_client.session
+        return [session] if session is not None else []
 
     def send(self, to: str, text: str) -> SendResult:
         """Skickar SMS:et; meddelande-id är Twilios SID (SM…)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    #: Klientens port: samma port = samma (återanvända) TCP-anslutning.
+    client_port: int = 0
 
     def json(self) -> Any:
         """Kroppen tolkad som JSON."""
@@ -71,10 +74,26 @@ class FakeProvider:
         self.delay = 0.0
         self._failures: list[Reply] = []
         self._lock = threading.Lock()
+        # Öppna anslutningar: HTTP/1.1 håller dem öppna mellan begäranden, som hos leverantörerna.
+        self._connections: set[socket.socket] = set()
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            """Tar emot varje begäran och låter låtsasleverantören svara."""
+            """Tar emot varje begäran och låter låtsasleverantören svara (HTTP/1.1, keep-alive)."""
+
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                """Noterar anslutningen, så att `stop()` kan stänga den."""
+                super().setup()
+                with provider._lock:
+                    provider._connections.add(self.connection)
+
+            def finish(self) -> None:
+                """Glömmer anslutningen när klienten stängt den."""
+                with provider._lock:
+                    provider._connections.discard(self.connection)
+                super().finish()
 
             def _serve(self) -> None:
                 """Läser begäran, spelar in den och skickar svaret."""
@@ -86,6 +105,7 @@ class FakeProvider:
                     query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
+                    client_port=self.client_address[1],
                 )
                 reply = provider._reply(request)
                 if provider.delay:
@@ -130,9 +150,16 @@ class FakeProvider:
         return self
 
     def stop(self) -> None:
-        """Stänger servern: porten tar inte längre emot anslutningar."""
+        """Stänger servern: porten tar inte längre emot anslutningar och öppna anslutningar stängs."""
         self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # redan stängd av klienten
 
     def fail_with(self, status: int, body: Any = None, times: int = 1) -> None:
         """Nästa `times` svar blir detta fel i stället för det vanliga svaret."""
