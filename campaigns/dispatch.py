@@ -152,7 +152,10 @@ def _enqueue(recipients: Iterable[tuple[int, int]]) -> bool:
     try:
         for recipient_id, campaign_id in recipients:
             async_task(
-                "campaigns.tasks.send_to_recipient", recipient_id, task_name=f"kampanj-{campaign_id}-{recipient_id}"
+                "campaigns.tasks.send_to_recipient",
+                recipient_id,
+                task_name=f"kampanj-{campaign_id}-{recipient_id}",
+                save=False,  # utfallet står på mottagaren och i SMS-registret; fel sparas ändå
             )
     except Exception as error:  # noqa: BLE001 – kön nere får aldrig fälla begäran; mottagarna står kvar i kö
         logger.warning("Kampanj %s: kön svarar inte (%s); mottagarna står kvar i kö", campaign_id, type(error).__name__)

@@ -153,6 +153,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         transaction_mode="IMMEDIATE",
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     )
+    # Anslutningen hålls öppen mellan begäranden och jobb (att öppna den och köra PRAGMA-raderna
+    # kostar mer än ett kampanj-SMS:s egna frågor); hälsokontrollen tar en trasig ur bruk.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # daphne kör varje pågående begäran i en egen tråd med egen anslutning: utan pool ger
     # många samtidiga patienter fler anslutningar än PostgreSQL:s max_connections (100) och

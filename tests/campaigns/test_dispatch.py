@@ -62,11 +62,8 @@ def test_dispatch_through_django_q_sends_the_right_variant_once_each(
         assert person.phone_encrypted == ""
         assert person.phone_hash == phone_hash(phone) and person.phone_masked == "070-123 ****"
         assert person.provider == "locmem" and person.provider_message_id.startswith("locmem-")
-    tasks = Task.objects.order_by("name")
-    assert [(t.func, t.args, t.success) for t in tasks] == [
-        ("campaigns.tasks.send_to_recipient", (anna.pk,), True),
-        ("campaigns.tasks.send_to_recipient", (karl.pk,), True),
-    ]
+    # Lyckade sändjobb sparas inte i django-q2:s tabell: utfallet står på mottagaren och i SMS-registret.
+    assert not Task.objects.filter(func="campaigns.tasks.send_to_recipient").exists()
     page = staff_client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "Skickade 2/2" in page
 

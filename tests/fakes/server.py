@@ -82,6 +82,10 @@ class FakeProvider:
             """Tar emot varje begäran och låter låtsasleverantören svara (HTTP/1.1, keep-alive)."""
 
             protocol_version = "HTTP/1.1"
+            # Huvuden och kropp skrivs var för sig: utan TCP_NODELAY väntar kroppen på klientens
+            # fördröjda ACK (upp till 40 ms per svar på en återanvänd anslutning), vilket ingen
+            # riktig leverantör gör och som skulle mätas som portalens tid.
+            disable_nagle_algorithm = True
 
             def setup(self) -> None:
                 """Noterar anslutningen, så att `stop()` kan stänga den."""

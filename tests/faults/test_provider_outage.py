@@ -266,6 +266,7 @@ def test_every_provider_down_for_two_minutes_then_back_each_patient_gets_one_sms
     assert set(campaign.recipients.values_list("send_status", "phone_encrypted", "retry_at")) == {("sent", "", None)}
     counter, shown = staff_sees(staff_client, campaign)
     assert counter == f"Skickade {len(OUTAGE_PATIENTS)}/{len(OUTAGE_PATIENTS)}" and set(shown.values()) == {"skickat"}
-    assert set(Task.objects.values_list("args", flat=True)) == {(recipient_id,) for recipient_id in ids[BEFORE_OUTAGE:]}
+    # Lyckade sändjobb sparas inte i django-q2:s tabell (utfallet står på mottagaren).
+    assert not Task.objects.filter(func="campaigns.tasks.send_to_recipient").exists()
     forms = [form for _, phone, _ in OUTAGE_PATIENTS for form in phone_forms(phone)]
     assert leaks(forms, loggar=caplog.text, databas=database_text()) == []
