@@ -46,6 +46,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 request_id=form.cleaned_data["request_id"],
                 notify_phone=form.cleaned_data["notify_phone"],
             )
+            if creation.created:
+                # Rader som lämnades ut (avböjt fler förfrågningar) namnges även efter skapandet.
+                for notice in form.opt_out_notices:
+                    messages.warning(request, notice)
             if creation.created and not creation.queued:
                 messages.warning(request, QUEUE_DOWN_MESSAGE)
             elif creation.created:
