@@ -37,7 +37,7 @@ class CampaignForm(forms.Form):
         required=False,
         max_length=60,
         help_text="T.ex. axeloperation. Skickas bara till patienter som samtyckt till SMS om sina bokningar.",
-        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "axeloperation"}),
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "t.ex. axeloperation"}),
     )
     recipients = forms.CharField(
         label="Mottagare",
