@@ -63,6 +63,12 @@ class OptOutAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Ingen radering per rad-id (den går inte att knyta till patienten och loggas inte): till sidan där numret skrivs."""
+        return HttpResponseRedirect(reverse("admin:campaigns_optout_remove"))
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """Listan med länken "Ta bort avböjande" för den som får ta bort."""
         context = {**(extra_context or {}), "can_remove_opt_out": self.has_delete_permission(request)}

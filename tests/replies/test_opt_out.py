@@ -198,6 +198,11 @@ def test_admin_removes_an_opt_out_by_typing_the_number(admin_client_: Client, ca
     assert f'<td class="field-created_on nowrap">{date_format(timezone.localdate())}</td>' in changelist
     assert anna.phone_hash not in changelist and "Ta bort avböjande" in changelist
     remove_url = reverse("admin:campaigns_optout_remove")
+    # En rad raderas aldrig via sitt id (utan nummer och utan audit): adminens radera-sida leder hit.
+    row = OptOut.objects.get()
+    delete_page = admin_client_.post(f"/admin/campaigns/optout/{row.pk}/delete/", {"post": "yes"})
+    assert delete_page["Location"] == remove_url and OptOut.objects.count() == 1
+    assert anna.phone_hash not in admin_client_.get(f"/admin/campaigns/optout/{row.pk}/change/").content.decode()
     wrong = admin_client_.post(remove_url, {"phone": "08-123 45 67"})
     assert "Ange ett svenskt mobilnummer" in wrong.content.decode() and OptOut.objects.count() == 1
     other = admin_client_.post(remove_url, {"phone": "070-123 45 99"}, follow=True)
