@@ -2,7 +2,7 @@
 
 Personal: alla aktiva konton; får skicka SMS och driva kampanjer.
 Administratör: konto med `is_staff` i gruppen "Administratörer" (eller superanvändare).
-Gruppens Django-rättigheter nedan ger mallar, användare, audit-loggen och SMS-registret; vyerna kräver
+Gruppens Django-rättigheter nedan ger mallar, användare, audit-loggen, SMS-registret och avböjda förfrågningar; vyerna kräver
 rättigheterna, inte gruppnamnet.
 """
 
@@ -21,6 +21,9 @@ ADMIN_PERMISSIONS: list[tuple[str, str]] = [
     ("auth", "view_group"),
     ("audit", "view_auditevent"),
     ("smsportal", "view_sendattempt"),
+    # Avböjda förfrågningar: se datumen och ta bort ett avböjande när patienten ringer.
+    ("campaigns", "view_optout"),
+    ("campaigns", "delete_optout"),
     *[
         ("templates_app", f"{verb}_{model}")
         for model in ("category", "messagetemplate")

@@ -27,6 +27,8 @@ class Action(models.TextChoices):
     CAMPAIGN_FILLED = "campaign_filled", "Kampanj tillsatt"
     CAMPAIGN_CLOSED = "campaign_closed", "Kampanj avslutad"
     CAMPAIGN_PURGED = "campaign_purged", "Kampanjer raderade"
+    OPT_OUT_ADDED = "opt_out_added", "Patient avböjde fler förfrågningar"
+    OPT_OUT_REMOVED = "opt_out_removed", "Avböjande borttaget av administratör"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from campaigns.optout import leave_out_opted_out
 from campaigns.recipients import ParseResult, parse_recipients
 from common.privacy import looks_like_phone_number
 from smsportal.phone import InvalidPhoneNumber, mask_phone, parse_swedish_mobile
@@ -36,7 +37,7 @@ class CampaignForm(forms.Form):
         required=False,
         max_length=60,
         help_text="T.ex. axeloperation. Skickas bara till patienter som samtyckt till SMS om sina bokningar.",
-        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "axeloperation"}),
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "t.ex. axeloperation"}),
     )
     recipients = forms.CharField(
         label="Mottagare",
@@ -60,6 +61,8 @@ class CampaignForm(forms.Form):
         self.fields["request_id"].initial = str(uuid.uuid4())
         # De tolkade mottagarna; tomt tills listan prövats (clean_recipients).
         self.parsed = ParseResult(recipients=[], errors=[])
+        # Rader vars nummer bett att inte få fler förfrågningar: namngivna, får inget SMS.
+        self.opt_out_notices: list[str] = []
 
     def clean_operation_type(self) -> str:
         """Operationstypen sparas och skickas: ett telefonnummer hör inte hemma där."""
@@ -97,11 +100,16 @@ class CampaignForm(forms.Form):
         text = self.cleaned_data["recipients"]
         if len(text) > 20_000:
             raise forms.ValidationError("Listan är för lång.")
-        self.parsed = parse_recipients(text, max_recipients=settings.CAMPAIGN_MAX_RECIPIENTS)
+        parsed = parse_recipients(text, max_recipients=settings.CAMPAIGN_MAX_RECIPIENTS)
+        kept = leave_out_opted_out(parsed.recipients)
+        self.parsed = ParseResult(recipients=kept.recipients, errors=parsed.errors)
+        self.opt_out_notices = kept.notices
         if self.parsed.errors:
             raise forms.ValidationError(self.parsed.errors)
-        if not self.parsed.recipients:
+        if not parsed.recipients:
             raise forms.ValidationError("Klistra in minst en mottagare.")
+        if not self.parsed.recipients:
+            raise forms.ValidationError("Ingen mottagare kvar: alla i listan har bett att inte få fler förfrågningar.")
         return text
 
     def clean(self) -> dict[str, Any]:

@@ -5,6 +5,9 @@ i valfri ordning, och en valfri tredje kolumn för samtycke (ja/nej). Exempel:
 
     Anna Andersson, 070-123 45 67, ja
     Karl Karlsson<TAB>0701234568
+
+En inklistrad rubrikrad från Excel ("Namn, Telefon, Samtycke") hoppas över: bara första raden,
+och bara när den saknar siffror och en kolumn heter som en nummerkolumn (`is_header_line`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ CONSENT_YES = {"ja", "j", "x", "1", "samtycke", "sant", "yes", "y"}
 CONSENT_NO = {"nej", "n", "0", "-", "", "inget samtycke", "falskt", "no"}
 MAX_NAME_LENGTH = 100
 _SEPARATORS = re.compile(r"\t|;|,")
+# Rubriker som en nummerkolumn i Excel brukar ha; en riktig rad har ett nummer där i stället.
+PHONE_HEADERS = {"telefon", "telefonnummer", "tel", "tel.", "mobil", "mobilnummer", "mobiltelefon", "nummer", "phone"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ def parse_recipients(text: str, *, max_recipients: int, default_consent: bool = 
     first_line_for: dict[str, int] = {}
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
     lines = [(number, line) for number, line in lines if line]
+    if lines and is_header_line(lines[0][1]):
+        lines = lines[1:]
     if len(lines) > max_recipients:
         errors.append(f"Listan har {len(lines)} rader; högst {max_recipients} mottagare per kampanj.")
     for number, line in lines[:max_recipients]:
@@ -58,6 +65,15 @@ def parse_recipients(text: str, *, max_recipients: int, default_consent: bool = 
             first_line_for[parsed.phone] = number
             recipients.append(parsed)
     return ParseResult(recipients=recipients, errors=errors)
+
+
+def is_header_line(line: str) -> bool:
+    """Sant för en rubrikrad som "Namn, Telefon, Samtycke": inga siffror, två eller tre kolumner,
+    och en av dem heter som en nummerkolumn. (En sådan rad kan aldrig vara en mottagare.)"""
+    fields = [field.strip().casefold() for field in _SEPARATORS.split(line)]
+    if any(character.isdigit() for character in line) or not 2 <= len(fields) <= 3:
+        return False
+    return any(field in PHONE_HEADERS for field in fields)
 
 
 def _parse_line(number: int, line: str, default_consent: bool) -> ParsedRecipient | str:

@@ -1,7 +1,7 @@
 """Kampanjernas tjänster: skapa, svara, tillsätta/avsluta och radera. Vyerna går alltid hit.
 
 `replies` (patientsidorna) använder bara `find_by_code`, `mark_opened`, `record_answer` och
-`yes_position`.
+`yes_position`, och `campaigns.optout` för "Jag vill inte få fler sådana SMS".
 """
 
 from __future__ import annotations

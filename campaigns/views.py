@@ -46,6 +46,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 request_id=form.cleaned_data["request_id"],
                 notify_phone=form.cleaned_data["notify_phone"],
             )
+            if creation.created:
+                # Rader som lämnades ut (avböjt fler förfrågningar) namnges även efter skapandet.
+                for notice in form.opt_out_notices:
+                    messages.warning(request, notice)
             if creation.created and not creation.queued:
                 messages.warning(request, QUEUE_DOWN_MESSAGE)
             elif creation.created:
@@ -56,15 +60,19 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 messages.info(request, "Kampanjen var redan skapad. Inga nya SMS skickades.")
             return redirect("campaigns:detail", pk=creation.campaign.pk)
         preview = _preview(form)
-    campaigns = Campaign.objects.select_related("created_by").annotate(
-        recipient_count=Count("recipients"),
-        sent_count=Count("recipients", filter=Q(recipients__send_status=Recipient.SendStatus.SENT)),
-        yes_count=Count("recipients", filter=Q(recipients__answer=Recipient.Answer.YES)),
-    )[:30]
+    campaigns = list(
+        Campaign.objects.select_related("created_by").annotate(
+            recipient_count=Count("recipients"),
+            sent_count=Count("recipients", filter=Q(recipients__send_status=Recipient.SendStatus.SENT)),
+            yes_count=Count("recipients", filter=Q(recipients__answer=Recipient.Answer.YES)),
+        )[:30]
+    )
     context = {
         "form": form,
         "preview": preview,
-        "campaigns": campaigns,
+        # Pågående kampanjer står överst, ovanför formuläret; de stängda under det.
+        "running": [campaign for campaign in campaigns if campaign.is_open],
+        "campaigns": [campaign for campaign in campaigns if not campaign.is_open],
         "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,
         "retention_days": settings.CAMPAIGN_RETENTION_DAYS,
         "alert_every_yes": settings.CAMPAIGN_ALERT_EVERY_YES,

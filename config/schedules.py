@@ -18,6 +18,7 @@ LOGIN_RECORDS_SCHEDULE_NAME = "Radera inloggningsförsök och fellogg efter spä
 TASK_RESULTS_SCHEDULE_NAME = "Radera bakgrundsjobbens resultat efter en vecka"
 AUDIT_SCHEDULE_NAME = "Radera audit-händelser äldre än lagringstiden"
 LEDGER_SCHEDULE_NAME = "Radera SMS-registrets rader äldre än lagringstiden"
+OPT_OUT_SCHEDULE_NAME = "Radera avböjda förfrågningar (opt-out) äldre än lagringstiden"
 
 #: Bakgrundsjobbens resultat (funktionens namn, id:n, utfall) sparas så här länge: en misslyckad
 #: körning ska IT hinna se under en arbetsvecka. Inga persondata (jobben tar bara id:n).
@@ -34,6 +35,7 @@ def register_housekeeping(**kwargs: Any) -> None:
     register_schedule(TASK_RESULTS_SCHEDULE_NAME, "config.schedules.purge_task_results", Schedule.DAILY)
     register_schedule(AUDIT_SCHEDULE_NAME, "audit.services.purge_audit_log", Schedule.DAILY)
     register_schedule(LEDGER_SCHEDULE_NAME, "smsportal.ledger.purge_ledger", Schedule.DAILY)
+    register_schedule(OPT_OUT_SCHEDULE_NAME, "campaigns.optout.purge_opt_outs", Schedule.DAILY)
 
 
 def purge_task_results(now: datetime | None = None) -> int:

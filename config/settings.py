@@ -461,6 +461,14 @@ CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # false = varje patientsida visar bara tiden och kliniken, för alla (länken är ingen stark
 # autentisering, HSLF-FS 2016:40 3 kap. 15 §; se README, Dataskydd).
 PATIENT_PAGE_DETAILS = env.bool("PATIENT_PAGE_DETAILS", default=True)
+# "Jag vill inte få fler sådana SMS": numrets nyckelhash och datumet sparas så här många dagar
+# (campaigns.optout; raderingen körs varje natt). Under tiden får numret inga nya förfrågningar.
+OPT_OUT_RETENTION_DAYS = env.int("OPT_OUT_RETENTION_DAYS", default=365)
+if OPT_OUT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("OPT_OUT_RETENTION_DAYS ska vara minst 1 (dagar).")
+# Klinikens telefonnummer på patientsidorna ("Vid frågor: …", och hur man återkallar sitt samtycke),
+# t.ex. "08-123 45 67". Tomt: sidorna hänvisar till klinikens webbplats; `check --deploy` varnar.
+CLINIC_PHONE = env.str("CLINIC_PHONE", default="").strip()
 # Åtkomstloggen (vem i personalen som såg vilken kampanj eller logg, bara id:n) sparas så här
 # många dagar, som audit-loggen minst fem år (HSLF-FS 2016:40 4 kap. 9 §); raderingen körs med
 # kampanjernas varje timme.

@@ -29,6 +29,8 @@ def data_protection(request: HttpRequest) -> HttpResponse:
             "retention_days": getattr(settings, "CAMPAIGN_RETENTION_DAYS", 7),
             "session_minutes": settings.SESSION_TIMEOUT_MINUTES,
             "mfa_required": mfa_required(),
+            "opt_out_days": getattr(settings, "OPT_OUT_RETENTION_DAYS", 365),
+            "clinic_phone": getattr(settings, "CLINIC_PHONE", ""),
         },
     )
 

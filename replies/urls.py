@@ -8,5 +8,6 @@ app_name = "replies"
 
 urlpatterns = [
     path("<str:code>/oppnad", views.opened, name="opened"),
+    path("<str:code>/inga-fler", views.opt_out_page, name="opt_out"),
     path("<path:code>", views.answer, name="answer"),
 ]

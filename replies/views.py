@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from campaigns.models import Recipient
+from campaigns.optout import has_opted_out, opt_out
 from campaigns.services import find_by_code, mark_opened, record_answer, yes_position
 
 RATE = "60/m"
@@ -65,6 +66,9 @@ def answer(request: HttpRequest, code: str) -> HttpResponse:
         "campaign": campaign,
         "position": yes_position(recipient),
         "details": patient_details(recipient),
+        "opted_out": has_opted_out(recipient),
+        # Efter NEJ står "Jag vill inte få fler sådana SMS" direkt under svaret, annars längst ned.
+        "opt_out_inline": campaign.is_open and recipient.answer == Recipient.Answer.NO,
     }
     if not campaign.is_open:
         return _page(request, "replies/taken.html", context)
@@ -83,3 +87,28 @@ def opened(request: HttpRequest, code: str) -> HttpResponse:
     if recipient is not None:
         mark_opened(recipient)
     return HttpResponse(status=204)
+
+
+@ratelimit(key="ip", rate=RATE, block=False)
+@require_http_methods(["GET", "HEAD", "POST"])
+def opt_out_page(request: HttpRequest, code: str) -> HttpResponse:
+    """Knappen "Jag vill inte få fler sådana SMS": frågan eller bekräftelsen (GET ändrar inget), avböjandet (POST).
+
+    Gäller så länge koden finns, även när kampanjen är stängd. Bara numrets nyckelhash och datumet
+    sparas (campaigns.optout); ett andra klick ändrar ingenting.
+    """
+    if getattr(request, "limited", False):
+        return _limited(request)
+    recipient = find_by_code(code)
+    if recipient is None:
+        return _page(request, "replies/unknown.html", status=404)
+    if request.method == "POST":
+        opt_out(recipient)
+        return redirect("replies:opt_out", code=code)
+    context = {
+        "recipient": recipient,
+        "opted_out": has_opted_out(recipient),
+        "opt_out_inline": True,
+        "retention_days": settings.OPT_OUT_RETENTION_DAYS,
+    }
+    return _page(request, "replies/opt_out.html", context)

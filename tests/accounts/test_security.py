@@ -36,6 +36,7 @@ def production_env(**changes: str) -> dict[str, str]:
         SMS_PROVIDERS="twilio",
         TWILIO_ACCOUNT_SID="AC" + secrets.token_hex(16),
         TWILIO_AUTH_TOKEN=secrets.token_hex(16),
+        CLINIC_PHONE="08-123 45 67",
     )
     env.update(changes)
     return env
@@ -57,6 +58,12 @@ def test_check_deploy_passes_with_production_settings() -> None:
     """`check --deploy --fail-level WARNING` går igenom med driftlika variabler."""
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_without_clinic_phone() -> None:
+    """Utan CLINIC_PHONE kan patientsidorna inte säga vart man ringer: `check --deploy` varnar."""
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(CLINIC_PHONE=""))
+    assert result.returncode != 0 and "config.W001" in result.stderr and "CLINIC_PHONE saknas" in result.stderr
 
 
 def test_missing_secret_key_stops_startup() -> None:

@@ -88,3 +88,29 @@ def test_encryption_round_trip_and_key_change(settings: Any) -> None:
     settings.PHONE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(PhoneDecryptionError):
         decrypt_phone(token)
+
+
+@pytest.mark.parametrize(
+    "header", ["Namn, Telefon, Samtycke", "namn;mobil;samtycke", "Patient\tMobilnummer", "NAMN, TELEFONNUMMER"]
+)
+def test_a_pasted_header_row_is_skipped(header: str) -> None:
+    """Excels rubrikrad på första raden hoppas över; radnumren följer fortfarande det inklistrade."""
+    result = parse_recipients(f"{header}\nAnna Andersson, 070-123 45 67, ja", max_recipients=1)
+    assert result.errors == []
+    assert result.recipients == [ParsedRecipient(line=2, name="Anna Andersson", phone="+46701234567", consent=True)]
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        # Bara första raden kan vara en rubrik.
+        ("Anna Andersson, 070-123 45 67\nNamn, Telefon", "Rad 2: ogiltigt mobilnummer"),
+        # Utan en nummerrubrik är det en felskriven rad, inte en rubrik.
+        ("Anna Andersson, Karlsson\nLisa, 070-123 45 69", "Rad 1: ogiltigt mobilnummer"),
+        # Med siffror är det ett felskrivet nummer.
+        ("Telefon, 070-123 45\nLisa, 070-123 45 69", "Rad 1: ogiltigt mobilnummer"),
+    ],
+)
+def test_only_a_recognisable_first_line_header_is_skipped(text: str, error: str) -> None:
+    """Allt som inte är en tydlig rubrikrad namnges som fel, som förut."""
+    assert parse_recipients(text, max_recipients=50).errors[0].startswith(error)

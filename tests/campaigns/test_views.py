@@ -240,3 +240,27 @@ def test_list_shows_campaigns(staff_client: Client, staff_user: Any) -> None:
     record_answer(recipient(campaign, "Karl Karlsson"), Recipient.Answer.YES)
     html = staff_client.get(LIST_URL).content.decode()
     assert "kl 14:30" in html and ">3/3<" in html and ">1<" in html and "aktiv" in html
+
+
+def test_running_campaigns_stand_above_the_form_and_closed_ones_below(staff_client: Client, staff_user: Any) -> None:
+    """Pågående kampanjer först, ovanför formuläret; en avslutad kampanj under det, hur ny den än är."""
+    running = make_campaign(staff_user, slot_at=tomorrow_at(9, 15))
+    closed = make_campaign(staff_user, slot_at=tomorrow_at(14, 30))
+    staff_client.post(reverse("campaigns:close", args=[closed.pk]))
+    html = staff_client.get(LIST_URL).content.decode()
+    running_at = html.index('data-testid="pagaende-kampanjer"')
+    form_at = html.index('data-testid="kampanjformular"')
+    earlier_at = html.index('data-testid="kampanjlista"')
+    assert running_at < html.index("kl 09:15") < form_at < earlier_at < html.index("kl 14:30")
+    assert html.index("Pågående kampanjer") < form_at and running.pk != closed.pk
+
+
+def test_example_texts_do_not_look_like_filled_in_values(staff_client: Client) -> None:
+    """Exemplen i tomma fält börjar med "t.ex.", på kampanjsidan och på sändsidan."""
+    campaign_form = staff_client.get(LIST_URL).content.decode()
+    send_page = staff_client.get(reverse("smsportal:send")).content.decode()
+    placeholders = re.findall(r'placeholder="([^"]+)"', campaign_form) + re.findall(r'placeholder="([^"]+)"', send_page)
+    assert 'placeholder="t.ex. axeloperation"' in campaign_form
+    assert 'placeholder="t.ex. Anna Andersson, 070-123 45 67, ja"' in campaign_form
+    examples = [text for text in placeholders if not text.startswith("Välj en mall")]
+    assert examples and all(text.startswith("t.ex. ") for text in examples), examples

@@ -27,6 +27,7 @@ from config.schedules import (
     AUDIT_SCHEDULE_NAME,
     LEDGER_SCHEDULE_NAME,
     LOGIN_RECORDS_SCHEDULE_NAME,
+    OPT_OUT_SCHEDULE_NAME,
     SESSIONS_SCHEDULE_NAME,
     TASK_RESULTS_SCHEDULE_NAME,
     register_housekeeping,
@@ -44,6 +45,7 @@ HOUSEKEEPING = {
     TASK_RESULTS_SCHEDULE_NAME: ("config.schedules.purge_task_results", Schedule.DAILY),
     AUDIT_SCHEDULE_NAME: ("audit.services.purge_audit_log", Schedule.DAILY),
     LEDGER_SCHEDULE_NAME: ("smsportal.ledger.purge_ledger", Schedule.DAILY),
+    OPT_OUT_SCHEDULE_NAME: ("campaigns.optout.purge_opt_outs", Schedule.DAILY),
 }
 START = datetime.fromisoformat("2026-11-20 08:00+01:00")
 
@@ -70,7 +72,7 @@ def test_schedules_are_registered_once_with_swedish_names(db: Any) -> None:
 def test_daily_schedules_run_at_night_and_migrate_does_not_move_them(db: Any) -> None:
     """De dagliga schemana körs kl. 03.00 svensk tid; en ny migrate flyttar inte nästa körning."""
     nightly = Schedule.objects.filter(name__in=HOUSEKEEPING, schedule_type=Schedule.DAILY)
-    assert nightly.count() == 4
+    assert nightly.count() == 5
     for schedule in nightly:
         assert timezone.localtime(schedule.next_run).strftime("%H:%M") == "03:00"
     nightly.update(next_run=START)

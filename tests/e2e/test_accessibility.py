@@ -232,6 +232,11 @@ def check_campaign_and_replies(audit: Audit, tab: Any, phone: Any, server: AsgiS
     audit.check(phone, "patient-tiden-tagen")
     phone.goto(server.url + "/s/okand-kod-1234567890")
     audit.check(phone, "patient-okand-kod")
+    phone.goto(server.reply_url("Anna Andersson") + "/inga-fler")
+    audit.check(phone, "patient-inga-fler-fraga")
+    phone.get_by_role("button", name="Jag vill inte få fler sådana SMS").click()
+    phone.wait_for_load_state()
+    audit.check(phone, "patient-inga-fler-bekraftelse")
 
 
 def check_expired_form_and_outage(audit: Audit, phone: Any, server: AsgiServer) -> None:

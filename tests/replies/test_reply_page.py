@@ -152,7 +152,8 @@ def test_nonsense_answer_changes_nothing(client: Client, campaign: Campaign, val
 def test_taken_page_after_filled_closed_or_slot_passed(
     client: Client, campaign: Campaign, staff_user: Any, status: str
 ) -> None:
-    """Tiden är tagen och den egna bokningen står kvar; ett svar då ändrar ingenting."""
+    """Tillsatt: tiden är tagen; avslutad eller passerad: erbjudandet har upphört (ingen sägs ha fått
+    tiden). Den egna bokningen står kvar, och ett svar då ändrar ingenting."""
     yes_client = Client()
     answer(yes_client, recipient(campaign, "Anna Andersson"), "ja")
     if status == "passerad":
@@ -163,8 +164,12 @@ def test_taken_page_after_filled_closed_or_slot_passed(
     with traveller:
         lisa = recipient(campaign, "Lisa Larsson")
         html = client.get(url(lisa)).content.decode()
-        assert "Tiden är inte längre ledig" in html
-        assert "Tiden är tyvärr redan tillsatt. Din ordinarie tid kvarstår." in html
+        if status == Campaign.Status.FILLED:
+            assert "Tiden är inte längre ledig" in html
+            assert "Tiden är tyvärr redan tillsatt. Din ordinarie tid kvarstår." in html
+        else:
+            assert "Förfrågan är avslutad" in html and "tillsatt" not in html
+            assert "Erbjudandet om den här tiden har upphört. Din ordinarie tid kvarstår." in html
         assert 'name="svar"' not in html
         assert client.post(url(lisa), {"svar": "ja"}).status_code == 302
         assert recipient(campaign, "Lisa Larsson").answer == ""
