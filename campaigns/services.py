@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from audit.models import Action
@@ -144,7 +144,9 @@ class AnswerOutcome:
 def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
     """Sparar JA eller NEJ. Kampanjens rad låses, så exakt ett JA blir först även vid samtidiga svar.
 
-    Ett nytt JA hamnar sist bland JA; den som ändrar till NEJ lämnar kön.
+    Ett nytt JA hamnar sist bland JA; den som ändrar till NEJ lämnar kön. Låset hålls så kort
+    som möjligt (det köar kampanjens alla svar): ett nytt JA:s plats räknas i samma fråga som
+    dess plats i kön, före uppdateringen.
     """
     if answer not in (Recipient.Answer.YES, Recipient.Answer.NO):
         raise ValueError("Svaret måste vara yes eller no.")
@@ -153,23 +155,30 @@ def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
         current = Recipient.objects.get(pk=recipient.pk)
         if not campaign.is_open:
             return AnswerOutcome(accepted=False, answer=current.answer, position=yes_position(current))
-        if current.answer != answer:
-            current.answer = answer
-            current.answered_at = timezone.now()
-            current.yes_rank = _next_yes_rank(campaign) if answer == Recipient.Answer.YES else None
-            current.save(update_fields=["answer", "answered_at", "yes_rank"])
-            campaign_changed(campaign.pk)
-            if answer == Recipient.Answer.YES:
-                queue_staff_alert(campaign)
-        # Platsen räknas i samma transaktion: ett databasfel här rullar tillbaka svaret, så
-        # sidan "inte sparats" (503) stämmer alltid.
-        return AnswerOutcome(accepted=True, answer=current.answer, position=yes_position(current))
+        if current.answer == answer:
+            return AnswerOutcome(accepted=True, answer=answer, position=yes_position(current))
+        position = None
+        current.answer = answer
+        current.answered_at = timezone.now()
+        current.yes_rank = None
+        if answer == Recipient.Answer.YES:
+            current.yes_rank, position = _next_yes_place(campaign, current)
+        current.save(update_fields=["answer", "answered_at", "yes_rank"])
+        campaign_changed(campaign.pk)
+        if answer == Recipient.Answer.YES:
+            queue_staff_alert(campaign)
+        return AnswerOutcome(accepted=True, answer=answer, position=position)
 
 
-def _next_yes_rank(campaign: Campaign) -> int:
-    """Nästa lediga plats i JA-kön (anropas under lås på kampanjen)."""
-    highest = campaign.recipients.aggregate(top=Max("yes_rank"))["top"]
-    return (highest or 0) + 1
+def _next_yes_place(campaign: Campaign, recipient: Recipient) -> tuple[int, int]:
+    """Ett nytt JA:s (plats i JA-kön, plats bland nuvarande JA) i en fråga; anropas under låset.
+
+    Platsen i kön är högsta hittills + 1 (luckor efter ändrade svar fylls inte). Platsen bland
+    nuvarande JA är antalet andra JA + 1: alla andra JA har en lägre plats i kön.
+    """
+    others = campaign.recipients.exclude(pk=recipient.pk)
+    places = others.aggregate(top=Max("yes_rank"), ahead=Count("pk", filter=Q(answer=Recipient.Answer.YES)))
+    return (places["top"] or 0) + 1, places["ahead"] + 1
 
 
 def yes_position(recipient: Recipient) -> int | None:

@@ -182,8 +182,6 @@ FAILURE_POINTS = {
     ),
     # Databasen försvinner direkt efter svarets UPDATE: varje senare fråga nekas.
     "databasen försvinner": ("server closed the connection unexpectedly", lambda sql: True),
-    # Platsen bland JA som räknas ut för svaret (`yes_position`).
-    "platsen bland JA": ("server closed the connection unexpectedly", lambda sql: sql.startswith("SELECT COUNT(*)")),
     # COMMIT misslyckas (anslutningen bröts just då): Django rullar tillbaka.
     "commit": ("server closed the connection unexpectedly", lambda sql: False),
 }
