@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import environment, free_port, percentile, print_table, setup_django  # noqa: E402
 
 PHONE = "070-123 45 67"
+# Målet (ärende 17): medianen för sista tiondelen högst 1,2 × första tiondelens.
+GOAL_RATIO = 1.2
 
 
 def measure(requests: int) -> tuple[list[float], int, int]:
@@ -71,6 +73,15 @@ def measure(requests: int) -> tuple[list[float], int, int]:
     return latencies, errors, len(locmem.outbox)
 
 
+def growth(latencies: list[float]) -> list[str]:
+    """Kvoten median sista ÷ första tiondelen och om målet nåddes (sidan ska inte bli långsammare)."""
+    tenth = max(1, len(latencies) // 10)
+    if not latencies:
+        return ["–", "–"]
+    ratio = statistics.median(latencies[-tenth:]) / statistics.median(latencies[:tenth])
+    return [f"{ratio:.2f}", "nått" if ratio <= GOAL_RATIO else "inte nått"]
+
+
 def report(latencies: list[float], errors: int, sent: int, requests: int) -> bool:
     """Skriver tabellen; sant om utkorgen har ett SMS per lyckat svar och inga fel uppstod."""
     ok = errors == 0 and sent == len(latencies) == requests
@@ -94,11 +105,13 @@ def report(latencies: list[float], errors: int, sent: int, requests: int) -> boo
             "max (ms)",
             "median första 10 % (ms)",
             "median sista 10 % (ms)",
+            "sista ÷ första",
+            f"mål ≤ {GOAL_RATIO:.1f}".replace(".", ","),
             "fel",
             "SMS i utkorgen",
             "kontroll",
         ],
-        [[str(requests), *milliseconds, str(errors), str(sent), "OK" if ok else "FEL"]],
+        [[str(requests), *milliseconds, *growth(latencies), str(errors), str(sent), "OK" if ok else "FEL"]],
     )
     return ok
 
