@@ -181,11 +181,12 @@ def send_to_recipient(recipient_id: int) -> None:
         # annat jobb mottagaren under väntan står den kvar i kö bara i en öppen kampanj: orörd.)
         cancel_unsendable(recipient_id=recipient_id)
         return
-    _notify(recipient_id)
+    recipient = Recipient.objects.select_related("campaign").get(pk=recipient_id)
+    campaign_changed(recipient.campaign_id)
     try:
-        _send(Recipient.objects.select_related("campaign").get(pk=recipient_id))
+        _send(recipient)
     except Exception as error:  # noqa: BLE001 – numret får aldrig ligga kvar efter ett oväntat fel
-        _finish(recipient_id, Recipient.SendStatus.UNCERTAIN)
+        _finish(recipient_id, Recipient.SendStatus.UNCERTAIN, campaign_id=recipient.campaign_id)
         logger.error("Kampanjmottagare %s: oväntat fel (%s), status osäkert", recipient_id, type(error).__name__)
 
 
@@ -235,7 +236,7 @@ def _send(recipient: Recipient) -> None:
     try:
         to = decrypt_phone(recipient.phone_encrypted)
     except PhoneDecryptionError:
-        _finish(recipient.pk, Recipient.SendStatus.FAILED)
+        _finish(recipient.pk, Recipient.SendStatus.FAILED, campaign_id=recipient.campaign_id)
         logger.warning("Kampanjmottagare %s: numret kunde inte dekrypteras", recipient.pk)
         return
     campaign = recipient.campaign
@@ -250,12 +251,12 @@ def _send(recipient: Recipient) -> None:
     attempt = outcome.attempt
     if outcome.sent:
         sent = {"provider_message_id": attempt.provider_message_id, "sent_at": timezone.now()}
-        _finish(recipient.pk, Recipient.SendStatus.SENT, provider=attempt.provider, **sent)
+        _finish(recipient.pk, Recipient.SendStatus.SENT, campaign_id=campaign.pk, provider=attempt.provider, **sent)
         return
     if outcome.retryable and _retry_later(recipient, attempt.reason):
         return  # tillbaka i kö till nästa försök (eller avbruten: kampanjen stängdes under försöket)
     status = RECIPIENT_STATUS[outcome.status]
-    _finish(recipient.pk, status, provider=attempt.provider)
+    _finish(recipient.pk, status, campaign_id=campaign.pk, provider=attempt.provider)
     logger.warning("Kampanjmottagare %s: %s (%s)", recipient.pk, status.label, attempt.reason)
 
 
@@ -291,10 +292,16 @@ def _retry_later(recipient: Recipient, reason: str) -> bool:
     return True
 
 
-def _finish(recipient_id: int, status: str, **fields: object) -> None:
-    """Sätter slutstatus och raderar det krypterade numret i samma uppdatering; sidorna meddelas."""
+def _finish(recipient_id: int, status: str, campaign_id: int | None = None, **fields: object) -> None:
+    """Sätter slutstatus och raderar det krypterade numret i samma uppdatering; sidorna meddelas.
+
+    `campaign_id` (om anroparen redan vet den) sparar en fråga per SMS.
+    """
     Recipient.objects.filter(pk=recipient_id).update(send_status=status, phone_encrypted="", retry_at=None, **fields)
-    _notify(recipient_id)
+    if campaign_id is None:
+        _notify(recipient_id)
+    else:
+        campaign_changed(campaign_id)
 
 
 def _notify(recipient_id: int) -> None:
