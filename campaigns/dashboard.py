@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
+from campaigns.outcomes import can_reopen, reopen_deadline
 from smsportal.ledger import delivery_statuses
 
 
@@ -25,13 +26,39 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
         (r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at or campaign.created_at
     )
     waiting = [r for r in recipients if not r.answer]
-    for position, recipient in enumerate(yes, start=1):
-        recipient.role = "Ring först" if position == 1 else f"Reserv {position - 1}"
+    _assign_roles(campaign, yes)
     sent = sum(r.send_status == Recipient.SendStatus.SENT for r in recipients)
+    rows = yes + no + waiting
     return {
-        "rows": yes + no + waiting,
+        "rows": rows,
+        "booked": booked_recipient(campaign, rows),
+        "can_reopen": can_reopen(campaign),
         "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
     }
+
+
+def _assign_roles(campaign: Campaign, yes: list[Recipient]) -> None:
+    """Ring-kolumnen för JA i svarsordning: samtalets utfall om det finns, annars "Ring först" för
+    första JA utan utfall (bara i en öppen kampanj) och "Reserv 1", "Reserv 2" … för resten.
+
+    En tillsatt, avslutad eller passerad kampanj har ingen "Ring först".
+    """
+    call_first = campaign.is_open
+    reserve = 0
+    for recipient in yes:
+        if recipient.call_outcome:
+            recipient.role = recipient.get_call_outcome_display()
+        elif call_first:
+            recipient.role = "Ring först"
+            call_first = False
+        else:
+            reserve += 1
+            recipient.role = f"Reserv {reserve}"
+
+
+def booked_recipient(campaign: Campaign, rows: Iterable[Recipient]) -> Recipient | None:
+    """Patienten som fick tiden ("Bokad"), ur de redan hämtade raderna; None om ingen."""
+    return next((r for r in rows if r.pk == campaign.booked_recipient_id), None)
 
 
 def _attach_delivery(recipients: list[Recipient]) -> None:
@@ -51,6 +78,8 @@ def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datet
     """
     now = timezone.now()
     moments = [campaign.slot_at] if campaign.is_open else []
+    if campaign.status == Campaign.Status.FILLED:
+        moments.append(reopen_deadline(campaign))  # "Öppna igen" försvinner då
     moments += [
         r.send_started_at + SENDING_UNCERTAIN_AFTER
         for r in recipients
@@ -88,12 +117,15 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
     `data` är `dashboard_rows(campaign)` om den redan är byggd.
     """
     data = data or dashboard_rows(campaign)
+    booked = booked_recipient(campaign, data["rows"])
     return {
         "campaign": {
             "id": campaign.pk,
             "status": campaign.status,
             "status_label": campaign.get_status_display(),
             "is_open": campaign.is_open,
+            "booked_name": booked.name if booked else "",
+            "can_reopen": can_reopen(campaign),
         },
         "counts": data["counts"],
         "rows": [
@@ -107,6 +139,7 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
                 "answer": r.answer,
                 "answered_at": timezone.localtime(r.answered_at).strftime("%H:%M") if r.answered_at else "",
                 "role": getattr(r, "role", ""),
+                "call_outcome": r.call_outcome,
             }
             for r in data["rows"]
         ],

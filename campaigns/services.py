@@ -182,16 +182,18 @@ def yes_position(recipient: Recipient) -> int | None:
     return ahead + 1
 
 
-def change_status(campaign: Campaign, user: Any, status: str) -> bool:
+def change_status(campaign: Campaign, user: Any, status: str, booked: Recipient | None = None) -> bool:
     """Tillsätter eller avslutar en aktiv kampanj; sant bara för den som faktiskt ändrade.
 
     Två i personalen som trycker samtidigt är ofarligt: villkoret status=aktiv gör att
     bara den första ändrar och loggas. Osända mottagare får aldrig sitt SMS och deras
-    krypterade nummer raderas direkt.
+    krypterade nummer raderas direkt. `booked` är patienten som fick tiden ("Bokad" på
+    raden, se `campaigns.outcomes`); utan den tillsattes tiden utanför listan. Audit får
+    bara id:n, aldrig namnet.
     """
     with transaction.atomic():
         changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
-            status=status, status_changed_at=timezone.now()
+            status=status, status_changed_at=timezone.now(), booked_recipient=booked
         )
         if not changed:
             return False
@@ -200,7 +202,10 @@ def change_status(campaign: Campaign, user: Any, status: str) -> bool:
         )
         campaign_changed(campaign.pk)
         action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
-        record(action, actor=user, status=Campaign.Status(status).label, data={"kampanj": campaign.pk})
+        data = {"kampanj": campaign.pk}
+        if booked is not None:
+            data["bokad_mottagare"] = booked.pk
+        record(action, actor=user, status=Campaign.Status(status).label, data=data)
     return True
 
 

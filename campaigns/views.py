@@ -18,6 +18,7 @@ from campaigns.dashboard import dashboard_rows, snapshot
 from campaigns.forms import CampaignForm
 from campaigns.messages import message_for, message_with_consent, message_without_consent
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
+from campaigns.outcomes import CALL_BUTTONS, CallResult, record_call_outcome, reopen_campaign
 from campaigns.services import change_status, create_campaign
 from campaigns.watch import watch_token
 from common.smstext import analyse
@@ -111,9 +112,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record_access(AccessKind.CAMPAIGN_PAGE, user=signed_in_user(request), campaign_id=campaign.pk)
     # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
     token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
-    return render(
-        request, "campaigns/detail.html", {"campaign": campaign, "watch_token": token, **dashboard_rows(campaign)}
-    )
+    context = {"campaign": campaign, "watch_token": token, "call_buttons": CALL_BUTTONS, **dashboard_rows(campaign)}
+    return render(request, "campaigns/detail.html", context)
 
 
 @login_required
@@ -131,11 +131,41 @@ def campaign_snapshot(request: HttpRequest, pk: int) -> JsonResponse:
 @require_POST
 @login_required
 def campaign_status(request: HttpRequest, pk: int, status: str) -> HttpResponse:
-    """ "Tiden är tillsatt" eller "Avsluta": stänger alla länkar på en gång."""
+    """ "Tiden är tillsatt" (reserv när tiden gick till någon utanför listan; annars "Bokad" på
+    patientens rad) eller "Avsluta": stänger alla länkar på en gång."""
     campaign = get_object_or_404(Campaign, pk=pk)
     if change_status(campaign, request.user, status):
         text = "Tiden är tillsatt" if status == Campaign.Status.FILLED else "Kampanjen är avslutad"
         messages.success(request, f"{text}. Patienternas länkar visar nu att tiden är tagen.")
     else:
         messages.info(request, "Kampanjen var redan stängd.")
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@require_POST
+@login_required
+def call_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Bokad", "Nådde inte" eller "Tackade nej i telefon" på en JA-rad (se `campaigns.outcomes`)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        recipient_id = int(request.POST.get("recipient", ""))
+    except ValueError:
+        recipient_id = 0
+    result = record_call_outcome(campaign, recipient_id, request.POST.get("outcome", ""), request.user)
+    return _after(request, campaign, result)
+
+
+@require_POST
+@login_required
+def campaign_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Öppna igen": bokningen föll bort före svarstiden."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return _after(request, campaign, reopen_campaign(campaign, request.user))
+
+
+def _after(request: HttpRequest, campaign: Campaign, result: CallResult) -> HttpResponse:
+    """Beskedet som meddelande på kampanjsidan, och tillbaka dit."""
+    messages.add_message(
+        request, {"success": messages.SUCCESS, "info": messages.INFO}.get(result.level, messages.ERROR), result.message
+    )
     return redirect("campaigns:detail", pk=campaign.pk)

@@ -59,6 +59,19 @@
   const progress = root.querySelector("progress");
   const hint = root.querySelector("[data-live-hint]");
   const plainTitle = document.title;
+  const outcomeUrl = root.dataset.outcomeUrl;
+  const csrfToken = root.dataset.csrfToken || "";
+  const bookedBox = root.querySelector("[data-booked]");
+  const bookedText = root.querySelector("[data-booked-text]");
+  const reopenForm = root.querySelector("[data-reopen]");
+  // Knapparna på en JA-rad (samma som campaigns.outcomes.CALL_BUTTONS): utfall, text, stil, fråga.
+  const CALL_BUTTONS = [
+    ["booked", "Bokad", "btn-success",
+      "Bokad – fick patienten tiden? Kampanjen blir tillsatt och alla andra patienters länkar visar att tiden är tagen."],
+    ["not_reached", "Nådde inte", "btn-outline-secondary", "Nådde du inte patienten? Ring först flyttas till nästa JA."],
+    ["declined", "Tackade nej i telefon", "btn-outline-secondary",
+      "Tackade patienten nej i telefon? Ring först flyttas till nästa JA."],
+  ];
 
   let socket = null;
   let stopped = false; // utloggad eller sidan lämnas: inga fler försök
@@ -98,6 +111,9 @@
       showMessage(TEXT_DELETED, false);
       if (openActions) {
         openActions.hidden = true; // inget kvar att tillsätta eller avsluta
+      }
+      if (reopenForm) {
+        reopenForm.hidden = true;
       }
       soundButton.hidden = true;
     } else {
@@ -218,6 +234,9 @@
     announcer.textContent = "";
     if (openActions) {
       openActions.hidden = true; // "Tiden är tillsatt"/"Avsluta" kräver inloggning
+    }
+    if (reopenForm) {
+      reopenForm.hidden = true; // "Öppna igen" kräver också inloggning
     }
   }
 
@@ -418,8 +437,8 @@
     progress.max = Math.max(counts.total, 1);
     progress.value = counts.sent;
     progress.textContent = counts.sent + "/" + counts.total;
-    renderStatus(snapshot.campaign);
     campaignOpen = snapshot.campaign.is_open;
+    renderStatus(snapshot.campaign);
 
     const newYes = [];
     const answers = new Map();
@@ -459,8 +478,27 @@
     if (openActions) {
       openActions.hidden = !campaign.is_open;
     }
+    if (reopenForm) {
+      reopenForm.hidden = !campaign.can_reopen;
+    }
+    renderBooked(campaign);
     // Stängd kampanj: inga fler JA att larma om, så ingen ljudknapp.
     soundButton.hidden = !campaign.is_open;
+  }
+
+  /** Vem som fick tiden (tillsatt kampanj): namnet i fetstil, eller att den gick utanför listan. */
+  function renderBooked(campaign) {
+    if (!bookedBox) {
+      return;
+    }
+    bookedBox.hidden = campaign.status !== "filled";
+    if (campaign.booked_name) {
+      const strong = document.createElement("strong");
+      strong.textContent = campaign.booked_name;
+      bookedText.replaceChildren("Tiden gick till ", strong, ".");
+    } else {
+      bookedText.textContent = "Tiden tillsattes utan patient från listan.";
+    }
   }
 
   /** Raderna i given ordning (Ring först, reserver, NEJ, ej svarat); befintliga rader återanvänds. */
@@ -498,7 +536,7 @@
       deliveryCell(row.delivery),
       answerCell(row.answer),
       cell(row.answered_at || "–", "text-nowrap"),
-      roleCell(row.role),
+      roleCell(row),
     ];
     tr.replaceChildren.apply(tr, cells);
   }
@@ -553,15 +591,57 @@
     return td;
   }
 
-  /** Ring-cellen: "Ring först" i rött, reserverna i gult. */
-  function roleCell(role) {
+  /** Ring-cellen: "Ring först" i rött, samtalets utfall (Bokad grönt), reserverna i gult; på en
+   * JA-rad i en öppen kampanj dessutom knapparna för samtalets utfall. */
+  function roleCell(row) {
     const td = document.createElement("td");
+    const role = row.role;
     if (role === "Ring först") {
       td.appendChild(badge("Ring först", "text-bg-danger fs-6", "ring-forst"));
+    } else if (row.call_outcome === "booked") {
+      td.appendChild(badge(role, "text-bg-success fs-6", "samtal"));
+    } else if (row.call_outcome) {
+      td.appendChild(badge(role, "text-bg-secondary", "samtal"));
     } else if (role) {
       td.appendChild(badge(role, "text-bg-warning"));
     }
+    if (campaignOpen && row.answer === "yes") {
+      td.appendChild(callButtons(row));
+    }
     return td;
+  }
+
+  /** Formulären "Bokad", "Nådde inte", "Tackade nej i telefon" för en JA-rad (utom radens nuvarande utfall). */
+  function callButtons(row) {
+    const div = document.createElement("div");
+    div.className = "d-flex flex-wrap gap-1 mt-1";
+    div.dataset.testid = "samtalsknappar";
+    CALL_BUTTONS.forEach(function (spec) {
+      if (row.call_outcome === spec[0]) {
+        return;
+      }
+      const form = document.createElement("form");
+      form.method = "post";
+      form.action = outcomeUrl;
+      form.dataset.confirm = row.name + ": " + spec[3];
+      form.append(hidden("csrfmiddlewaretoken", csrfToken), hidden("recipient", String(row.id)), hidden("outcome", spec[0]));
+      const button = document.createElement("button");
+      button.type = "submit";
+      button.className = "btn btn-sm " + spec[2];
+      button.textContent = spec[1];
+      form.appendChild(button);
+      div.appendChild(form);
+    });
+    return div;
+  }
+
+  /** Ett dolt formulärfält. */
+  function hidden(name, value) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    return input;
   }
 
   // --- Larm vid nytt JA ---------------------------------------------------------------------
