@@ -197,7 +197,7 @@ def test_fill_closes_every_link_is_audited_and_a_second_press_is_harmless(
     ]
     html = again.content.decode()
     # Knapparna för en öppen kampanj är dolda; "Öppna igen" syns (före tiden), och att ingen i listan fick tiden.
-    assert "Tillsatt" in html and "<div class=\"d-flex flex-wrap gap-2\" data-open-actions hidden>" in html
+    assert "Tillsatt" in html and '<div class="d-flex flex-wrap gap-2" data-open-actions hidden>' in html
     assert "Tiden tillsattes utan patient från listan." in html
 
 

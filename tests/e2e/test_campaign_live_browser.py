@@ -328,15 +328,30 @@ def test_live_dashboard_shows_yes_within_a_second(asgi_server: AsgiServer, staff
     staff.wait_for_function(SOUND_PLAYED, arg=2, timeout=1000)
     screenshot(staff, "akut-sms-live-reserv")
 
+    # Samtalen: Lisa nås inte (Ring först flyttas till Anna på båda sidorna), Anna får tiden ("Bokad").
     staff.once("dialog", lambda dialog: dialog.accept())
-    staff.get_by_role("button", name="Tiden är tillsatt").click()
+    staff.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Nådde inte").click()
+    staff.wait_for_load_state()
+    other.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=ring-forst]').length === 1 && "
+        "document.querySelector('[data-testid=ring-forst]').closest('tr').textContent.includes('Anna Andersson')",
+        timeout=1000,
+    )
+    assert "Nådde inte" in row_texts(other)[0] and "Nådde inte" in row_texts(staff)[0]
+    assert other.evaluate(NOT_RELOADED)
+    staff.once("dialog", lambda dialog: dialog.accept())
+    staff.locator("tr", has_text="Anna Andersson").get_by_role("button", name="Bokad").click()
     staff.wait_for_load_state()
     assert staff.get_by_test_id("kampanjstatus").inner_text() == "Tillsatt"
+    assert staff.get_by_test_id("bokad").inner_text() == "Tiden gick till Anna Andersson."
     other.wait_for_function(
         "() => document.querySelector('[data-testid=kampanjstatus]').textContent === 'Tillsatt'", timeout=1000
     )
-    assert other.evaluate(NOT_RELOADED)
+    assert other.get_by_test_id("bokad").inner_text() == "Tiden gick till Anna Andersson."
+    assert other.get_by_test_id("ring-forst").count() == 0 and other.get_by_test_id("samtalsknappar").count() == 0
+    assert other.get_by_role("button", name="Öppna igen").is_visible()
     assert not other.get_by_role("button", name="Tiden är tillsatt").is_visible()
+    assert other.evaluate(NOT_RELOADED)
     assert not other.get_by_test_id("ljud").is_visible() and not staff.get_by_test_id("ljud").is_visible()
     screenshot(other, "akut-sms-live-tillsatt-andra-personal")
 
