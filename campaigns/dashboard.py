@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
 from campaigns.outcomes import can_reopen, reopen_deadline
+from campaigns.yes_numbers import THANKS_WINDOW, can_reveal, thanks_offer
 from smsportal.ledger import delivery_statuses
 
 
@@ -33,6 +35,7 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
         "rows": rows,
         "booked": booked_recipient(campaign, rows),
         "can_reopen": can_reopen(campaign),
+        "thanks": thanks_offer(campaign),
         "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
     }
 
@@ -67,6 +70,7 @@ def _attach_delivery(recipients: list[Recipient]) -> None:
     statuses = delivery_statuses((r.provider, r.provider_message_id) for r in sent)
     for recipient in recipients:
         recipient.delivery = ""
+        recipient.can_reveal = can_reveal(recipient)
     for recipient in sent:
         recipient.delivery = statuses[(recipient.provider, recipient.provider_message_id)]
 
@@ -80,6 +84,8 @@ def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datet
     moments = [campaign.slot_at] if campaign.is_open else []
     if campaign.status == Campaign.Status.FILLED:
         moments.append(reopen_deadline(campaign))  # "Öppna igen" försvinner då
+        if campaign.status_changed_at:
+            moments.append(campaign.status_changed_at + THANKS_WINDOW)  # och tack-SMS:et
     moments += [
         r.send_started_at + SENDING_UNCERTAIN_AFTER
         for r in recipients
@@ -126,6 +132,7 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
             "is_open": campaign.is_open,
             "booked_name": booked.name if booked else "",
             "can_reopen": can_reopen(campaign),
+            "thanks": asdict(data["thanks"]) if data["thanks"] else None,
         },
         "counts": data["counts"],
         "rows": [
@@ -140,6 +147,7 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
                 "answered_at": timezone.localtime(r.answered_at).strftime("%H:%M") if r.answered_at else "",
                 "role": getattr(r, "role", ""),
                 "call_outcome": r.call_outcome,
+                "can_reveal": r.can_reveal,
             }
             for r in data["rows"]
         ],

@@ -58,7 +58,7 @@ class CallResult:
 
 def reopen_deadline(campaign: Campaign) -> datetime:
     """Sista tiden en tillsatt kampanj kan öppnas igen: svarstiden, eller tiden själv för äldre kampanjer."""
-    return campaign.answer_deadline or campaign.slot_at
+    return campaign.answer_until
 
 
 def can_reopen(campaign: Campaign, now: datetime | None = None) -> bool:

@@ -23,6 +23,7 @@ from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
+from campaigns.yes_numbers import wipe_ended_numbers
 from smsportal import devoutbox
 from smsportal.phone import mask_phone
 
@@ -157,7 +158,11 @@ def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
             current.answer = answer
             current.answered_at = timezone.now()
             current.yes_rank = _next_yes_rank(campaign) if answer == Recipient.Answer.YES else None
-            current.save(update_fields=["answer", "answered_at", "yes_rank"])
+            fields = ["answer", "answered_at", "yes_rank"]
+            if answer == Recipient.Answer.NO and current.phone_encrypted:
+                current.phone_encrypted = ""  # NEJ: numret sparas aldrig (CAMPAIGN_KEEP_YES_NUMBERS)
+                fields.append("phone_encrypted")
+            current.save(update_fields=fields)
             campaign_changed(campaign.pk)
             if answer == Recipient.Answer.YES:
                 queue_staff_alert(campaign)
@@ -200,6 +205,7 @@ def change_status(campaign: Campaign, user: Any, status: str, booked: Recipient 
         Recipient.objects.filter(campaign=campaign, send_status=Recipient.SendStatus.QUEUED).update(
             send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
         )
+        wipe_ended_numbers(campaign_id=campaign.pk)  # JA-nummer: bara övriga JA, för tack-SMS:et
         campaign_changed(campaign.pk)
         action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
         data = {"kampanj": campaign.pk}
@@ -251,10 +257,11 @@ def purge_expired(now: datetime | None = None) -> int:
 
 def wipe_unsendable_numbers(now: datetime) -> int:
     """Raderar krypterade nummer som aldrig skickas: köade i stängda eller passerade kampanjer
-    (t.ex. när kön låg nere; samma som minutschemat gör) och sändningar som blev kvar efter en
+    (t.ex. när kön låg nere; samma som minutschemat gör), JA-nummer i kampanjer som tagit slut
+    (`yes_numbers.wipe_ended_numbers`) och sändningar som blev kvar efter en
     krasch. Returnerar antalet.
     """
-    cancelled = cancel_unsendable(now)
+    cancelled = cancel_unsendable(now) + wipe_ended_numbers(now)
     crashed = (
         Recipient.objects.filter(send_status=Recipient.SendStatus.SENDING, send_started_at__lt=now - STALE_SENDING)
         .exclude(phone_encrypted="")

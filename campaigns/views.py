@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.sessions import background_request
@@ -21,6 +22,7 @@ from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.outcomes import CALL_BUTTONS, CallResult, record_call_outcome, reopen_campaign
 from campaigns.services import change_status, create_campaign
 from campaigns.watch import watch_token
+from campaigns.yes_numbers import THANKS_TEXT, reveal_number, send_thanks, skip_thanks, thanks_offer
 from common.smstext import analyse
 from common.users import signed_in_user
 from smsportal.phone import national_format
@@ -112,7 +114,14 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record_access(AccessKind.CAMPAIGN_PAGE, user=signed_in_user(request), campaign_id=campaign.pk)
     # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
     token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
-    context = {"campaign": campaign, "watch_token": token, "call_buttons": CALL_BUTTONS, **dashboard_rows(campaign)}
+    context = {
+        "campaign": campaign,
+        "watch_token": token,
+        "call_buttons": CALL_BUTTONS,
+        "keep_yes_numbers": settings.CAMPAIGN_KEEP_YES_NUMBERS,
+        "thanks_text": THANKS_TEXT,
+        **dashboard_rows(campaign),
+    }
     return render(request, "campaigns/detail.html", context)
 
 
@@ -168,4 +177,52 @@ def _after(request: HttpRequest, campaign: Campaign, result: CallResult) -> Http
     messages.add_message(
         request, {"success": messages.SUCCESS, "info": messages.INFO}.get(result.level, messages.ERROR), result.message
     )
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@never_cache
+@require_POST
+@login_required
+def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Visa nummer" på en JA-rad (CAMPAIGN_KEEP_YES_NUMBERS): numret, aldrig cachat; varje visning
+    skrivs i åtkomstloggen. Sidans skript får JSON; utan skript visas en liten sida."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        recipient_id = int(request.POST.get("recipient", ""))
+    except ValueError:
+        recipient_id = 0
+    revealed = reveal_number(campaign, recipient_id, signed_in_user(request))
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if revealed is None:
+        error = "Numret finns inte längre: det raderas när patienten svarar NEJ och när kampanjen tar slut."
+        if wants_json:
+            return JsonResponse({"error": error}, status=404)
+        messages.error(request, error)
+        return redirect("campaigns:detail", pk=campaign.pk)
+    recipient, number = revealed
+    if wants_json:
+        return JsonResponse({"id": recipient.pk, "phone": number})
+    return render(request, "campaigns/phone.html", {"campaign": campaign, "recipient": recipient, "number": number})
+
+
+@require_POST
+@login_required
+def thanks(request: HttpRequest, pk: int) -> HttpResponse:
+    """Tack-SMS till övriga JA när tiden är tillsatt (`skicka`), eller inget tack-SMS (numren raderas)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if request.POST.get("val") != "skicka":
+        skip_thanks(campaign)
+        messages.success(request, "Inget tack-SMS skickas. Numren till övriga JA-patienter är raderade.")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    if thanks_offer(campaign) is None:
+        messages.info(request, "Det finns inga tack-SMS att skicka (redan skickade, bortvalda eller numren raderade).")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    result = send_thanks(campaign, request.user)
+    if result.failed:
+        messages.warning(
+            request,
+            f"Tack-SMS skickat till {result.sent} av {result.sent + result.failed} patienter; resten misslyckades.",
+        )
+    else:
+        messages.success(request, f"Tack-SMS skickat till {result.sent} patienter. Numren är raderade.")
     return redirect("campaigns:detail", pk=campaign.pk)

@@ -64,6 +64,10 @@
   const bookedBox = root.querySelector("[data-booked]");
   const bookedText = root.querySelector("[data-booked-text]");
   const reopenForm = root.querySelector("[data-reopen]");
+  const revealUrl = root.dataset.revealUrl;
+  const thanksBox = root.querySelector("[data-thanks]");
+  // "Visa nummer": visade nummer per mottagare (bara i sidans minne; glöms vid utloggning).
+  const revealed = new Map();
   // Knapparna på en JA-rad (samma som campaigns.outcomes.CALL_BUTTONS): utfall, text, stil, fråga.
   const CALL_BUTTONS = [
     ["booked", "Bokad", "btn-success",
@@ -230,6 +234,7 @@
       element.hidden = false;
     });
     rowElements.clear();
+    revealed.clear();
     previousAnswers = new Map();
     announcer.textContent = "";
     if (openActions) {
@@ -482,6 +487,7 @@
       reopenForm.hidden = !campaign.can_reopen;
     }
     renderBooked(campaign);
+    renderThanks(campaign.thanks);
     // Stängd kampanj: inga fler JA att larma om, så ingen ljudknapp.
     soundButton.hidden = !campaign.is_open;
   }
@@ -499,6 +505,21 @@
     } else {
       bookedText.textContent = "Tiden tillsattes utan patient från listan.";
     }
+  }
+
+  /** Tack-SMS-rutan (tillsatt kampanj med sparade JA-nummer): antal, delar och kostnad före bekräftelsen. */
+  function renderThanks(thanks) {
+    if (!thanksBox || !thanksBox.isConnected) {
+      return;
+    }
+    thanksBox.hidden = !thanks;
+    if (!thanks) {
+      return;
+    }
+    const summary = thanks.count + " SMS (" + thanks.segments + " SMS-delar), uppskattad kostnad " + thanks.cost + " kr.";
+    thanksBox.querySelector("[data-thanks-summary]").textContent = summary;
+    thanksBox.querySelector("[data-thanks-send]").dataset.confirm =
+      "Skicka tack-SMS till " + thanks.count + " patienter? " + summary;
   }
 
   /** Raderna i given ordning (Ring först, reserver, NEJ, ej svarat); befintliga rader återanvänds. */
@@ -530,7 +551,7 @@
     tr.classList.toggle("table-success", row.role === "Ring först");
     const cells = [
       cell(row.name, "fw-semibold"),
-      cell(row.phone_masked, "text-nowrap"),
+      phoneCell(row),
       cell(row.consent ? "ja" : "nej"),
       cell(row.send_status),
       deliveryCell(row.delivery),
@@ -539,6 +560,75 @@
       roleCell(row),
     ];
     tr.replaceChildren.apply(tr, cells);
+  }
+
+  /** Nummercellen: maskerat nummer, och för en JA-rad med sparat nummer "Visa nummer" (eller det visade numret). */
+  function phoneCell(row) {
+    const td = cell(row.phone_masked, "text-nowrap");
+    const id = String(row.id);
+    if (!row.can_reveal) {
+      revealed.delete(id); // numret är raderat: visa det inte längre
+      return td;
+    }
+    if (revealed.has(id)) {
+      td.appendChild(shownNumber(revealed.get(id)));
+      return td;
+    }
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = revealUrl;
+    form.className = "d-inline";
+    form.dataset.fetch = "";
+    form.dataset.reveal = "";
+    form.append(hidden("csrfmiddlewaretoken", csrfToken), hidden("recipient", id));
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.className = "btn btn-sm btn-link p-0 ms-1";
+    button.textContent = "Visa nummer";
+    form.appendChild(button);
+    td.appendChild(form);
+    return td;
+  }
+
+  /** Det visade numret (fetstil, efter det maskerade). */
+  function shownNumber(number) {
+    const strong = document.createElement("strong");
+    strong.className = "ms-2";
+    strong.dataset.testid = "visat-nummer";
+    strong.textContent = number;
+    return strong;
+  }
+
+  /** "Visa nummer": hämtar numret (aldrig cachat; servern skriver visningen i åtkomstloggen). */
+  async function reveal(form) {
+    const id = form.querySelector("input[name=recipient]").value;
+    const button = form.querySelector("button");
+    button.disabled = true;
+    let data = null;
+    try {
+      const response = await fetch(revealUrl, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      data = await response.json();
+    } catch (error) {
+      data = { error: "Numret kunde inte hämtas. Försök igen." };
+    }
+    if (data && data.phone) {
+      revealed.set(id, data.phone);
+      // Raden kan ha ritats om under hämtningen: byt formuläret som står i raden nu.
+      const tr = rowElements.get(id);
+      const current = (tr && tr.querySelector("form[data-reveal]")) || form;
+      current.replaceWith(shownNumber(data.phone));
+    } else {
+      const span = document.createElement("span");
+      span.className = "ms-2 text-danger";
+      span.textContent = (data && data.error) || "Numret kunde inte hämtas.";
+      form.replaceWith(span);
+    }
   }
 
   /** En tabellcell med text (och eventuell klass). */
@@ -771,6 +861,13 @@
   renderSoundButton();
   soundButton.hidden = root.dataset.open !== "ja";
   soundButton.addEventListener("click", toggleSound);
+  root.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.reveal !== undefined && !event.defaultPrevented) {
+      event.preventDefault();
+      reveal(form);
+    }
+  });
   // Sessionsvakten (session.js) märkte utloggningen först.
   document.addEventListener("portal:utloggad", expire);
   document.addEventListener("pointerdown", function (event) {
