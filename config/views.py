@@ -29,6 +29,7 @@ def data_protection(request: HttpRequest) -> HttpResponse:
             "retention_days": getattr(settings, "CAMPAIGN_RETENTION_DAYS", 7),
             "session_minutes": settings.SESSION_TIMEOUT_MINUTES,
             "mfa_required": mfa_required(),
+            "keep_yes_numbers": settings.CAMPAIGN_KEEP_YES_NUMBERS,
         },
     )
 

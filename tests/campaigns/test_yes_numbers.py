@@ -300,3 +300,14 @@ def test_thanks_is_only_offered_for_a_filled_campaign(keep: Any, staff_client: C
     assert set(kept_numbers(campaign)) == {"Lisa Larsson", "Anna Andersson", "Olle Olsson"}
     assert change_status(campaign, staff_user, Campaign.Status.CLOSED)
     assert kept_numbers(campaign) == {}
+
+
+@pytest.mark.parametrize("keep_numbers", [False, True])
+def test_data_protection_page_states_the_rule_in_force(client: Client, settings: Any, keep_numbers: bool) -> None:
+    """Dataskyddssidan säger vilken regel kliniken valt (läser inställningen)."""
+    settings.CAMPAIGN_KEEP_YES_NUMBERS = keep_numbers
+    html = client.get("/dataskydd/").content.decode()
+    kept = "Svarar du <strong>ja</strong> sparas numret krypterat tills förfrågan är avslutad"
+    only_until_sent = "Ditt mobilnummer sparas krypterat bara tills SMS:et har skickats."
+    assert (kept in html) is keep_numbers
+    assert (only_until_sent in html) is not keep_numbers
