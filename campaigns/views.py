@@ -218,11 +218,11 @@ def thanks(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "Det finns inga tack-SMS att skicka (redan skickade, bortvalda eller numren raderade).")
         return redirect("campaigns:detail", pk=campaign.pk)
     result = send_thanks(campaign, request.user)
+    total = result.sent + result.failed
+    patients = "patient" if total == 1 else "patienter"
     if result.failed:
-        messages.warning(
-            request,
-            f"Tack-SMS skickat till {result.sent} av {result.sent + result.failed} patienter; resten misslyckades.",
-        )
+        text = f"Tack-SMS skickat till {result.sent} av {total} {patients}; resten misslyckades."
+        messages.warning(request, text)
     else:
-        messages.success(request, f"Tack-SMS skickat till {result.sent} patienter. Numren är raderade.")
+        messages.success(request, f"Tack-SMS skickat till {result.sent} {patients}. Numren är raderade.")
     return redirect("campaigns:detail", pk=campaign.pk)

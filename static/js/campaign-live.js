@@ -516,10 +516,11 @@
     if (!thanks) {
       return;
     }
-    const summary = thanks.count + " SMS (" + thanks.segments + " SMS-delar), uppskattad kostnad " + thanks.cost + " kr.";
+    const parts = thanks.segments + (thanks.segments === 1 ? " SMS-del" : " SMS-delar");
+    const summary = thanks.count + " SMS (" + parts + "), uppskattad kostnad " + thanks.cost + " kr.";
     thanksBox.querySelector("[data-thanks-summary]").textContent = summary;
     thanksBox.querySelector("[data-thanks-send]").dataset.confirm =
-      "Skicka tack-SMS till " + thanks.count + " patienter? " + summary;
+      "Skicka tack-SMS till " + thanks.count + (thanks.count === 1 ? " patient? " : " patienter? ") + summary;
   }
 
   /** Raderna i given ordning (Ring först, reserver, NEJ, ej svarat); befintliga rader återanvänds. */
