@@ -297,14 +297,22 @@ def _finish(recipient_id: int, status: str, **fields: object) -> None:
     Med CAMPAIGN_KEEP_YES_NUMBERS ligger ett skickat nummer kvar tills svaret kommer (NEJ raderar
     det) eller kampanjen tar slut (`campaigns.yes_numbers`).
     """
-    if not keep_after_send(status):
+    keep = keep_after_send(status)
+    if not keep:
         fields["phone_encrypted"] = ""
     Recipient.objects.filter(pk=recipient_id).update(send_status=status, retry_at=None, **fields)
-    _notify(recipient_id)
+    campaign_id = _notify(recipient_id)
+    if keep and campaign_id is not None:
+        # Tillsattes eller stängdes kampanjen under sändningen: numret raderas nu, inte först om en minut.
+        wipe_ended_numbers(campaign_id=campaign_id)
 
 
-def _notify(recipient_id: int) -> None:
-    """Meddelar kampanjens öppna sidor att mottagarens sändstatus ändrats (fel fångas i events)."""
+def _notify(recipient_id: int) -> int | None:
+    """Meddelar kampanjens öppna sidor att mottagarens sändstatus ändrats (fel fångas i events).
+
+    Returnerar kampanjens id (None om mottagaren inte finns längre).
+    """
     campaign_id = Recipient.objects.filter(pk=recipient_id).values_list("campaign_id", flat=True).first()
     if campaign_id is not None:
         campaign_changed(campaign_id)
+    return campaign_id

@@ -311,3 +311,16 @@ def test_data_protection_page_states_the_rule_in_force(client: Client, settings:
     only_until_sent = "Ditt mobilnummer sparas krypterat bara tills SMS:et har skickats."
     assert (kept in html) is keep_numbers
     assert (only_until_sent in html) is not keep_numbers
+
+
+def test_number_sent_after_the_campaign_ended_is_wiped_at_once(keep: Any, staff_user: Any) -> None:
+    """Kampanjen stängs medan SMS:et är på väg: numret raderas när sändningen är klar, inte en minut senare."""
+    from campaigns import dispatch
+
+    campaign = make_campaign(staff_user, PATIENTS[:1])
+    anna = recipient(campaign, "Anna Andersson")
+    assert dispatch._claim(anna.pk)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
+    dispatch._send(Recipient.objects.select_related("campaign").get(pk=anna.pk))
+    assert recipient(campaign, "Anna Andersson").send_status == Recipient.SendStatus.SENT
+    assert kept_numbers(campaign) == {}
