@@ -35,13 +35,13 @@ CALL_BUTTONS = [
     (
         Outcome.NOT_REACHED.value,
         "Nådde inte",
-        "btn-outline-secondary",
+        "btn-outline-dark",
         "Nådde du inte patienten? Ring först flyttas till nästa JA.",
     ),
     (
         Outcome.DECLINED.value,
         "Tackade nej i telefon",
-        "btn-outline-secondary",
+        "btn-outline-dark",
         "Tackade patienten nej i telefon? Ring först flyttas till nästa JA.",
     ),
 ]

@@ -72,8 +72,8 @@
   const CALL_BUTTONS = [
     ["booked", "Bokad", "btn-success",
       "Bokad – fick patienten tiden? Kampanjen blir tillsatt och alla andra patienters länkar visar att tiden är tagen."],
-    ["not_reached", "Nådde inte", "btn-outline-secondary", "Nådde du inte patienten? Ring först flyttas till nästa JA."],
-    ["declined", "Tackade nej i telefon", "btn-outline-secondary",
+    ["not_reached", "Nådde inte", "btn-outline-dark", "Nådde du inte patienten? Ring först flyttas till nästa JA."],
+    ["declined", "Tackade nej i telefon", "btn-outline-dark",
       "Tackade patienten nej i telefon? Ring först flyttas till nästa JA."],
   ];
 
@@ -584,7 +584,7 @@
     form.append(hidden("csrfmiddlewaretoken", csrfToken), hidden("recipient", id));
     const button = document.createElement("button");
     button.type = "submit";
-    button.className = "btn btn-sm btn-link p-0 ms-1";
+    button.className = "btn btn-sm btn-outline-dark py-0 ms-1";
     button.textContent = "Visa nummer";
     form.appendChild(button);
     td.appendChild(form);
