@@ -659,14 +659,22 @@ def test_announcing_after_logout_stops_when_the_slot_is_filled(asgi_server: Asgi
         context.close()
 
 
-def test_show_number_and_thanks_sms_with_keep_yes_numbers(tmp_path: Path, staff_tabs: list[Any], phone: Any) -> None:
+def test_show_number_and_thanks_sms_with_keep_yes_numbers(
+    tmp_path: Path, staff_tabs: list[Any], phone: Any, browser: Any
+) -> None:
     """CAMPAIGN_KEEP_YES_NUMBERS=true: "Visa nummer" på en live-ritad JA-rad, numret står kvar vid nästa
-    ändring; "Bokad" ger tack-SMS-rutan med kostnad på den andra sidan, och frågan före sändningen."""
+    ändring; "Bokad" ger tack-SMS-rutan med kostnad på den andra sidan, och frågan före sändningen.
+    Båda lägena granskas med axe-core."""
+    from tests.e2e.test_accessibility import axe_violations
+
     with running_asgi_server(tmp_path, CAMPAIGN_KEEP_YES_NUMBERS="true") as server:
         staff, other = staff_tabs
         errors = collect_console_errors(staff) + collect_console_errors(other)
         log_in(staff, server.url, "anna", STAFF_PASSWORD)
         log_in(other, server.url, "bertil", STAFF_PASSWORD)
+        # axe-core läggs in i en egen flik med CSP förbigången (bara i testwebbläsaren); de andra har portalens CSP.
+        auditor = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT, bypass_csp=True).new_page()
+        log_in(auditor, server.url, "anna", STAFF_PASSWORD)
         for tab in staff_tabs:
             tab.goto(server.campaign_url())
             wait_for_state(tab, "live")
@@ -682,6 +690,11 @@ def test_show_number_and_thanks_sms_with_keep_yes_numbers(tmp_path: Path, staff_
         other.wait_for_function("() => document.querySelector('[data-testid=nej]').textContent === '1'", timeout=2000)
         assert other.get_by_test_id("visat-nummer").inner_text() == "070-123 45 69"  # står kvar efter omritningen
         assert other.locator("tr", has_text="Karl Karlsson").get_by_role("button", name="Visa nummer").count() == 0
+        auditor.goto(server.campaign_url())
+        assert auditor.get_by_role("button", name="Visa nummer").count() == 2
+        auditor.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Visa nummer").click()
+        auditor.get_by_test_id("visat-nummer").wait_for(timeout=2000)
+        assert axe_violations(auditor) == []
 
         staff.once("dialog", lambda dialog: dialog.accept())
         staff.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Bokad").click()
@@ -689,6 +702,9 @@ def test_show_number_and_thanks_sms_with_keep_yes_numbers(tmp_path: Path, staff_
         other.get_by_test_id("tack-sms").wait_for(state="visible", timeout=2000)
         assert "1 SMS (1 SMS-del), uppskattad kostnad 0,35 kr." in other.get_by_test_id("tack-sms").inner_text()
         assert other.get_by_test_id("visat-nummer").count() == 0  # Lisas nummer raderades vid bokningen
+        auditor.goto(server.campaign_url())
+        assert auditor.get_by_test_id("tack-sms").is_visible() and axe_violations(auditor) == []
+        auditor.context.close()
         assert other.evaluate(NOT_RELOADED)
         questions: list[str] = []
 
