@@ -210,7 +210,11 @@ def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
 def thanks(request: HttpRequest, pk: int) -> HttpResponse:
     """Tack-SMS till övriga JA när tiden är tillsatt (`skicka`), eller inget tack-SMS (numren raderas)."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    if request.POST.get("val") != "skicka":
+    choice = request.POST.get("val")
+    if choice not in ("skicka", "inget"):
+        messages.error(request, "Okänt val. Ladda om sidan och försök igen; inget har skickats eller raderats.")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    if choice == "inget":
         skip_thanks(campaign)
         messages.success(request, "Inget tack-SMS skickas. Numren till övriga JA-patienter är raderade.")
         return redirect("campaigns:detail", pk=campaign.pk)

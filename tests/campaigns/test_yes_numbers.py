@@ -287,7 +287,10 @@ def test_no_thanks_wipes_the_numbers_without_sending(
     """ "Skicka inget": numren raderas direkt och inget SMS skickas."""
     campaign = thanks_campaign(staff_user, staff_client)
     sms_outbox.clear()
-    response = staff_client.post(reverse("campaigns:thanks", args=[campaign.pk]), {"val": "inget"}, follow=True)
+    url = reverse("campaigns:thanks", args=[campaign.pk])
+    odd = staff_client.post(url, {"val": "kanske"}, follow=True)
+    assert "Okänt val." in odd.content.decode() and set(kept_numbers(campaign)) == {"Anna Andersson", "Olle Olsson"}
+    response = staff_client.post(url, {"val": "inget"}, follow=True)
     assert "Inget tack-SMS skickas." in response.content.decode()
     assert kept_numbers(campaign) == {} and sms_outbox == []
 
