@@ -29,6 +29,9 @@ class Action(models.TextChoices):
     CAMPAIGN_PURGED = "campaign_purged", "Kampanjer raderade"
     OPT_OUT_ADDED = "opt_out_added", "Patient avböjde fler förfrågningar"
     OPT_OUT_REMOVED = "opt_out_removed", "Avböjande borttaget av administratör"
+    CAMPAIGN_REOPENED = "campaign_reopened", "Kampanj öppnad igen"
+    CALL_OUTCOME = "call_outcome", "Samtal med JA-patient noterat"
+    CAMPAIGN_THANKS = "campaign_thanks", "Tack-SMS till övriga JA-patienter"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -119,6 +122,7 @@ class AccessKind(models.TextChoices):
     AUDIT_ADMIN = "audit_admin", "Audit-loggen i admin"
     ACCESS_LOG = "access_log", "Åtkomstloggen"
     ACCESS_CSV = "access_csv", "Åtkomstloggen som CSV"
+    PHONE_REVEAL = "phone_reveal", "Visat nummer till JA-patient"
 
 
 class AccessEvent(AppendOnlyLog):
@@ -144,6 +148,8 @@ class AccessEvent(AppendOnlyLog):
     kind = models.CharField("visning", max_length=32, choices=AccessKind.choices)
     # Bara id:t (ingen främmande nyckel): raden finns kvar när kampanjen har raderats.
     campaign_id = models.PositiveBigIntegerField("kampanj-id", null=True, blank=True)
+    # Vems nummer som visades ("Visa nummer"); bara id:t, som kampanjens.
+    recipient_id = models.PositiveBigIntegerField("mottagar-id", null=True, blank=True)
 
     class Meta:
         verbose_name = "åtkomsthändelse"
@@ -157,4 +163,10 @@ class AccessEvent(AppendOnlyLog):
     def __str__(self) -> str:
         """Kort beskrivning för felsökning."""
         target = f" kampanj {self.campaign_id}" if self.campaign_id else ""
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.get_kind_display()}{target}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.shown_kind}{target}"
+
+    @property
+    def shown_kind(self) -> str:
+        """Visningen med vems nummer det gällde, t.ex. "Visat nummer till JA-patient (mottagare 12)"."""
+        label = self.get_kind_display()
+        return f"{label} (mottagare {self.recipient_id})" if self.recipient_id else label

@@ -19,8 +19,8 @@ from common.privacy import phone_like_field
 #: Samma användare, samma slags visning och samma kampanj inom så här lång tid ger bara en rad i
 #: åtkomstloggen: en öppen sida som pollar var 5:e sekund blir en rad per minut, inte tolv.
 ACCESS_DEDUPLICATION = timedelta(minutes=1)
-#: Visningar som alltid skrivs: varje export är en fil som lämnar portalen.
-ACCESS_ALWAYS_RECORDED = frozenset({AccessKind.AUDIT_CSV, AccessKind.ACCESS_CSV})
+#: Visningar som alltid skrivs: varje export är en fil som lämnar portalen, och varje visat nummer.
+ACCESS_ALWAYS_RECORDED = frozenset({AccessKind.AUDIT_CSV, AccessKind.ACCESS_CSV, AccessKind.PHONE_REVEAL})
 
 
 class PersonalDataInAudit(ValueError):
@@ -60,10 +60,12 @@ def check_fields(fields: dict[str, Any]) -> None:
             raise PersonalDataInAudit(f"Fältet {field!r} liknar ett telefonnummer och loggas inte.")
 
 
-def record_access(kind: AccessKind, *, user: User, campaign_id: int | None = None) -> AccessEvent | None:
-    """Skriver att `user` tittade på något (en kampanj eller en logg) i åtkomstloggen.
+def record_access(
+    kind: AccessKind, *, user: User, campaign_id: int | None = None, recipient_id: int | None = None
+) -> AccessEvent | None:
+    """Skriver att `user` tittade på något (en kampanj, en logg, ett nummer) i åtkomstloggen.
 
-    Bara id:n sparas. En likadan visning (samma användare, slag och kampanj) under den senaste
+    Bara id:n sparas (`recipient_id`: vems nummer som visades). En likadan visning (samma användare, slag och kampanj) under den senaste
     minuten ger ingen ny rad (ACCESS_DEDUPLICATION), utom för exporter. Returnerar den nya raden,
     eller None när en likadan redan fanns.
     """
@@ -73,7 +75,11 @@ def record_access(kind: AccessKind, *, user: User, campaign_id: int | None = Non
     if kind not in ACCESS_ALWAYS_RECORDED and recent.exists():
         return None
     return AccessEvent.objects.create(
-        kind=kind, actor=user, actor_username=user.get_username(), campaign_id=campaign_id
+        kind=kind,
+        actor=user,
+        actor_username=user.get_username(),
+        campaign_id=campaign_id,
+        recipient_id=recipient_id,
     )
 
 

@@ -189,7 +189,7 @@ def _audit_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
 def _access_rows(events: QuerySet[AccessEvent]) -> Iterator[list[Any]]:
     """Åtkomstloggens rader: tidpunkt, användare, visning och kampanjens id."""
     for event in events.iterator():
-        yield [_local(event.created_at), event.actor_username, event.get_kind_display(), event.campaign_id]
+        yield [_local(event.created_at), event.actor_username, event.shown_kind, event.campaign_id]
 
 
 def _csv(name: str, titles: list[str], rows: Iterable[list[Any]]) -> HttpResponse:

@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
 from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
+from campaigns.outcomes import can_reopen, reopen_deadline
+from campaigns.yes_numbers import THANKS_WINDOW, can_reveal, thanks_offer
 from smsportal.ledger import delivery_statuses
 
 
@@ -25,13 +28,40 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
         (r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at or campaign.created_at
     )
     waiting = [r for r in recipients if not r.answer]
-    for position, recipient in enumerate(yes, start=1):
-        recipient.role = "Ring först" if position == 1 else f"Reserv {position - 1}"
+    _assign_roles(campaign, yes)
     sent = sum(r.send_status == Recipient.SendStatus.SENT for r in recipients)
+    rows = yes + no + waiting
     return {
-        "rows": yes + no + waiting,
+        "rows": rows,
+        "booked": booked_recipient(campaign, rows),
+        "can_reopen": can_reopen(campaign),
+        "thanks": thanks_offer(campaign),
         "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
     }
+
+
+def _assign_roles(campaign: Campaign, yes: list[Recipient]) -> None:
+    """Ring-kolumnen för JA i svarsordning: samtalets utfall om det finns, annars "Ring först" för
+    första JA utan utfall (bara i en öppen kampanj) och "Reserv 1", "Reserv 2" … för resten.
+
+    En tillsatt, avslutad eller passerad kampanj har ingen "Ring först".
+    """
+    call_first = campaign.is_open
+    reserve = 0
+    for recipient in yes:
+        if recipient.call_outcome:
+            recipient.role = recipient.get_call_outcome_display()
+        elif call_first:
+            recipient.role = "Ring först"
+            call_first = False
+        else:
+            reserve += 1
+            recipient.role = f"Reserv {reserve}"
+
+
+def booked_recipient(campaign: Campaign, rows: Iterable[Recipient]) -> Recipient | None:
+    """Patienten som fick tiden ("Bokad"), ur de redan hämtade raderna; None om ingen."""
+    return next((r for r in rows if r.pk == campaign.booked_recipient_id), None)
 
 
 def _attach_delivery(recipients: list[Recipient]) -> None:
@@ -40,6 +70,7 @@ def _attach_delivery(recipients: list[Recipient]) -> None:
     statuses = delivery_statuses((r.provider, r.provider_message_id) for r in sent)
     for recipient in recipients:
         recipient.delivery = ""
+        recipient.can_reveal = can_reveal(recipient)
     for recipient in sent:
         recipient.delivery = statuses[(recipient.provider, recipient.provider_message_id)]
 
@@ -51,6 +82,10 @@ def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datet
     """
     now = timezone.now()
     moments = [campaign.slot_at] if campaign.is_open else []
+    if campaign.status == Campaign.Status.FILLED:
+        moments.append(reopen_deadline(campaign))  # "Öppna igen" försvinner då
+        if campaign.status_changed_at:
+            moments.append(campaign.status_changed_at + THANKS_WINDOW)  # och tack-SMS:et
     moments += [
         r.send_started_at + SENDING_UNCERTAIN_AFTER
         for r in recipients
@@ -88,12 +123,16 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
     `data` är `dashboard_rows(campaign)` om den redan är byggd.
     """
     data = data or dashboard_rows(campaign)
+    booked = booked_recipient(campaign, data["rows"])
     return {
         "campaign": {
             "id": campaign.pk,
             "status": campaign.status,
             "status_label": campaign.get_status_display(),
             "is_open": campaign.is_open,
+            "booked_name": booked.name if booked else "",
+            "can_reopen": can_reopen(campaign),
+            "thanks": asdict(data["thanks"]) if data["thanks"] else None,
         },
         "counts": data["counts"],
         "rows": [
@@ -107,6 +146,8 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
                 "answer": r.answer,
                 "answered_at": timezone.localtime(r.answered_at).strftime("%H:%M") if r.answered_at else "",
                 "role": getattr(r, "role", ""),
+                "call_outcome": r.call_outcome,
+                "can_reveal": r.can_reveal,
             }
             for r in data["rows"]
         ],

@@ -2,7 +2,8 @@
 
 Varje mottagare tas en gång (villkorlig uppdatering queued → sending), skickas genom
 `smsportal.sending.send_and_record` (en rad i SMS-registret med kampanjens id, aldrig numret)
-och får sitt krypterade nummer raderat direkt efteråt. En arbetsprocess som dör mitt i lämnar
+och får sitt krypterade nummer raderat direkt efteråt (med CAMPAIGN_KEEP_YES_NUMBERS först
+när svaret kommer eller kampanjen tar slut, se `campaigns.yes_numbers`). En arbetsprocess som dör mitt i lämnar
 mottagaren i `sending`, som visas som osäkert och aldrig skickas igen.
 
 Är alla leverantörer tillfälligt nere (går inte att nå, 5xx, 429) går mottagaren tillbaka
@@ -42,6 +43,7 @@ from campaigns.events import campaign_changed
 from campaigns.messages import message_for
 from campaigns.models import Campaign, Recipient
 from campaigns.phones import PhoneDecryptionError, decrypt_phone
+from campaigns.yes_numbers import keep_after_send, wipe_ended_numbers
 from smsportal.sending import AttemptStatus, Purpose, send_and_record
 
 logger = logging.getLogger(__name__)
@@ -138,12 +140,13 @@ def cancel_unsendable(now: datetime | None = None, recipient_id: int | None = No
 
 
 def requeue_stuck_work() -> int:
-    """Minutschemat: avbryter köade mottagare i stängda kampanjer, köar om mottagare som fastnat
+    """Minutschemat: avbryter köade mottagare i stängda kampanjer, raderar JA-nummer i kampanjer som
+    tagit slut (`yes_numbers.wipe_ended_numbers`), köar om mottagare som fastnat
     i kön eller vars nästa försök är inne, och personalaviseringar som inte kunde köas.
 
     Returnerar antalet avbrutna och köade tillsammans.
     """
-    return cancel_unsendable() + requeue_stuck_recipients() + requeue_missed_alerts()
+    return cancel_unsendable() + wipe_ended_numbers() + requeue_stuck_recipients() + requeue_missed_alerts()
 
 
 def _enqueue(recipients: Iterable[tuple[int, int]]) -> bool:
@@ -295,17 +298,29 @@ def _retry_later(recipient: Recipient, reason: str) -> bool:
 def _finish(recipient_id: int, status: str, campaign_id: int | None = None, **fields: object) -> None:
     """Sätter slutstatus och raderar det krypterade numret i samma uppdatering; sidorna meddelas.
 
-    `campaign_id` (om anroparen redan vet den) sparar en fråga per SMS.
+    Med CAMPAIGN_KEEP_YES_NUMBERS ligger ett skickat nummer kvar tills svaret kommer (NEJ raderar
+    det) eller kampanjen tar slut (`campaigns.yes_numbers`). `campaign_id` (om anroparen redan
+    vet den) sparar en fråga per SMS.
     """
-    Recipient.objects.filter(pk=recipient_id).update(send_status=status, phone_encrypted="", retry_at=None, **fields)
+    keep = keep_after_send(status)
+    if not keep:
+        fields["phone_encrypted"] = ""
+    Recipient.objects.filter(pk=recipient_id).update(send_status=status, retry_at=None, **fields)
     if campaign_id is None:
-        _notify(recipient_id)
+        campaign_id = _notify(recipient_id)
     else:
         campaign_changed(campaign_id)
+    if keep and campaign_id is not None:
+        # Tillsattes eller stängdes kampanjen under sändningen: numret raderas nu, inte först om en minut.
+        wipe_ended_numbers(campaign_id=campaign_id)
 
 
-def _notify(recipient_id: int) -> None:
-    """Meddelar kampanjens öppna sidor att mottagarens sändstatus ändrats (fel fångas i events)."""
+def _notify(recipient_id: int) -> int | None:
+    """Meddelar kampanjens öppna sidor att mottagarens sändstatus ändrats (fel fångas i events).
+
+    Returnerar kampanjens id (None om mottagaren inte finns längre).
+    """
     campaign_id = Recipient.objects.filter(pk=recipient_id).values_list("campaign_id", flat=True).first()
     if campaign_id is not None:
         campaign_changed(campaign_id)
+    return campaign_id

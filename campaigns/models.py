@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -90,6 +90,11 @@ class Campaign(models.Model):
         return self.status == self.Status.ACTIVE and self.slot_at > timezone.now()
 
     @property
+    def answer_until(self) -> datetime:
+        """Svarstiden, eller tiden själv för kampanjer från före fältet (tom svarstid)."""
+        return self.answer_deadline or self.slot_at
+
+    @property
     def shown_status(self) -> str:
         """Status för personalen; en aktiv kampanj vars tid har passerat visas som passerad."""
         if self.status == self.Status.ACTIVE and not self.is_open:
@@ -157,6 +162,7 @@ class Recipient(models.Model):
     # Visningsfält som campaigns.dashboard sätter på raderna den visar; sparas inte i databasen.
     role: str
     delivery: str
+    can_reveal: bool
 
     class Meta:
         verbose_name = "mottagare"

@@ -23,6 +23,7 @@ from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
+from campaigns.yes_numbers import wipe_ended_numbers
 from smsportal import devoutbox
 from smsportal.phone import mask_phone
 
@@ -161,9 +162,13 @@ def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
         current.answer = answer
         current.answered_at = timezone.now()
         current.yes_rank = None
+        fields = ["answer", "answered_at", "yes_rank"]
         if answer == Recipient.Answer.YES:
             current.yes_rank, position = _next_yes_place(campaign, current)
-        current.save(update_fields=["answer", "answered_at", "yes_rank"])
+        elif current.phone_encrypted:
+            current.phone_encrypted = ""  # NEJ: numret sparas aldrig (CAMPAIGN_KEEP_YES_NUMBERS)
+            fields.append("phone_encrypted")
+        current.save(update_fields=fields)
         campaign_changed(campaign.pk)
         if answer == Recipient.Answer.YES:
             queue_staff_alert(campaign)
@@ -191,25 +196,31 @@ def yes_position(recipient: Recipient) -> int | None:
     return ahead + 1
 
 
-def change_status(campaign: Campaign, user: Any, status: str) -> bool:
+def change_status(campaign: Campaign, user: Any, status: str, booked: Recipient | None = None) -> bool:
     """Tillsätter eller avslutar en aktiv kampanj; sant bara för den som faktiskt ändrade.
 
     Två i personalen som trycker samtidigt är ofarligt: villkoret status=aktiv gör att
     bara den första ändrar och loggas. Osända mottagare får aldrig sitt SMS och deras
-    krypterade nummer raderas direkt.
+    krypterade nummer raderas direkt. `booked` är patienten som fick tiden ("Bokad" på
+    raden, se `campaigns.outcomes`); utan den tillsattes tiden utanför listan. Audit får
+    bara id:n, aldrig namnet.
     """
     with transaction.atomic():
         changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
-            status=status, status_changed_at=timezone.now()
+            status=status, status_changed_at=timezone.now(), booked_recipient=booked
         )
         if not changed:
             return False
         Recipient.objects.filter(campaign=campaign, send_status=Recipient.SendStatus.QUEUED).update(
             send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
         )
+        wipe_ended_numbers(campaign_id=campaign.pk)  # JA-nummer: bara övriga JA, för tack-SMS:et
         campaign_changed(campaign.pk)
         action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
-        record(action, actor=user, status=Campaign.Status(status).label, data={"kampanj": campaign.pk})
+        data = {"kampanj": campaign.pk}
+        if booked is not None:
+            data["bokad_mottagare"] = booked.pk
+        record(action, actor=user, status=Campaign.Status(status).label, data=data)
     return True
 
 
@@ -255,10 +266,11 @@ def purge_expired(now: datetime | None = None) -> int:
 
 def wipe_unsendable_numbers(now: datetime) -> int:
     """Raderar krypterade nummer som aldrig skickas: köade i stängda eller passerade kampanjer
-    (t.ex. när kön låg nere; samma som minutschemat gör) och sändningar som blev kvar efter en
+    (t.ex. när kön låg nere; samma som minutschemat gör), JA-nummer i kampanjer som tagit slut
+    (`yes_numbers.wipe_ended_numbers`) och sändningar som blev kvar efter en
     krasch. Returnerar antalet.
     """
-    cancelled = cancel_unsendable(now)
+    cancelled = cancel_unsendable(now) + wipe_ended_numbers(now)
     crashed = (
         Recipient.objects.filter(send_status=Recipient.SendStatus.SENDING, send_started_at__lt=now - STALE_SENDING)
         .exclude(phone_encrypted="")

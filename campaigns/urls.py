@@ -13,4 +13,8 @@ urlpatterns = [
     path("<int:pk>/status/", views.campaign_snapshot, name="snapshot"),
     path("<int:pk>/tillsatt/", views.campaign_status, {"status": Campaign.Status.FILLED}, name="fill"),
     path("<int:pk>/avsluta/", views.campaign_status, {"status": Campaign.Status.CLOSED}, name="close"),
+    path("<int:pk>/samtal/", views.call_outcome, name="outcome"),
+    path("<int:pk>/oppna-igen/", views.campaign_reopen, name="reopen"),
+    path("<int:pk>/visa-nummer/", views.reveal_phone, name="reveal"),
+    path("<int:pk>/tack-sms/", views.thanks, name="thanks"),
 ]

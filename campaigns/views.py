@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.sessions import background_request
@@ -18,8 +19,10 @@ from campaigns.dashboard import dashboard_rows, snapshot
 from campaigns.forms import CampaignForm
 from campaigns.messages import message_for, message_with_consent, message_without_consent
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
+from campaigns.outcomes import CALL_BUTTONS, CallResult, record_call_outcome, reopen_campaign
 from campaigns.services import change_status, create_campaign
 from campaigns.watch import watch_token
+from campaigns.yes_numbers import THANKS_TEXT, reveal_number, send_thanks, skip_thanks, thanks_offer
 from common.smstext import analyse
 from common.users import signed_in_user
 from smsportal.phone import national_format
@@ -119,9 +122,15 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record_access(AccessKind.CAMPAIGN_PAGE, user=signed_in_user(request), campaign_id=campaign.pk)
     # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
     token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
-    return render(
-        request, "campaigns/detail.html", {"campaign": campaign, "watch_token": token, **dashboard_rows(campaign)}
-    )
+    context = {
+        "campaign": campaign,
+        "watch_token": token,
+        "call_buttons": CALL_BUTTONS,
+        "keep_yes_numbers": settings.CAMPAIGN_KEEP_YES_NUMBERS,
+        "thanks_text": THANKS_TEXT,
+        **dashboard_rows(campaign),
+    }
+    return render(request, "campaigns/detail.html", context)
 
 
 @login_required
@@ -139,11 +148,93 @@ def campaign_snapshot(request: HttpRequest, pk: int) -> JsonResponse:
 @require_POST
 @login_required
 def campaign_status(request: HttpRequest, pk: int, status: str) -> HttpResponse:
-    """ "Tiden är tillsatt" eller "Avsluta": stänger alla länkar på en gång."""
+    """ "Tiden är tillsatt" (reserv när tiden gick till någon utanför listan; annars "Bokad" på
+    patientens rad) eller "Avsluta": stänger alla länkar på en gång."""
     campaign = get_object_or_404(Campaign, pk=pk)
     if change_status(campaign, request.user, status):
         text = "Tiden är tillsatt" if status == Campaign.Status.FILLED else "Kampanjen är avslutad"
         messages.success(request, f"{text}. Patienternas länkar visar nu att tiden är tagen.")
     else:
         messages.info(request, "Kampanjen var redan stängd.")
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@require_POST
+@login_required
+def call_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Bokad", "Nådde inte" eller "Tackade nej i telefon" på en JA-rad (se `campaigns.outcomes`)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        recipient_id = int(request.POST.get("recipient", ""))
+    except ValueError:
+        recipient_id = 0
+    result = record_call_outcome(campaign, recipient_id, request.POST.get("outcome", ""), request.user)
+    return _after(request, campaign, result)
+
+
+@require_POST
+@login_required
+def campaign_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Öppna igen": bokningen föll bort före svarstiden."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return _after(request, campaign, reopen_campaign(campaign, request.user))
+
+
+def _after(request: HttpRequest, campaign: Campaign, result: CallResult) -> HttpResponse:
+    """Beskedet som meddelande på kampanjsidan, och tillbaka dit."""
+    messages.add_message(
+        request, {"success": messages.SUCCESS, "info": messages.INFO}.get(result.level, messages.ERROR), result.message
+    )
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@never_cache
+@require_POST
+@login_required
+def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Visa nummer" på en JA-rad (CAMPAIGN_KEEP_YES_NUMBERS): numret, aldrig cachat; varje visning
+    skrivs i åtkomstloggen. Sidans skript får JSON; utan skript visas en liten sida."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        recipient_id = int(request.POST.get("recipient", ""))
+    except ValueError:
+        recipient_id = 0
+    revealed = reveal_number(campaign, recipient_id, signed_in_user(request))
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if revealed is None:
+        error = "Numret finns inte längre: det raderas när patienten svarar NEJ och när kampanjen tar slut."
+        if wants_json:
+            return JsonResponse({"error": error}, status=404)
+        messages.error(request, error)
+        return redirect("campaigns:detail", pk=campaign.pk)
+    recipient, number = revealed
+    if wants_json:
+        return JsonResponse({"id": recipient.pk, "phone": number})
+    return render(request, "campaigns/phone.html", {"campaign": campaign, "recipient": recipient, "number": number})
+
+
+@require_POST
+@login_required
+def thanks(request: HttpRequest, pk: int) -> HttpResponse:
+    """Tack-SMS till övriga JA när tiden är tillsatt (`skicka`), eller inget tack-SMS (numren raderas)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    choice = request.POST.get("val")
+    if choice not in ("skicka", "inget"):
+        messages.error(request, "Okänt val. Ladda om sidan och försök igen; inget har skickats eller raderats.")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    if choice == "inget":
+        skip_thanks(campaign)
+        messages.success(request, "Inget tack-SMS skickas. Numren till övriga JA-patienter är raderade.")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    if thanks_offer(campaign) is None:
+        messages.info(request, "Det finns inga tack-SMS att skicka (redan skickade, bortvalda eller numren raderade).")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    result = send_thanks(campaign, request.user)
+    total = result.sent + result.failed
+    patients = "patient" if total == 1 else "patienter"
+    if result.failed:
+        text = f"Tack-SMS skickat till {result.sent} av {total} {patients}; resten misslyckades."
+        messages.warning(request, text)
+    else:
+        messages.success(request, f"Tack-SMS skickat till {result.sent} {patients}. Numren är raderade.")
     return redirect("campaigns:detail", pk=campaign.pk)

@@ -455,6 +455,11 @@ if CAMPAIGN_SMS_PER_SECOND < 0 or 0 < CAMPAIGN_SMS_PER_SECOND < Q_CLUSTER["worke
 # med ökande väntan (1, 2, 4, 4 … minuter) i så här många minuter från första felet innan det
 # blir "misslyckades" (0 = inget nytt försök). Numret ligger krypterat kvar tills dess.
 CAMPAIGN_SEND_RETRY_MINUTES = 15
+# Nummer till patienter som svarat JA: false (standard, förstudiens regel) = inget nummer sparas
+# efter sändningen, personalen slår upp patienten i journalen; true = numret till den som svarat
+# JA sparas krypterat tills kampanjen tar slut ("Visa nummer", tack-SMS), sedan raderas det.
+# NEJ och obesvarade raderas alltid (se README, Dataskydd).
+CAMPAIGN_KEEP_YES_NUMBERS = env.bool("CAMPAIGN_KEEP_YES_NUMBERS", default=False)
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # Patientsidorna /s/<kod>: true = en patient som samtyckt ser sitt förnamn och operationstypen;

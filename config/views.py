@@ -31,6 +31,7 @@ def data_protection(request: HttpRequest) -> HttpResponse:
             "mfa_required": mfa_required(),
             "opt_out_days": getattr(settings, "OPT_OUT_RETENTION_DAYS", 365),
             "clinic_phone": getattr(settings, "CLINIC_PHONE", ""),
+            "keep_yes_numbers": settings.CAMPAIGN_KEEP_YES_NUMBERS,
         },
     )
 

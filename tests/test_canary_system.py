@@ -198,14 +198,18 @@ def secret_needles(campaign: Campaign) -> list[str]:
 
 
 def staff_follow_up(staff: Client, admin: Client, campaign: Campaign) -> str:
-    """Personalen ser läget, tillsätter tiden och läser audit-sidan och CSV:n; returnerar sidorna."""
+    """Personalen ser läget, bokar första JA ("Bokad") och läser audit-sidan och CSV:n; returnerar sidorna."""
     detail = reverse("campaigns:detail", args=[campaign.pk])
     page = staff.get(detail).content.decode()
     assert ">levererat<" in page and ">ej levererat<" in page
-    assert staff.post(reverse("campaigns:fill", args=[campaign.pk])).status_code == 302
+    first = staff.get(reverse("campaigns:snapshot", args=[campaign.pk])).json()["rows"][0]
+    assert first["role"] == "Ring först"
+    booked = {"recipient": first["id"], "outcome": "booked"}
+    assert staff.post(reverse("campaigns:outcome", args=[campaign.pk]), booked).status_code == 302
     snapshot = staff.get(reverse("campaigns:snapshot", args=[campaign.pk])).json()
     assert snapshot["campaign"]["is_open"] is False and snapshot["counts"]["yes"] == 2
-    assert [row["role"] for row in snapshot["rows"]] == ["Ring först", "Reserv 1"]
+    assert [row["role"] for row in snapshot["rows"]] == ["Bokad", "Reserv 1"]
+    assert snapshot["campaign"]["booked_name"] == first["name"]
     zelmira = campaign.recipients.get(name=CONSENT_NAME)
     assert "Tiden är inte längre ledig" in Client().get(url(zelmira)).content.decode()
     audit_page = admin.get(reverse("audit:log")).content.decode()

@@ -59,6 +59,23 @@
   const progress = root.querySelector("progress");
   const hint = root.querySelector("[data-live-hint]");
   const plainTitle = document.title;
+  const outcomeUrl = root.dataset.outcomeUrl;
+  const csrfToken = root.dataset.csrfToken || "";
+  const bookedBox = root.querySelector("[data-booked]");
+  const bookedText = root.querySelector("[data-booked-text]");
+  const reopenForm = root.querySelector("[data-reopen]");
+  const revealUrl = root.dataset.revealUrl;
+  const thanksBox = root.querySelector("[data-thanks]");
+  // "Visa nummer": visade nummer per mottagare (bara i sidans minne; glöms vid utloggning).
+  const revealed = new Map();
+  // Knapparna på en JA-rad (samma som campaigns.outcomes.CALL_BUTTONS): utfall, text, stil, fråga.
+  const CALL_BUTTONS = [
+    ["booked", "Bokad", "btn-success",
+      "Bokad – fick patienten tiden? Kampanjen blir tillsatt och alla andra patienters länkar visar att tiden är tagen."],
+    ["not_reached", "Nådde inte", "btn-outline-dark", "Nådde du inte patienten? Ring först flyttas till nästa JA."],
+    ["declined", "Tackade nej i telefon", "btn-outline-dark",
+      "Tackade patienten nej i telefon? Ring först flyttas till nästa JA."],
+  ];
 
   let socket = null;
   let stopped = false; // utloggad eller sidan lämnas: inga fler försök
@@ -98,6 +115,9 @@
       showMessage(TEXT_DELETED, false);
       if (openActions) {
         openActions.hidden = true; // inget kvar att tillsätta eller avsluta
+      }
+      if (reopenForm) {
+        reopenForm.hidden = true;
       }
       soundButton.hidden = true;
     } else {
@@ -214,10 +234,14 @@
       element.hidden = false;
     });
     rowElements.clear();
+    revealed.clear();
     previousAnswers = new Map();
     announcer.textContent = "";
     if (openActions) {
       openActions.hidden = true; // "Tiden är tillsatt"/"Avsluta" kräver inloggning
+    }
+    if (reopenForm) {
+      reopenForm.hidden = true; // "Öppna igen" kräver också inloggning
     }
   }
 
@@ -418,8 +442,8 @@
     progress.max = Math.max(counts.total, 1);
     progress.value = counts.sent;
     progress.textContent = counts.sent + "/" + counts.total;
-    renderStatus(snapshot.campaign);
     campaignOpen = snapshot.campaign.is_open;
+    renderStatus(snapshot.campaign);
 
     const newYes = [];
     const answers = new Map();
@@ -459,8 +483,44 @@
     if (openActions) {
       openActions.hidden = !campaign.is_open;
     }
+    if (reopenForm) {
+      reopenForm.hidden = !campaign.can_reopen;
+    }
+    renderBooked(campaign);
+    renderThanks(campaign.thanks);
     // Stängd kampanj: inga fler JA att larma om, så ingen ljudknapp.
     soundButton.hidden = !campaign.is_open;
+  }
+
+  /** Vem som fick tiden (tillsatt kampanj): namnet i fetstil, eller att den gick utanför listan. */
+  function renderBooked(campaign) {
+    if (!bookedBox) {
+      return;
+    }
+    bookedBox.hidden = campaign.status !== "filled";
+    if (campaign.booked_name) {
+      const strong = document.createElement("strong");
+      strong.textContent = campaign.booked_name;
+      bookedText.replaceChildren("Tiden gick till ", strong, ".");
+    } else {
+      bookedText.textContent = "Tiden tillsattes utan patient från listan.";
+    }
+  }
+
+  /** Tack-SMS-rutan (tillsatt kampanj med sparade JA-nummer): antal, delar och kostnad före bekräftelsen. */
+  function renderThanks(thanks) {
+    if (!thanksBox || !thanksBox.isConnected) {
+      return;
+    }
+    thanksBox.hidden = !thanks;
+    if (!thanks) {
+      return;
+    }
+    const parts = thanks.segments + (thanks.segments === 1 ? " SMS-del" : " SMS-delar");
+    const summary = thanks.count + " SMS (" + parts + "), uppskattad kostnad " + thanks.cost + " kr.";
+    thanksBox.querySelector("[data-thanks-summary]").textContent = summary;
+    thanksBox.querySelector("[data-thanks-send]").dataset.confirm =
+      "Skicka tack-SMS till " + thanks.count + (thanks.count === 1 ? " patient? " : " patienter? ") + summary;
   }
 
   /** Raderna i given ordning (Ring först, reserver, NEJ, ej svarat); befintliga rader återanvänds. */
@@ -492,15 +552,84 @@
     tr.classList.toggle("table-success", row.role === "Ring först");
     const cells = [
       cell(row.name, "fw-semibold"),
-      cell(row.phone_masked, "text-nowrap"),
+      phoneCell(row),
       cell(row.consent ? "ja" : "nej"),
       cell(row.send_status),
       deliveryCell(row.delivery),
       answerCell(row.answer),
       cell(row.answered_at || "–", "text-nowrap"),
-      roleCell(row.role),
+      roleCell(row),
     ];
     tr.replaceChildren.apply(tr, cells);
+  }
+
+  /** Nummercellen: maskerat nummer, och för en JA-rad med sparat nummer "Visa nummer" (eller det visade numret). */
+  function phoneCell(row) {
+    const td = cell(row.phone_masked, "text-nowrap");
+    const id = String(row.id);
+    if (!row.can_reveal) {
+      revealed.delete(id); // numret är raderat: visa det inte längre
+      return td;
+    }
+    if (revealed.has(id)) {
+      td.appendChild(shownNumber(revealed.get(id)));
+      return td;
+    }
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = revealUrl;
+    form.className = "d-inline";
+    form.dataset.fetch = "";
+    form.dataset.reveal = "";
+    form.append(hidden("csrfmiddlewaretoken", csrfToken), hidden("recipient", id));
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.className = "btn btn-sm btn-outline-dark py-0 ms-1";
+    button.textContent = "Visa nummer";
+    form.appendChild(button);
+    td.appendChild(form);
+    return td;
+  }
+
+  /** Det visade numret (fetstil, efter det maskerade). */
+  function shownNumber(number) {
+    const strong = document.createElement("strong");
+    strong.className = "ms-2";
+    strong.dataset.testid = "visat-nummer";
+    strong.textContent = number;
+    return strong;
+  }
+
+  /** "Visa nummer": hämtar numret (aldrig cachat; servern skriver visningen i åtkomstloggen). */
+  async function reveal(form) {
+    const id = form.querySelector("input[name=recipient]").value;
+    const button = form.querySelector("button");
+    button.disabled = true;
+    let data = null;
+    try {
+      const response = await fetch(revealUrl, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      data = await response.json();
+    } catch (error) {
+      data = { error: "Numret kunde inte hämtas. Försök igen." };
+    }
+    if (data && data.phone) {
+      revealed.set(id, data.phone);
+      // Raden kan ha ritats om under hämtningen: byt formuläret som står i raden nu.
+      const tr = rowElements.get(id);
+      const current = (tr && tr.querySelector("form[data-reveal]")) || form;
+      current.replaceWith(shownNumber(data.phone));
+    } else {
+      const span = document.createElement("span");
+      span.className = "ms-2 text-danger";
+      span.textContent = (data && data.error) || "Numret kunde inte hämtas.";
+      form.replaceWith(span);
+    }
   }
 
   /** En tabellcell med text (och eventuell klass). */
@@ -553,15 +682,57 @@
     return td;
   }
 
-  /** Ring-cellen: "Ring först" i rött, reserverna i gult. */
-  function roleCell(role) {
+  /** Ring-cellen: "Ring först" i rött, samtalets utfall (Bokad grönt), reserverna i gult; på en
+   * JA-rad i en öppen kampanj dessutom knapparna för samtalets utfall. */
+  function roleCell(row) {
     const td = document.createElement("td");
+    const role = row.role;
     if (role === "Ring först") {
       td.appendChild(badge("Ring först", "text-bg-danger fs-6", "ring-forst"));
+    } else if (row.call_outcome === "booked") {
+      td.appendChild(badge(role, "text-bg-success fs-6", "samtal"));
+    } else if (row.call_outcome) {
+      td.appendChild(badge(role, "text-bg-secondary", "samtal"));
     } else if (role) {
       td.appendChild(badge(role, "text-bg-warning"));
     }
+    if (campaignOpen && row.answer === "yes") {
+      td.appendChild(callButtons(row));
+    }
     return td;
+  }
+
+  /** Formulären "Bokad", "Nådde inte", "Tackade nej i telefon" för en JA-rad (utom radens nuvarande utfall). */
+  function callButtons(row) {
+    const div = document.createElement("div");
+    div.className = "d-flex flex-wrap gap-1 mt-1";
+    div.dataset.testid = "samtalsknappar";
+    CALL_BUTTONS.forEach(function (spec) {
+      if (row.call_outcome === spec[0]) {
+        return;
+      }
+      const form = document.createElement("form");
+      form.method = "post";
+      form.action = outcomeUrl;
+      form.dataset.confirm = row.name + ": " + spec[3];
+      form.append(hidden("csrfmiddlewaretoken", csrfToken), hidden("recipient", String(row.id)), hidden("outcome", spec[0]));
+      const button = document.createElement("button");
+      button.type = "submit";
+      button.className = "btn btn-sm " + spec[2];
+      button.textContent = spec[1];
+      form.appendChild(button);
+      div.appendChild(form);
+    });
+    return div;
+  }
+
+  /** Ett dolt formulärfält. */
+  function hidden(name, value) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    return input;
   }
 
   // --- Larm vid nytt JA ---------------------------------------------------------------------
@@ -691,6 +862,13 @@
   renderSoundButton();
   soundButton.hidden = root.dataset.open !== "ja";
   soundButton.addEventListener("click", toggleSound);
+  root.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.reveal !== undefined && !event.defaultPrevented) {
+      event.preventDefault();
+      reveal(form);
+    }
+  });
   // Sessionsvakten (session.js) märkte utloggningen först.
   document.addEventListener("portal:utloggad", expire);
   document.addEventListener("pointerdown", function (event) {

@@ -196,7 +196,9 @@ def test_fill_closes_every_link_is_audited_and_a_second_press_is_harmless(
         (Action.CAMPAIGN_FILLED, "anna", {"kampanj": campaign.pk})
     ]
     html = again.content.decode()
-    assert "Tillsatt" in html and 'action="/personal/akut-sms/' not in html
+    # Knapparna för en öppen kampanj är dolda; "Öppna igen" syns (före tiden), och att ingen i listan fick tiden.
+    assert "Tillsatt" in html and '<div class="d-flex flex-wrap gap-2" data-open-actions hidden>' in html
+    assert "Tiden tillsattes utan patient från listan." in html
 
 
 def test_close_is_audited_with_who(staff_client: Client, staff_user: Any) -> None:

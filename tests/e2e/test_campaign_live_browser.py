@@ -328,15 +328,30 @@ def test_live_dashboard_shows_yes_within_a_second(asgi_server: AsgiServer, staff
     staff.wait_for_function(SOUND_PLAYED, arg=2, timeout=1000)
     screenshot(staff, "akut-sms-live-reserv")
 
+    # Samtalen: Lisa nås inte (Ring först flyttas till Anna på båda sidorna), Anna får tiden ("Bokad").
     staff.once("dialog", lambda dialog: dialog.accept())
-    staff.get_by_role("button", name="Tiden är tillsatt").click()
+    staff.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Nådde inte").click()
+    staff.wait_for_load_state()
+    other.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=ring-forst]').length === 1 && "
+        "document.querySelector('[data-testid=ring-forst]').closest('tr').textContent.includes('Anna Andersson')",
+        timeout=1000,
+    )
+    assert "Nådde inte" in row_texts(other)[0] and "Nådde inte" in row_texts(staff)[0]
+    assert other.evaluate(NOT_RELOADED)
+    staff.once("dialog", lambda dialog: dialog.accept())
+    staff.locator("tr", has_text="Anna Andersson").get_by_role("button", name="Bokad").click()
     staff.wait_for_load_state()
     assert staff.get_by_test_id("kampanjstatus").inner_text() == "Tillsatt"
+    assert staff.get_by_test_id("bokad").inner_text() == "Tiden gick till Anna Andersson."
     other.wait_for_function(
         "() => document.querySelector('[data-testid=kampanjstatus]').textContent === 'Tillsatt'", timeout=1000
     )
-    assert other.evaluate(NOT_RELOADED)
+    assert other.get_by_test_id("bokad").inner_text() == "Tiden gick till Anna Andersson."
+    assert other.get_by_test_id("ring-forst").count() == 0 and other.get_by_test_id("samtalsknappar").count() == 0
+    assert other.get_by_role("button", name="Öppna igen").is_visible()
     assert not other.get_by_role("button", name="Tiden är tillsatt").is_visible()
+    assert other.evaluate(NOT_RELOADED)
     assert not other.get_by_test_id("ljud").is_visible() and not staff.get_by_test_id("ljud").is_visible()
     screenshot(other, "akut-sms-live-tillsatt-andra-personal")
 
@@ -642,3 +657,67 @@ def test_announcing_after_logout_stops_when_the_slot_is_filled(asgi_server: Asgi
         assert not staff.get_by_test_id("ljud").is_visible()
     finally:
         context.close()
+
+
+def test_show_number_and_thanks_sms_with_keep_yes_numbers(
+    tmp_path: Path, staff_tabs: list[Any], phone: Any, browser: Any
+) -> None:
+    """CAMPAIGN_KEEP_YES_NUMBERS=true: "Visa nummer" på en live-ritad JA-rad, numret står kvar vid nästa
+    ändring; "Bokad" ger tack-SMS-rutan med kostnad på den andra sidan, och frågan före sändningen.
+    Båda lägena granskas med axe-core."""
+    from tests.e2e.test_accessibility import axe_violations
+
+    with running_asgi_server(tmp_path, CAMPAIGN_KEEP_YES_NUMBERS="true") as server:
+        staff, other = staff_tabs
+        errors = collect_console_errors(staff) + collect_console_errors(other)
+        log_in(staff, server.url, "anna", STAFF_PASSWORD)
+        log_in(other, server.url, "bertil", STAFF_PASSWORD)
+        # axe-core läggs in i en egen flik med CSP förbigången (bara i testwebbläsaren); de andra har portalens CSP.
+        auditor = browser.new_context(locale="sv-SE", viewport=DESKTOP_VIEWPORT, bypass_csp=True).new_page()
+        log_in(auditor, server.url, "anna", STAFF_PASSWORD)
+        for tab in staff_tabs:
+            tab.goto(server.campaign_url())
+            wait_for_state(tab, "live")
+        other.evaluate(NO_RELOAD_MARK)
+        answer(phone, server, "Lisa Larsson", "JA, jag kan komma!")
+        answer(phone, server, "Anna Andersson", "JA, jag kan komma!")
+        other.wait_for_function("() => document.title === '(2) JA – Akut-SMS'", timeout=2000)
+
+        other.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Visa nummer").click()
+        other.get_by_test_id("visat-nummer").wait_for(timeout=2000)
+        assert other.get_by_test_id("visat-nummer").inner_text() == "070-123 45 69"
+        answer(phone, server, "Karl Karlsson", "NEJ, jag kan inte")
+        other.wait_for_function("() => document.querySelector('[data-testid=nej]').textContent === '1'", timeout=2000)
+        assert other.get_by_test_id("visat-nummer").inner_text() == "070-123 45 69"  # står kvar efter omritningen
+        assert other.locator("tr", has_text="Karl Karlsson").get_by_role("button", name="Visa nummer").count() == 0
+        auditor.goto(server.campaign_url())
+        assert auditor.get_by_role("button", name="Visa nummer").count() == 2
+        auditor.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Visa nummer").click()
+        auditor.get_by_test_id("visat-nummer").wait_for(timeout=2000)
+        assert axe_violations(auditor) == []
+
+        staff.once("dialog", lambda dialog: dialog.accept())
+        staff.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Bokad").click()
+        staff.wait_for_load_state()
+        other.get_by_test_id("tack-sms").wait_for(state="visible", timeout=2000)
+        assert "1 SMS (1 SMS-del), uppskattad kostnad 0,35 kr." in other.get_by_test_id("tack-sms").inner_text()
+        assert other.get_by_test_id("visat-nummer").count() == 0  # Lisas nummer raderades vid bokningen
+        auditor.goto(server.campaign_url())
+        assert auditor.get_by_test_id("tack-sms").is_visible() and axe_violations(auditor) == []
+        auditor.context.close()
+        assert other.evaluate(NOT_RELOADED)
+        questions: list[str] = []
+
+        def accept(dialog: Any) -> None:
+            """Noterar frågan och svarar ja."""
+            questions.append(dialog.message)
+            dialog.accept()
+
+        other.once("dialog", accept)
+        other.get_by_role("button", name="Skicka tack-SMS").click()
+        other.wait_for_load_state()
+        assert questions == ["Skicka tack-SMS till 1 patient? 1 SMS (1 SMS-del), uppskattad kostnad 0,35 kr."]
+        assert "Tack-SMS skickat till 1 patient." in other.content()
+        staff.get_by_test_id("tack-sms").wait_for(state="hidden", timeout=2000)
+        screenshot(other, "akut-sms-tack-sms-skickat")
+        assert errors == []
