@@ -45,18 +45,19 @@ def _attach_delivery(recipients: list[Recipient]) -> None:
 
 
 def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datetime | None:
-    """När läget ändras av sig självt, utan någon händelse: tiden passerar, en sändning blir osäker.
+    """När läget ändras av sig självt, utan någon händelse: svarstiden eller tiden passerar, nästa
+    grupp blir aktuell, en sändning blir osäker.
 
     Websocketen bygger en ny bild just då (se `campaigns.consumers`); None = ingen sådan tid.
     """
     now = timezone.now()
-    moments = [campaign.slot_at] if campaign.is_open else []
+    moments = [campaign.slot_at, campaign.answer_deadline, campaign.next_wave_at] if campaign.is_open else []
     moments += [
         r.send_started_at + SENDING_UNCERTAIN_AFTER
         for r in recipients
         if r.send_status == Recipient.SendStatus.SENDING and r.send_started_at
     ]
-    return min((moment for moment in moments if moment > now), default=None)
+    return min((moment for moment in moments if moment is not None and moment > now), default=None)
 
 
 def yes_signal(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:
@@ -70,7 +71,7 @@ def yes_signal(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:
     if not campaign.is_open:
         return {"type": "ended"}, None
     yes = campaign.recipients.filter(answer=Recipient.Answer.YES).count()
-    return {"type": "yes_count", "yes": yes}, campaign.slot_at
+    return {"type": "yes_count", "yes": yes}, campaign.answer_deadline or campaign.slot_at
 
 
 def live_snapshot(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django_q.conf import Conf
 
-from campaigns import alerts, dispatch
+from campaigns import alerts, dispatch, waves
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,10 @@ def send_staff_alert(campaign_id: int) -> bool:
 
 
 def requeue_stuck_work() -> int:
-    """Minutschemat: avbryter, köar om och köar missade aviseringar (se `dispatch.requeue_stuck_work`)."""
-    return dispatch.requeue_stuck_work()
+    """Minutschemat: stänger kampanjer vars svarstid passerat och släpper aktuella grupper
+    (`waves.run_schedule`), sedan avbryter, köar om och köar missade aviseringar
+    (`dispatch.requeue_stuck_work`). Returnerar summan av deras antal."""
+    return waves.run_schedule() + dispatch.requeue_stuck_work()
 
 
 def requeue_on_worker_start(sender: Any, proc_name: str = "", **kwargs: Any) -> None:

@@ -45,9 +45,17 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 recipients=form.parsed.recipients,
                 request_id=form.cleaned_data["request_id"],
                 notify_phone=form.cleaned_data["notify_phone"],
+                title=form.cleaned_data["title"],
+                answer_deadline=form.cleaned_data["answer_deadline"],
+                wave_size=form.cleaned_data["wave_size"],
+                wave_minutes=form.cleaned_data["wave_minutes"],
+                pause_on_yes=form.cleaned_data["pause_on_yes"],
             )
             if creation.created and not creation.queued:
                 messages.warning(request, QUEUE_DOWN_MESSAGE)
+            elif creation.created and creation.campaign.wave_size:
+                first = creation.campaign.recipients.filter(wave=1).count()
+                messages.success(request, f"Kampanjen är skapad: första gruppen, {first} mottagare, skickas nu.")
             elif creation.created:
                 messages.success(
                     request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare."
@@ -68,6 +76,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,
         "retention_days": settings.CAMPAIGN_RETENTION_DAYS,
         "alert_every_yes": settings.CAMPAIGN_ALERT_EVERY_YES,
+        "quiet_hours": settings.CAMPAIGN_QUIET_HOURS,
     }
     return render(request, "campaigns/list.html", context)
 
@@ -76,18 +85,24 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
     """Båda varianterna som de skickas, deras SMS-delar, kostnaden och de tolkade mottagarna."""
     data = form.cleaned_data
     recipients = form.parsed.recipients
+    deadline = data["answer_deadline"]
     texts = [
         message_for(
-            data["slot_at"], EXAMPLE_CODE, name=r.name, consent=r.consent, operation_type=data["operation_type"]
+            data["slot_at"],
+            EXAMPLE_CODE,
+            name=r.name,
+            consent=r.consent,
+            operation_type=data["operation_type"],
+            answer_deadline=deadline,
         )
         for r in recipients
     ]
     segments = sum(analyse(text).segments for text in texts)
     with_consent = next((r for r in recipients if r.consent), None)
     example_with = message_with_consent(
-        data["slot_at"], EXAMPLE_CODE, with_consent.name if with_consent else "Anna", data["operation_type"]
+        data["slot_at"], EXAMPLE_CODE, with_consent.name if with_consent else "Anna", data["operation_type"], deadline
     )
-    example_without = message_without_consent(data["slot_at"], EXAMPLE_CODE)
+    example_without = message_without_consent(data["slot_at"], EXAMPLE_CODE, deadline)
     consent_count = sum(r.consent for r in recipients)
     return {
         "request_id": data["request_id"],
@@ -100,6 +115,8 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
         "without_consent": example_without,
         "without_consent_info": analyse(example_without),
         "segments": segments,
+        "answer_deadline": deadline,
+        "waves": form.wave_count if data["wave_size"] else 0,
         "cost": f"{segments * settings.SMS_PRICE_PER_SEGMENT_SEK:.2f}".replace(".", ","),
     }
 

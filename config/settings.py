@@ -451,6 +451,12 @@ if CAMPAIGN_SMS_PER_SECOND < 0 or 0 < CAMPAIGN_SMS_PER_SECOND < Q_CLUSTER["worke
 # med ökande väntan (1, 2, 4, 4 … minuter) i så här många minuter från första felet innan det
 # blir "misslyckades" (0 = inget nytt försök). Numret ligger krypterat kvar tills dess.
 CAMPAIGN_SEND_RETRY_MINUTES = 15
+# Tyst tid för sändning i grupper, "20-07" = från kl 20 till kl 07 (klinikens tid, Europe/Stockholm);
+# en grupp som blir aktuell då väntar till tyst tids slut, utom när personalen trycker
+# "Skicka nästa grupp nu". Tomt = ingen tyst tid.
+CAMPAIGN_QUIET_HOURS = env.str("CAMPAIGN_QUIET_HOURS", default="20-07").strip()
+if CAMPAIGN_QUIET_HOURS and not re.fullmatch(r"([01]?\d|2[0-3])-([01]?\d|2[0-3])", CAMPAIGN_QUIET_HOURS):
+    raise ImproperlyConfigured("CAMPAIGN_QUIET_HOURS ska vara två timmar, t.ex. 20-07, eller tomt (ingen tyst tid).")
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # Patientsidorna /s/<kod>: true = en patient som samtyckt ser sitt förnamn och operationstypen;
