@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
+from campaigns.waves import next_wave_text, sent_waves
 from smsportal.ledger import delivery_statuses
 
 
@@ -31,6 +32,28 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
     return {
         "rows": yes + no + waiting,
         "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
+        "waves": wave_state(campaign, recipients),
+    }
+
+
+def wave_state(campaign: Campaign, recipients: list[Recipient]) -> dict[str, Any] | None:
+    """Grupperna för kampanjsidan (None = alla på en gång): skickade grupper med tid och antal,
+    nästa grupp i ord, hur många som väntar, och om "Skicka nästa grupp nu" går att trycka.
+
+    `waves_sent` följer med formuläret, så att ett dubbelklick aldrig släpper två grupper.
+    """
+    if not campaign.wave_size:
+        return None
+    waiting = sum(r.send_status == Recipient.SendStatus.WAITING for r in recipients)
+    return {
+        "sent": [
+            {"number": wave.number, "time": f"{timezone.localtime(wave.sent_at):%H:%M}", "count": wave.count}
+            for wave in sent_waves(campaign)
+        ],
+        "next": next_wave_text(campaign, waiting),
+        "waiting": waiting,
+        "waves_sent": campaign.waves_sent,
+        "can_send_next": bool(waiting) and campaign.is_open,
     }
 
 
@@ -97,6 +120,7 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
             "is_open": campaign.is_open,
         },
         "counts": data["counts"],
+        "waves": data["waves"],
         "rows": [
             {
                 "id": r.pk,

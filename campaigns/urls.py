@@ -13,4 +13,6 @@ urlpatterns = [
     path("<int:pk>/status/", views.campaign_snapshot, name="snapshot"),
     path("<int:pk>/tillsatt/", views.campaign_status, {"status": Campaign.Status.FILLED}, name="fill"),
     path("<int:pk>/avsluta/", views.campaign_status, {"status": Campaign.Status.CLOSED}, name="close"),
+    path("<int:pk>/nasta-grupp/", views.campaign_send_next, name="send_next"),
+    path("<int:pk>/mottagare/", views.campaign_add_recipients, name="add_recipients"),
 ]

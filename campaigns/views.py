@@ -15,11 +15,12 @@ from django.views.decorators.http import require_POST
 from accounts.sessions import background_request
 from audit.services import AccessKind, record_access
 from campaigns.dashboard import dashboard_rows, snapshot
-from campaigns.forms import CampaignForm
+from campaigns.forms import AddRecipientsForm, CampaignForm
 from campaigns.messages import message_for, message_with_consent, message_without_consent
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
-from campaigns.services import change_status, create_campaign
+from campaigns.services import add_recipients, change_status, create_campaign
 from campaigns.watch import watch_token
+from campaigns.waves import release_wave
 from common.smstext import analyse
 from common.users import signed_in_user
 from smsportal.phone import national_format
@@ -125,12 +126,77 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Kampanjens svar: räknare, rader i ordningen Ring först, reserver, NEJ, ej svarat."""
     campaign = get_object_or_404(Campaign, pk=pk)
+    return _detail_page(request, campaign)
+
+
+def _detail_page(
+    request: HttpRequest,
+    campaign: Campaign,
+    add_form: AddRecipientsForm | None = None,
+    duplicates: list[str] | None = None,
+) -> HttpResponse:
+    """Kampanjsidan (visningen loggas i åtkomstloggen), med formuläret "Lägg till mottagare" och
+    dess fel eller överhoppade dubbletter när det nyss skickats."""
     record_access(AccessKind.CAMPAIGN_PAGE, user=signed_in_user(request), campaign_id=campaign.pk)
     # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
     token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
-    return render(
-        request, "campaigns/detail.html", {"campaign": campaign, "watch_token": token, **dashboard_rows(campaign)}
-    )
+    context = {
+        "campaign": campaign,
+        "watch_token": token,
+        "add_form": add_form or AddRecipientsForm(),
+        "duplicates": duplicates or [],
+        "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,
+        **dashboard_rows(campaign),
+    }
+    return render(request, "campaigns/detail.html", context)
+
+
+@require_POST
+@login_required
+def campaign_send_next(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Skicka nästa grupp nu": släpper nästa grupp direkt, även under tyst tid och under paus.
+
+    Formuläret bär antalet grupper som sidan visade: ett dubbelklick eller två i personalen
+    samtidigt släpper bara en grupp.
+    """
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        expected = int(request.POST.get("grupp", ""))
+    except ValueError:
+        expected = -1
+    released = release_wave(campaign.pk, expected=expected, actor=request.user)
+    if released:
+        messages.success(request, f"Grupp {expected + 1} skickas nu till {released} mottagare.")
+    else:
+        messages.info(
+            request, "Ingen ny grupp skickades: den var redan skickad, ingen väntar, eller kampanjen är stängd."
+        )
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@require_POST
+@login_required
+def campaign_add_recipients(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Lägg till mottagare": samma tolkning och fel som vid skapandet; dubbletter namnges och hoppas över."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = AddRecipientsForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, campaign, form)
+    addition = add_recipients(campaign, request.user, form.parsed.recipients)
+    if addition.error and not Campaign.objects.get(pk=campaign.pk).is_open:
+        # Stängd kampanj: sidan visar inget formulär längre, så felet blir ett meddelande.
+        messages.error(request, addition.error)
+        return redirect("campaigns:detail", pk=campaign.pk)
+    if addition.error:
+        form.add_error("recipients", addition.error)
+        return _detail_page(request, campaign, form, addition.duplicates)
+    if addition.added:
+        later = "De väntar på sin grupp." if campaign.wave_size else "SMS skickas nu."
+        messages.success(request, f"{addition.added} mottagare tillagda. {later}")
+    if addition.duplicates:
+        # Dubbletterna namnges på sidan direkt (namn hör inte hemma i en sparad flash-cookie).
+        return _detail_page(request, campaign, AddRecipientsForm(), addition.duplicates)
+    return redirect("campaigns:detail", pk=campaign.pk)
 
 
 @login_required
