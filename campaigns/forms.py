@@ -218,6 +218,9 @@ class CampaignForm(forms.Form):
         data = self.cleaned_data
         data["send_mode"] = data.get("send_mode") or SEND_ALL
         if data["send_mode"] != SEND_WAVES:
+            # Fälten för grupper gäller inte: ett felskrivet värde där stoppar inte sändningen.
+            for field in ("wave_size", "wave_minutes"):
+                self.errors.pop(field, None)
             data["wave_size"] = None
             data["wave_minutes"] = self.fields["wave_minutes"].initial
             return

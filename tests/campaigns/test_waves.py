@@ -12,14 +12,17 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_q.conf import Conf
 from pytest_django.fixtures import Settings
 
 from audit.models import Action, AuditEvent
+from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, Recipient
 from campaigns.services import change_status, record_answer
 from campaigns.tasks import send_to_recipient
-from campaigns.waves import release_due_waves, release_wave
+from campaigns.waves import quiet_until, release_due_waves, release_wave
 from tests.campaigns.factories import make_campaign, recipient, run_minute_schedule, send_all
+from tests.campaigns.test_views import form_data
 
 # Tisdag 1 december 2026 kl 10:00 i Stockholm; den lediga tiden är fredag kl 08:00.
 NOW = timezone.make_aware(datetime(2026, 12, 1, 10, 0))
@@ -290,8 +293,6 @@ def test_add_recipients_without_waves_are_sent_at_once(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """Alla på en gång: de tillagda får SMS:et direkt."""
-    from django_q.conf import Conf
-
     campaign = make_campaign(staff_user, PATIENTS[:2], slot_at=SLOT)
     send_all(campaign)
     monkeypatch.setattr(Conf, "SYNC", True)
@@ -361,3 +362,48 @@ def test_send_to_a_waiting_recipient_does_nothing(staff_user: Any, sms_outbox: l
     campaign = in_waves(staff_user)
     send_to_recipient(recipient(campaign, "Patient 7").pk)
     assert len(sms_outbox) == 2
+
+
+def test_the_form_creates_a_campaign_in_waves(
+    staff_user: Any, staff_client: Client, sms_outbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """ "Skicka i grupper" i formuläret: förhandsgranskningen beskriver grupperna, och kampanjen
+    skapas med dem; fel i gruppfälten namnges på svenska, men gäller inte "alla på en gång"."""
+    staff_client.force_login(staff_user)
+    assert CampaignForm()["pause_on_yes"].value() is True
+    waves = {"send_mode": "grupper", "wave_size": "2", "wave_minutes": "15", "pause_on_yes": "on"}
+    preview = staff_client.post(reverse("campaigns:list"), form_data(**waves)).content.decode()
+    assert "Sändning i 2 grupper om högst 2, med 15 minuter mellan grupperna; pausar när någon svarat JA" in preview
+    bad = staff_client.post(reverse("campaigns:list"), form_data(send_mode="grupper", wave_size="0", wave_minutes=""))
+    assert bad.context["form"].errors == {
+        "wave_size": ["Antal per grupp måste vara minst 1."],
+        "wave_minutes": ["Ange minuter mellan grupper."],
+    }
+    ignored = staff_client.post(reverse("campaigns:list"), form_data(send_mode="alla", wave_size="x"))
+    assert ignored.context["form"].is_valid()
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(reverse("campaigns:list"), form_data(skicka="1", **waves))
+    campaign = Campaign.objects.get()
+    assert (campaign.wave_size, campaign.wave_minutes, campaign.pause_on_yes, campaign.waves_sent) == (2, 15, True, 1)
+    assert [r.send_status for r in campaign.recipients.order_by("pk")] == ["queued", "queued", "waiting"]
+
+
+@pytest.mark.parametrize(
+    "setting, moment, until",
+    [
+        ("20-07", datetime(2026, 12, 1, 19, 59), None),
+        ("20-07", datetime(2026, 12, 1, 20, 0), datetime(2026, 12, 2, 7, 0)),
+        ("20-07", datetime(2026, 12, 2, 6, 59), datetime(2026, 12, 2, 7, 0)),
+        ("20-07", datetime(2026, 12, 2, 7, 0), None),
+        ("12-13", datetime(2026, 12, 2, 12, 30), datetime(2026, 12, 2, 13, 0)),
+        ("12-13", datetime(2026, 12, 2, 13, 0), None),
+        ("", datetime(2026, 12, 1, 23, 0), None),
+    ],
+)
+def test_quiet_hours_in_the_clinic_time_zone(
+    settings: Settings, setting: str, moment: datetime, until: datetime | None
+) -> None:
+    """Tyst tid i klinikens tid, även över midnatt; tomt = ingen."""
+    settings.CAMPAIGN_QUIET_HOURS = setting
+    expected = timezone.make_aware(until) if until else None
+    assert quiet_until(timezone.make_aware(moment)) == expected
