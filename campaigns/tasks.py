@@ -27,10 +27,10 @@ def send_staff_alert(campaign_id: int) -> bool:
 
 
 def requeue_stuck_work() -> int:
-    """Minutschemat: stänger kampanjer vars svarstid passerat och släpper aktuella grupper
-    (`waves.run_schedule`), sedan avbryter, köar om och köar missade aviseringar
-    (`dispatch.requeue_stuck_work`). Returnerar summan av deras antal."""
-    return waves.run_schedule() + dispatch.requeue_stuck_work()
+    """Minutschemat: stänger kampanjer vars svarstid passerat, avbryter, köar om och köar missade
+    aviseringar (`dispatch.requeue_stuck_work`) och släpper sist aktuella grupper (en nyss släppt
+    grupps jobb köas då inte två gånger). Returnerar summan av deras antal."""
+    return waves.close_expired_campaigns() + dispatch.requeue_stuck_work() + waves.release_due_waves()
 
 
 def requeue_on_worker_start(sender: Any, proc_name: str = "", **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ schemakörningar eller två klick samtidigt släpper aldrig samma grupp två gå
 grupp hoppas över. Varje släppt grupp loggas i audit (vem, grupp, antal), och kampanjsidans
 grupplista läses därifrån.
 
-Minutschemat (`run_schedule`) stänger kampanjer vars svarstid har passerat (som när personalen
+Minutschemat (`campaigns.tasks.requeue_stuck_work`) stänger kampanjer vars svarstid har passerat (som när personalen
 trycker Avsluta, men av "system") och släpper grupper som är aktuella: bara medan kampanjen är
 öppen, utanför tyst tid (CAMPAIGN_QUIET_HOURS) och, med "Pausa när någon svarat JA", bara när
 inget JA väntar på att bli uppringt (svar JA utan noterat samtal).
@@ -168,11 +168,6 @@ def close_expired_campaigns(now: datetime | None = None) -> int:
     if closed:
         cancel_unsendable(now)
     return closed
-
-
-def run_schedule() -> int:
-    """Minutschemats del för svarstid och grupper: stäng utgångna kampanjer, släpp aktuella grupper."""
-    return close_expired_campaigns() + release_due_waves()
 
 
 @dataclass(frozen=True)

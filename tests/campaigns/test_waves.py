@@ -59,10 +59,16 @@ def page(client: Client, user: Any, campaign: Campaign) -> str:
 
 
 def schedule_at(clock: Any, moment: datetime, capture: Any) -> None:
-    """Flyttar klockan och kör minutschemat som django-q2 gör (jobben körs direkt)."""
+    """Flyttar klockan och kör minutschemat som django-q2 gör: jobben som schemat och dess
+    commit köar körs direkt (som av en arbetsprocess)."""
     clock.move_to(moment)
-    with capture(execute=True):
-        run_minute_schedule()
+    synchronous = Conf.SYNC
+    Conf.SYNC = True
+    try:
+        with capture(execute=True):
+            run_minute_schedule()
+    finally:
+        Conf.SYNC = synchronous
 
 
 def sent_to(outbox: list[Any]) -> list[str]:
