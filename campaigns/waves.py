@@ -191,7 +191,7 @@ def sent_waves(campaign: Campaign) -> list[SentWave]:
 
 
 def next_wave_text(campaign: Campaign, waiting: int, now: datetime | None = None) -> str:
-    """Nästa grupp för personalen: "kl 10:40", "pausad: väntar på att JA ringas",
+    """Nästa grupp för personalen: "kl 10:40", "inom en minut", "pausad: väntar på att JA ringas",
     "tyst tid till 07:00", eller varför inga fler grupper går iväg.
     """
     now = now or timezone.now()
@@ -209,4 +209,6 @@ def next_wave_text(campaign: Campaign, waiting: int, now: datetime | None = None
         return f"tyst tid till {timezone.localtime(quiet_end):%H:%M}"
     if campaign.answer_deadline is not None and due >= campaign.answer_deadline:
         return "inga fler grupper före svarstiden"
+    if due <= now:
+        return "inom en minut"  # minutschemat tar den vid nästa körning
     return f"kl {timezone.localtime(due):%H:%M}"

@@ -132,6 +132,9 @@ def test_a_yes_waiting_to_be_called_pauses_the_waves_until_its_call_is_noted(
     assert "pausad: väntar på att JA ringas" in page(staff_client, staff_user, campaign)
 
     Recipient.objects.filter(pk=first.pk).update(call_outcome=Recipient.CallOutcome.NOT_REACHED)
+    assert 'Nästa grupp: <strong data-testid="nasta-grupp">inom en minut</strong>' in page(
+        staff_client, staff_user, campaign
+    )
     schedule_at(frozen_clock, NOW + timedelta(minutes=26), django_capture_on_commit_callbacks)
     assert sent_to(sms_outbox)[2:] == [phone(3), phone(4)]
 
