@@ -160,10 +160,9 @@ def campaign_send_next(request: HttpRequest, pk: int) -> HttpResponse:
     samtidigt släpper bara en grupp.
     """
     campaign = get_object_or_404(Campaign, pk=pk)
-    try:
-        expected = int(request.POST.get("grupp", ""))
-    except ValueError:
-        expected = -1
+    value = request.POST.get("grupp", "")
+    # Bara ASCII-siffror (int() tar även t.ex. arabiska siffror); annat släpper ingen grupp.
+    expected = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else -1
     released = release_wave(campaign.pk, expected=expected, actor=request.user)
     if released:
         messages.success(request, f"Grupp {expected + 1} skickas nu till {released} mottagare.")

@@ -416,3 +416,13 @@ def test_quiet_hours_in_the_clinic_time_zone(
     settings.CAMPAIGN_QUIET_HOURS = setting
     expected = timezone.make_aware(until) if until else None
     assert quiet_until(timezone.make_aware(moment)) == expected
+
+
+@pytest.mark.parametrize("value", ["", "-1", "99999999999999999999", "1\x00", "1.5", "١"])
+def test_send_next_with_a_strange_form_value_never_fails(staff_user: Any, staff_client: Client, value: str) -> None:
+    """Ett påhittat gruppvärde i formuläret ger aldrig ett serverfel och släpper ingen grupp."""
+    campaign = in_waves(staff_user)
+    response = staff_client.post(reverse("campaigns:send_next", args=[campaign.pk]), {"grupp": value}, follow=True)
+    assert response.status_code == 200 and "Ingen ny grupp skickades" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.waves_sent == 1
