@@ -104,6 +104,7 @@ class CampaignForm(forms.Form):
         choices=[(SEND_ALL, "Skicka alla på en gång"), (SEND_WAVES, "Skicka i grupper")],
         initial=SEND_ALL,
         required=False,
+        widget=forms.RadioSelect,
         error_messages={"invalid_choice": "Välj hur SMS:en ska skickas."},
     )
     wave_size = forms.IntegerField(

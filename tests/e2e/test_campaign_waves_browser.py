@@ -56,6 +56,12 @@ def test_waves_on_the_live_dashboard(tmp_path: Path, browser: Any) -> None:
             staff = context.new_page()
             errors = collect_console_errors(staff)
             log_in(staff, server.url, "anna", STAFF_PASSWORD)
+            staff.goto(server.url + "/personal/akut-sms/")
+            assert staff.get_by_label("Antal per grupp").is_disabled()
+            staff.get_by_role("radio", name="Skicka i grupper").check()
+            assert staff.get_by_label("Antal per grupp").input_value() == "5"
+            assert staff.get_by_label("Minuter mellan grupper").is_enabled()
+            assert staff.get_by_label("Pausa när någon svarat JA").is_checked()
             staff.goto(campaign_url)
             wait_for_state(staff, "live")
             assert staff.get_by_role("heading", level=1).inner_text().startswith("Sal 3: Ledig tid")
