@@ -26,6 +26,8 @@ class Action(models.TextChoices):
     CAMPAIGN_CREATED = "campaign_created", "Kampanj skapad"
     CAMPAIGN_FILLED = "campaign_filled", "Kampanj tillsatt"
     CAMPAIGN_CLOSED = "campaign_closed", "Kampanj avslutad"
+    CAMPAIGN_WAVE_SENT = "campaign_wave_sent", "Kampanj: grupp skickad"
+    CAMPAIGN_RECIPIENTS_ADDED = "campaign_recipients_added", "Kampanj: mottagare tillagda"
     CAMPAIGN_PURGED = "campaign_purged", "Kampanjer raderade"
     OPT_OUT_ADDED = "opt_out_added", "Patient avböjde fler förfrågningar"
     OPT_OUT_REMOVED = "opt_out_removed", "Avböjande borttaget av administratör"

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
 from campaigns.outcomes import can_reopen, reopen_deadline
+from campaigns.waves import next_wave_text, sent_waves
 from campaigns.yes_numbers import THANKS_WINDOW, can_reveal, thanks_offer
 from smsportal.ledger import delivery_statuses
 
@@ -37,6 +38,28 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
         "can_reopen": can_reopen(campaign),
         "thanks": thanks_offer(campaign),
         "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
+        "waves": wave_state(campaign, recipients),
+    }
+
+
+def wave_state(campaign: Campaign, recipients: list[Recipient]) -> dict[str, Any] | None:
+    """Grupperna för kampanjsidan (None = alla på en gång): skickade grupper med tid och antal,
+    nästa grupp i ord, hur många som väntar, och om "Skicka nästa grupp nu" går att trycka.
+
+    `waves_sent` följer med formuläret, så att ett dubbelklick aldrig släpper två grupper.
+    """
+    if not campaign.wave_size:
+        return None
+    waiting = sum(r.send_status == Recipient.SendStatus.WAITING for r in recipients)
+    return {
+        "sent": [
+            {"number": wave.number, "time": f"{timezone.localtime(wave.sent_at):%H:%M}", "count": wave.count}
+            for wave in sent_waves(campaign)
+        ],
+        "next": next_wave_text(campaign, waiting),
+        "waiting": waiting,
+        "waves_sent": campaign.waves_sent,
+        "can_send_next": bool(waiting) and campaign.is_open,
     }
 
 
@@ -76,12 +99,13 @@ def _attach_delivery(recipients: list[Recipient]) -> None:
 
 
 def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datetime | None:
-    """När läget ändras av sig självt, utan någon händelse: tiden passerar, en sändning blir osäker.
+    """När läget ändras av sig självt, utan någon händelse: svarstiden eller tiden passerar, nästa
+    grupp blir aktuell, en sändning blir osäker.
 
     Websocketen bygger en ny bild just då (se `campaigns.consumers`); None = ingen sådan tid.
     """
     now = timezone.now()
-    moments = [campaign.slot_at] if campaign.is_open else []
+    moments = [campaign.slot_at, campaign.answer_deadline, campaign.next_wave_at] if campaign.is_open else []
     if campaign.status == Campaign.Status.FILLED:
         moments.append(reopen_deadline(campaign))  # "Öppna igen" försvinner då
         if campaign.status_changed_at:
@@ -91,7 +115,7 @@ def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datet
         for r in recipients
         if r.send_status == Recipient.SendStatus.SENDING and r.send_started_at
     ]
-    return min((moment for moment in moments if moment > now), default=None)
+    return min((moment for moment in moments if moment is not None and moment > now), default=None)
 
 
 def yes_signal(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:
@@ -105,7 +129,7 @@ def yes_signal(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:
     if not campaign.is_open:
         return {"type": "ended"}, None
     yes = campaign.recipients.filter(answer=Recipient.Answer.YES).count()
-    return {"type": "yes_count", "yes": yes}, campaign.slot_at
+    return {"type": "yes_count", "yes": yes}, campaign.answer_deadline or campaign.slot_at
 
 
 def live_snapshot(campaign_id: int) -> tuple[dict[str, Any], datetime | None]:
@@ -135,6 +159,7 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
             "thanks": asdict(data["thanks"]) if data["thanks"] else None,
         },
         "counts": data["counts"],
+        "waves": data["waves"],
         "rows": [
             {
                 "id": r.pk,

@@ -55,6 +55,8 @@ RECIPIENT_STATUS = {
     AttemptStatus.FAILED: Recipient.SendStatus.FAILED,
     AttemptStatus.UNCERTAIN: Recipient.SendStatus.UNCERTAIN,
 }
+#: Mottagare vars SMS inte har påbörjats: köade och de som väntar på sin grupp.
+UNSENT = (Recipient.SendStatus.QUEUED, Recipient.SendStatus.WAITING)
 #: En mottagare som stått i kö så här länge efter att kampanjen skapades har tappat sitt jobb.
 REQUEUE_AFTER = timedelta(minutes=1)
 #: Väntan före nytt försök efter första, andra, tredje … tillfälliga felet (sedan den sista).
@@ -94,7 +96,12 @@ def enqueue_dispatch(campaign_id: int) -> bool:
     ids = Recipient.objects.filter(campaign_id=campaign_id, send_status=Recipient.SendStatus.QUEUED).values_list(
         "pk", flat=True
     )
-    return _enqueue((recipient_id, campaign_id) for recipient_id in ids)
+    return enqueue_recipients(campaign_id, ids)
+
+
+def enqueue_recipients(campaign_id: int, recipient_ids: Iterable[int]) -> bool:
+    """Ett sändjobb per angiven mottagare i kampanjen (bara id:n); falskt om kön inte svarar."""
+    return _enqueue((recipient_id, campaign_id) for recipient_id in recipient_ids)
 
 
 def requeue_stuck_recipients(older_than: timedelta = REQUEUE_AFTER) -> int:
@@ -107,10 +114,7 @@ def requeue_stuck_recipients(older_than: timedelta = REQUEUE_AFTER) -> int:
     lost_job = Q(retry_at__isnull=True, campaign__created_at__lte=now - older_than)
     stuck = list(
         Recipient.objects.filter(
-            lost_job | Q(retry_at__lte=now),
-            send_status=Recipient.SendStatus.QUEUED,
-            campaign__status=Campaign.Status.ACTIVE,
-            campaign__slot_at__gt=now,
+            lost_job | Q(retry_at__lte=now), _open_campaign(now), send_status=Recipient.SendStatus.QUEUED
         ).values_list("pk", "campaign_id")
     )
     if stuck and _enqueue(stuck):
@@ -119,15 +123,14 @@ def requeue_stuck_recipients(older_than: timedelta = REQUEUE_AFTER) -> int:
 
 
 def cancel_unsendable(now: datetime | None = None, recipient_id: int | None = None) -> int:
-    """Avbryter köade mottagare (nytt försök eller inte) i kampanjer som inte längre är öppna
-    (tillsatta, avslutade eller tiden passerad) och raderar deras nummer; sidorna meddelas.
+    """Avbryter köade och väntande mottagare (nytt försök eller inte, eller en grupp som inte gått
+    iväg) i kampanjer som inte längre är öppna (tillsatta, avslutade, svarstiden eller tiden
+    passerad) och raderar deras nummer; sidorna meddelas.
 
     `recipient_id` begränsar till en mottagare (sändjobbet). Minutschemat och timjobbets
     radering (`services.wipe_unsendable_numbers`) tar alla. Returnerar antalet avbrutna.
     """
-    unsendable = Recipient.objects.filter(send_status=Recipient.SendStatus.QUEUED).exclude(
-        _open_campaign(now or timezone.now())
-    )
+    unsendable = Recipient.objects.filter(send_status__in=UNSENT).exclude(_open_campaign(now or timezone.now()))
     if recipient_id is not None:
         unsendable = unsendable.filter(pk=recipient_id)
     campaign_ids = set(unsendable.values_list("campaign_id", flat=True))
@@ -193,9 +196,16 @@ def send_to_recipient(recipient_id: int) -> None:
         logger.error("Kampanjmottagare %s: oväntat fel (%s), status osäkert", recipient_id, type(error).__name__)
 
 
+def open_campaigns(now: datetime) -> Q:
+    """Villkoret "kampanjen är öppen" (aktiv, varken svarstiden eller tiden passerad), som `Campaign.is_open`."""
+    return Q(status=Campaign.Status.ACTIVE, slot_at__gt=now) & (
+        Q(answer_deadline__isnull=True) | Q(answer_deadline__gt=now)
+    )
+
+
 def _open_campaign(now: datetime) -> Exists:
-    """Villkoret "mottagarens kampanj är öppen" (aktiv och tiden inte passerad) som EXISTS."""
-    return Exists(Campaign.objects.filter(pk=OuterRef("campaign_id"), status=Campaign.Status.ACTIVE, slot_at__gt=now))
+    """Villkoret "mottagarens kampanj är öppen" (se `open_campaigns`) som EXISTS."""
+    return Exists(Campaign.objects.filter(open_campaigns(now), pk=OuterRef("campaign_id")))
 
 
 def _due(now: datetime) -> Q:
@@ -249,6 +259,7 @@ def _send(recipient: Recipient) -> None:
         name=recipient.name,
         consent=recipient.consent,
         operation_type=campaign.operation_type,
+        answer_deadline=campaign.answer_deadline,
     )
     outcome = send_and_record(to, text, purpose=Purpose.CAMPAIGN, actor_username="system", campaign_id=campaign.pk)
     attempt = outcome.attempt

@@ -86,8 +86,17 @@ class Campaign(models.Model):
 
     @property
     def is_open(self) -> bool:
-        """Sant så länge patienterna kan svara: aktiv och tiden har inte passerat."""
-        return self.status == self.Status.ACTIVE and self.slot_at > timezone.now()
+        """Sant så länge patienterna kan svara: aktiv, och varken svarstiden eller tiden har passerat.
+
+        Utan svarstid (kampanjer från före fältet) gäller bara tiden.
+        """
+        now = timezone.now()
+        return self.status == self.Status.ACTIVE and self.slot_at > now and not self.deadline_passed
+
+    @property
+    def deadline_passed(self) -> bool:
+        """Sant när kampanjen har en svarstid och den har passerat."""
+        return self.answer_deadline is not None and self.answer_deadline <= timezone.now()
 
     @property
     def answer_until(self) -> datetime:
@@ -96,9 +105,9 @@ class Campaign(models.Model):
 
     @property
     def shown_status(self) -> str:
-        """Status för personalen; en aktiv kampanj vars tid har passerat visas som passerad."""
+        """Status för personalen; en aktiv kampanj vars svarstid eller tid har passerat visas så."""
         if self.status == self.Status.ACTIVE and not self.is_open:
-            return "tiden har passerat"
+            return "svarstiden har gått ut" if self.deadline_passed else "tiden har passerat"
         return self.get_status_display()
 
 

@@ -18,11 +18,12 @@ from django.utils import timezone
 from audit.models import Action
 from audit.services import purge_access_log, record
 from campaigns.alerts import queue_staff_alert
-from campaigns.dispatch import cancel_unsendable, enqueue_dispatch
+from campaigns.dispatch import UNSENT, cancel_unsendable, enqueue_dispatch, enqueue_recipients
 from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
+from campaigns.waves import release_wave
 from campaigns.yes_numbers import wipe_ended_numbers
 from smsportal import devoutbox
 from smsportal.phone import mask_phone
@@ -54,18 +55,39 @@ def create_campaign(
     recipients: list[ParsedRecipient],
     request_id: str,
     notify_phone: str = "",
+    title: str = "",
+    answer_deadline: datetime | None = None,
+    wave_size: int | None = None,
+    wave_minutes: int = 10,
+    pause_on_yes: bool = True,
 ) -> CampaignCreation:
     """Skapar kampanjen och mottagarna (nummer krypterat) och köar sändningen efter commit.
 
-    `notify_phone` (valfri, E.164) är personalens mobil för SMS-avisering vid JA.
+    `notify_phone` (valfri, E.164) är personalens mobil för SMS-avisering vid JA. `title` är
+    personalens rubrik. `answer_deadline` är "Svara senast" (formuläret sätter alltid en; None
+    = bara tiden gäller, som för kampanjer från före fältet). `wave_size` satt = sändning i
+    grupper: mottagarna väntar i klistrad ordning, första gruppen släpps direkt och nästa efter
+    `wave_minutes` minuter (se `campaigns.waves`), med paus medan ett JA väntar om `pause_on_yes`.
     Samma formulär två gånger (dubbelklick, två samtidiga POST) ger den redan skapade
     kampanjen tillbaka (`created` falskt): formulär-id:t är unikt i databasen.
     """
     existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
     if existing is not None:
         return CampaignCreation(campaign=existing, created=False)
+    campaign = Campaign(
+        title=title.strip(),
+        slot_at=slot_at,
+        answer_deadline=answer_deadline,
+        operation_type=operation_type.strip(),
+        created_by=user,
+        request_id=request_id or None,
+        notify_phone=notify_phone,
+        wave_size=wave_size,
+        wave_minutes=wave_minutes,
+        pause_on_yes=pause_on_yes,
+    )
     try:
-        return _create(user, slot_at, operation_type, recipients, request_id, notify_phone)
+        return _create(campaign, recipients)
     except IntegrityError:
         existing = Campaign.objects.filter(request_id=request_id).first() if request_id else None
         if existing is None:
@@ -73,36 +95,14 @@ def create_campaign(
         return CampaignCreation(campaign=existing, created=False)
 
 
-def _create(
-    user: Any,
-    slot_at: datetime,
-    operation_type: str,
-    recipients: list[ParsedRecipient],
-    request_id: str,
-    notify_phone: str = "",
-) -> CampaignCreation:
-    """Kampanj, mottagare och audit i en transaktion; sändjobben köas först efter commit."""
+def _create(campaign: Campaign, recipients: list[ParsedRecipient]) -> CampaignCreation:
+    """Kampanj, mottagare, första gruppen och audit i en transaktion; sändjobben köas efter commit."""
     # Köns svar efter commit (tomt om ingen commit skett än, t.ex. i en yttre transaktion).
     queue_answers: list[bool] = []
+    user = campaign.created_by
     with transaction.atomic():
-        campaign = Campaign.objects.create(
-            slot_at=slot_at,
-            operation_type=operation_type.strip(),
-            created_by=user,
-            request_id=request_id or None,
-            notify_phone=notify_phone,
-        )
-        Recipient.objects.bulk_create(
-            Recipient(
-                campaign=campaign,
-                name=parsed.name,
-                consent=parsed.consent,
-                phone_hash=phone_hash(parsed.phone),
-                phone_masked=mask_phone(parsed.phone),
-                phone_encrypted=encrypt_phone(parsed.phone),
-            )
-            for parsed in recipients
-        )
+        campaign.save()
+        _add(campaign, recipients)
         record(
             Action.CAMPAIGN_CREATED,
             actor=user,
@@ -113,9 +113,91 @@ def _create(
                 "med_samtycke": sum(r.consent for r in recipients),
             },
         )
+        if campaign.wave_size:
+            # Första gruppen går direkt (personalens eget klick, även under tyst tid); dess jobb
+            # köas nedan med resten av kampanjens köade mottagare.
+            release_wave(campaign.pk, expected=0, actor=user, enqueue=False)
         # En kö som inte svarar ger ingen felsida: mottagarna står kvar i kö och köas om.
         transaction.on_commit(lambda: queue_answers.append(enqueue_dispatch(campaign.pk)), robust=True)
+    campaign.refresh_from_db()
     return CampaignCreation(campaign=campaign, created=True, queued=all(queue_answers))
+
+
+def _add(campaign: Campaign, recipients: list[ParsedRecipient]) -> list[int]:
+    """Skapar mottagarna sist i prioritetsordningen (nummer krypterat): väntande på sin grupp i en
+    kampanj i grupper, annars köade. Returnerar deras id:n i ordning."""
+    status = Recipient.SendStatus.WAITING if campaign.wave_size else Recipient.SendStatus.QUEUED
+    created = Recipient.objects.bulk_create(
+        Recipient(
+            campaign=campaign,
+            name=parsed.name,
+            consent=parsed.consent,
+            phone_hash=phone_hash(parsed.phone),
+            phone_masked=mask_phone(parsed.phone),
+            phone_encrypted=encrypt_phone(parsed.phone),
+            send_status=status,
+        )
+        for parsed in recipients
+    )
+    if any(r.pk is None for r in created):  # databaser utan RETURNING vid bulk_create
+        hashes = [r.phone_hash for r in created]
+        return list(campaign.recipients.filter(phone_hash__in=hashes).order_by("pk").values_list("pk", flat=True))
+    return [r.pk for r in created]
+
+
+@dataclass(frozen=True)
+class Addition:
+    """Resultatet av "Lägg till mottagare": antal tillagda, överhoppade dubbletter och fel.
+
+    `error` (svenska) betyder att ingen lades till: kampanjen är stängd eller listan för lång.
+    """
+
+    added: int
+    duplicates: list[str]
+    error: str = ""
+
+
+def add_recipients(campaign: Campaign, user: Any, recipients: list[ParsedRecipient]) -> Addition:
+    """Lägger till mottagare sist i prioritetsordningen i en öppen kampanj.
+
+    Nummer som redan finns i kampanjen namnges och hoppas över. Högst CAMPAIGN_MAX_RECIPIENTS
+    över hela kampanjen. I grupper väntar de nya på sin grupp; annars skickas de direkt.
+    Kampanjens rad låses, så två samtidiga tillägg räknar mot samma gräns.
+    """
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if not locked.is_open:
+            return Addition(added=0, duplicates=[], error="Kampanjen är stängd: inga mottagare kan läggas till.")
+        existing = set(locked.recipients.values_list("phone_hash", flat=True))
+        new = [r for r in recipients if phone_hash(r.phone) not in existing]
+        duplicates = [
+            f"Rad {r.line}: {r.name} ({mask_phone(r.phone)}) finns redan i kampanjen och hoppas över."
+            for r in recipients
+            if phone_hash(r.phone) in existing
+        ]
+        room = settings.CAMPAIGN_MAX_RECIPIENTS - len(existing)
+        if len(new) > room:
+            return Addition(
+                added=0,
+                duplicates=duplicates,
+                error=f"Kampanjen har redan {len(existing)} mottagare; högst {settings.CAMPAIGN_MAX_RECIPIENTS} "
+                f"per kampanj, så högst {max(room, 0)} till kan läggas till.",
+            )
+        if not new:
+            return Addition(added=0, duplicates=duplicates)
+        ids = _add(locked, new)
+        if locked.wave_size and locked.next_wave_at is None:
+            Campaign.objects.filter(pk=locked.pk).update(next_wave_at=timezone.now())
+        record(
+            Action.CAMPAIGN_RECIPIENTS_ADDED,
+            actor=user,
+            status=locked.get_status_display(),
+            data={"kampanj": locked.pk, "mottagare": len(new), "med_samtycke": sum(r.consent for r in new)},
+        )
+        campaign_changed(locked.pk)
+        if not locked.wave_size:
+            transaction.on_commit(lambda: enqueue_recipients(locked.pk, ids), robust=True)
+    return Addition(added=len(new), duplicates=duplicates)
 
 
 def find_by_code(code: str) -> Recipient | None:
@@ -200,10 +282,10 @@ def change_status(campaign: Campaign, user: Any, status: str, booked: Recipient 
     """Tillsätter eller avslutar en aktiv kampanj; sant bara för den som faktiskt ändrade.
 
     Två i personalen som trycker samtidigt är ofarligt: villkoret status=aktiv gör att
-    bara den första ändrar och loggas. Osända mottagare får aldrig sitt SMS och deras
-    krypterade nummer raderas direkt. `booked` är patienten som fick tiden ("Bokad" på
-    raden, se `campaigns.outcomes`); utan den tillsattes tiden utanför listan. Audit får
-    bara id:n, aldrig namnet.
+    bara den första ändrar och loggas. Osända mottagare (i kö eller väntande på sin grupp)
+    får aldrig sitt SMS och deras krypterade nummer raderas direkt; inga fler grupper går iväg.
+    `booked` är patienten som fick tiden ("Bokad" på raden, se `campaigns.outcomes`); utan den
+    tillsattes tiden utanför listan. Audit får bara id:n, aldrig namnet.
     """
     with transaction.atomic():
         changed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
@@ -211,7 +293,7 @@ def change_status(campaign: Campaign, user: Any, status: str, booked: Recipient 
         )
         if not changed:
             return False
-        Recipient.objects.filter(campaign=campaign, send_status=Recipient.SendStatus.QUEUED).update(
+        Recipient.objects.filter(campaign=campaign, send_status__in=UNSENT).update(
             send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
         )
         wipe_ended_numbers(campaign_id=campaign.pk)  # JA-nummer: bara övriga JA, för tack-SMS:et

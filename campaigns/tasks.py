@@ -11,7 +11,7 @@ from typing import Any
 
 from django_q.conf import Conf
 
-from campaigns import alerts, dispatch
+from campaigns import alerts, dispatch, waves
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,10 @@ def send_staff_alert(campaign_id: int) -> bool:
 
 
 def requeue_stuck_work() -> int:
-    """Minutschemat: avbryter, köar om och köar missade aviseringar (se `dispatch.requeue_stuck_work`)."""
-    return dispatch.requeue_stuck_work()
+    """Minutschemat: stänger kampanjer vars svarstid passerat, avbryter, köar om och köar missade
+    aviseringar (`dispatch.requeue_stuck_work`) och släpper sist aktuella grupper (en nyss släppt
+    grupps jobb köas då inte två gånger). Returnerar summan av deras antal."""
+    return waves.close_expired_campaigns() + dispatch.requeue_stuck_work() + waves.release_due_waves()
 
 
 def requeue_on_worker_start(sender: Any, proc_name: str = "", **kwargs: Any) -> None:

@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/oppna-igen/", views.campaign_reopen, name="reopen"),
     path("<int:pk>/visa-nummer/", views.reveal_phone, name="reveal"),
     path("<int:pk>/tack-sms/", views.thanks, name="thanks"),
+    path("<int:pk>/nasta-grupp/", views.campaign_send_next, name="send_next"),
+    path("<int:pk>/mottagare/", views.campaign_add_recipients, name="add_recipients"),
 ]

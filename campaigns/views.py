@@ -16,12 +16,13 @@ from django.views.decorators.http import require_POST
 from accounts.sessions import background_request
 from audit.services import AccessKind, record_access
 from campaigns.dashboard import dashboard_rows, snapshot
-from campaigns.forms import CampaignForm
+from campaigns.forms import AddRecipientsForm, CampaignForm
 from campaigns.messages import message_for, message_with_consent, message_without_consent
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.outcomes import CALL_BUTTONS, CallResult, record_call_outcome, reopen_campaign
-from campaigns.services import change_status, create_campaign
+from campaigns.services import add_recipients, change_status, create_campaign
 from campaigns.watch import watch_token
+from campaigns.waves import release_wave
 from campaigns.yes_numbers import THANKS_TEXT, reveal_number, send_thanks, skip_thanks, thanks_offer
 from common.smstext import analyse
 from common.users import signed_in_user
@@ -48,13 +49,26 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 recipients=form.parsed.recipients,
                 request_id=form.cleaned_data["request_id"],
                 notify_phone=form.cleaned_data["notify_phone"],
+                title=form.cleaned_data["title"],
+                answer_deadline=form.cleaned_data["answer_deadline"],
+                wave_size=form.cleaned_data["wave_size"],
+                wave_minutes=form.cleaned_data["wave_minutes"],
+                pause_on_yes=form.cleaned_data["pause_on_yes"],
             )
-            if creation.created:
-                # Rader som lämnades ut (avböjt fler förfrågningar) namnges även efter skapandet.
-                for notice in form.opt_out_notices:
-                    messages.warning(request, notice)
+            if creation.created and form.opt_out_notices:
+                # Raderna namngavs i förhandsgranskningen; meddelandet efteråt bär inga namn (det
+                # sparas i en kaka till nästa sida).
+                left_out = len(form.opt_out_notices)
+                messages.warning(
+                    request,
+                    f"{left_out} rad{'er' if left_out > 1 else ''} lämnades utanför: patienten har bett "
+                    "att inte få fler förfrågningar.",
+                )
             if creation.created and not creation.queued:
                 messages.warning(request, QUEUE_DOWN_MESSAGE)
+            elif creation.created and creation.campaign.wave_size:
+                first = creation.campaign.recipients.filter(wave=1).count()
+                messages.success(request, f"Kampanjen är skapad: första gruppen, {first} mottagare, skickas nu.")
             elif creation.created:
                 messages.success(
                     request, f"Kampanjen är skapad: SMS skickas nu till {len(form.parsed.recipients)} mottagare."
@@ -79,6 +93,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,
         "retention_days": settings.CAMPAIGN_RETENTION_DAYS,
         "alert_every_yes": settings.CAMPAIGN_ALERT_EVERY_YES,
+        "quiet_hours": settings.CAMPAIGN_QUIET_HOURS,
     }
     return render(request, "campaigns/list.html", context)
 
@@ -87,18 +102,24 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
     """Båda varianterna som de skickas, deras SMS-delar, kostnaden och de tolkade mottagarna."""
     data = form.cleaned_data
     recipients = form.parsed.recipients
+    deadline = data["answer_deadline"]
     texts = [
         message_for(
-            data["slot_at"], EXAMPLE_CODE, name=r.name, consent=r.consent, operation_type=data["operation_type"]
+            data["slot_at"],
+            EXAMPLE_CODE,
+            name=r.name,
+            consent=r.consent,
+            operation_type=data["operation_type"],
+            answer_deadline=deadline,
         )
         for r in recipients
     ]
     segments = sum(analyse(text).segments for text in texts)
     with_consent = next((r for r in recipients if r.consent), None)
     example_with = message_with_consent(
-        data["slot_at"], EXAMPLE_CODE, with_consent.name if with_consent else "Anna", data["operation_type"]
+        data["slot_at"], EXAMPLE_CODE, with_consent.name if with_consent else "Anna", data["operation_type"], deadline
     )
-    example_without = message_without_consent(data["slot_at"], EXAMPLE_CODE)
+    example_without = message_without_consent(data["slot_at"], EXAMPLE_CODE, deadline)
     consent_count = sum(r.consent for r in recipients)
     return {
         "request_id": data["request_id"],
@@ -111,6 +132,8 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
         "without_consent": example_without,
         "without_consent_info": analyse(example_without),
         "segments": segments,
+        "answer_deadline": deadline,
+        "waves": form.wave_count if data["wave_size"] else 0,
         "cost": f"{segments * settings.SMS_PRICE_PER_SEGMENT_SEK:.2f}".replace(".", ","),
     }
 
@@ -119,6 +142,17 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Kampanjens svar: räknare, rader i ordningen Ring först, reserver, NEJ, ej svarat."""
     campaign = get_object_or_404(Campaign, pk=pk)
+    return _detail_page(request, campaign)
+
+
+def _detail_page(
+    request: HttpRequest,
+    campaign: Campaign,
+    add_form: AddRecipientsForm | None = None,
+    duplicates: list[str] | None = None,
+) -> HttpResponse:
+    """Kampanjsidan (visningen loggas i åtkomstloggen), med formuläret "Lägg till mottagare" och
+    dess fel eller överhoppade dubbletter när det nyss skickats."""
     record_access(AccessKind.CAMPAIGN_PAGE, user=signed_in_user(request), campaign_id=campaign.pk)
     # Nyckeln låter en öppen sida larma om nya JA (utan namn) även efter att sessionen tagit slut.
     token = watch_token(campaign.pk, request.user.pk) if campaign.is_open else ""
@@ -128,9 +162,61 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "call_buttons": CALL_BUTTONS,
         "keep_yes_numbers": settings.CAMPAIGN_KEEP_YES_NUMBERS,
         "thanks_text": THANKS_TEXT,
+        "add_form": add_form or AddRecipientsForm(),
+        "duplicates": duplicates or [],
+        "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,
         **dashboard_rows(campaign),
     }
     return render(request, "campaigns/detail.html", context)
+
+
+@require_POST
+@login_required
+def campaign_send_next(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Skicka nästa grupp nu": släpper nästa grupp direkt, även under tyst tid och under paus.
+
+    Formuläret bär antalet grupper som sidan visade: ett dubbelklick eller två i personalen
+    samtidigt släpper bara en grupp.
+    """
+    campaign = get_object_or_404(Campaign, pk=pk)
+    value = request.POST.get("grupp", "")
+    # Bara ASCII-siffror (int() tar även t.ex. arabiska siffror); annat släpper ingen grupp.
+    expected = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else -1
+    released = release_wave(campaign.pk, expected=expected, actor=request.user)
+    if released:
+        messages.success(request, f"Grupp {expected + 1} skickas nu till {released} mottagare.")
+    else:
+        messages.info(
+            request, "Ingen ny grupp skickades: den var redan skickad, ingen väntar, eller kampanjen är stängd."
+        )
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@require_POST
+@login_required
+def campaign_add_recipients(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Lägg till mottagare": samma tolkning och fel som vid skapandet; dubbletter namnges och hoppas över."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = AddRecipientsForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, campaign, form)
+    addition = add_recipients(campaign, request.user, form.parsed.recipients)
+    if addition.error and not Campaign.objects.get(pk=campaign.pk).is_open:
+        # Stängd kampanj: sidan visar inget formulär längre, så felet blir ett meddelande.
+        messages.error(request, addition.error)
+        return redirect("campaigns:detail", pk=campaign.pk)
+    # Överhoppade rader: avböjt fler förfrågningar, eller redan i kampanjen.
+    skipped = form.opt_out_notices + addition.duplicates
+    if addition.error:
+        form.add_error("recipients", addition.error)
+        return _detail_page(request, campaign, form, skipped)
+    if addition.added:
+        later = "De väntar på sin grupp." if campaign.wave_size else "SMS skickas nu."
+        messages.success(request, f"{addition.added} mottagare tillagda. {later}")
+    if skipped:
+        # De överhoppade namnges på sidan direkt (namn hör inte hemma i en sparad flash-cookie).
+        return _detail_page(request, campaign, AddRecipientsForm(), skipped)
+    return redirect("campaigns:detail", pk=campaign.pk)
 
 
 @login_required

@@ -460,6 +460,12 @@ CAMPAIGN_SEND_RETRY_MINUTES = 15
 # JA sparas krypterat tills kampanjen tar slut ("Visa nummer", tack-SMS), sedan raderas det.
 # NEJ och obesvarade raderas alltid (se README, Dataskydd).
 CAMPAIGN_KEEP_YES_NUMBERS = env.bool("CAMPAIGN_KEEP_YES_NUMBERS", default=False)
+# Tyst tid för sändning i grupper, "20-07" = från kl 20 till kl 07 (klinikens tid, Europe/Stockholm);
+# en grupp som blir aktuell då väntar till tyst tids slut, utom när personalen trycker
+# "Skicka nästa grupp nu". Tomt = ingen tyst tid.
+CAMPAIGN_QUIET_HOURS = env.str("CAMPAIGN_QUIET_HOURS", default="20-07").strip()
+if CAMPAIGN_QUIET_HOURS and not re.fullmatch(r"([01]?\d|2[0-3])-([01]?\d|2[0-3])", CAMPAIGN_QUIET_HOURS):
+    raise ImproperlyConfigured("CAMPAIGN_QUIET_HOURS ska vara två timmar, t.ex. 20-07, eller tomt (ingen tyst tid).")
 # Personalens SMS-avisering: false = bara vid kampanjens första JA, true = vid varje JA.
 CAMPAIGN_ALERT_EVERY_YES = env.bool("CAMPAIGN_ALERT_EVERY_YES", default=False)
 # Patientsidorna /s/<kod>: true = en patient som samtyckt ser sitt förnamn och operationstypen;

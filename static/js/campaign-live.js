@@ -55,6 +55,8 @@
   const soundButton = root.querySelector("[data-sound-toggle]");
   const audio = document.getElementById("ja-ljud");
   const openActions = root.querySelector("[data-open-actions]");
+  const wavesSection = root.querySelector("[data-waves]");
+  const addSection = root.querySelector("[data-add-recipients]");
   const announcer = root.querySelector("[data-live-announce]");
   const progress = root.querySelector("progress");
   const hint = root.querySelector("[data-live-hint]");
@@ -119,6 +121,7 @@
       if (reopenForm) {
         reopenForm.hidden = true;
       }
+      hideWaveButton();
       soundButton.hidden = true;
     } else {
       message.hidden = true;
@@ -243,6 +246,7 @@
     if (reopenForm) {
       reopenForm.hidden = true; // "Öppna igen" kräver också inloggning
     }
+    hideWaveButton();
   }
 
   /** Slutar både lyssna och fråga och visar varför (utloggad eller kampanjen raderad). */
@@ -442,6 +446,7 @@
     progress.max = Math.max(counts.total, 1);
     progress.value = counts.sent;
     progress.textContent = counts.sent + "/" + counts.total;
+    renderWaves(snapshot.waves);
     campaignOpen = snapshot.campaign.is_open;
     renderStatus(snapshot.campaign);
 
@@ -488,6 +493,9 @@
     }
     renderBooked(campaign);
     renderThanks(campaign.thanks);
+    if (addSection) {
+      addSection.hidden = !campaign.is_open;
+    }
     // Stängd kampanj: inga fler JA att larma om, så ingen ljudknapp.
     soundButton.hidden = !campaign.is_open;
   }
@@ -521,6 +529,37 @@
     thanksBox.querySelector("[data-thanks-summary]").textContent = summary;
     thanksBox.querySelector("[data-thanks-send]").dataset.confirm =
       "Skicka tack-SMS till " + thanks.count + (thanks.count === 1 ? " patient? " : " patienter? ") + summary;
+  }
+
+  /** Döljer "Skicka nästa grupp nu" (utloggad eller kampanjen raderad). */
+  function hideWaveButton() {
+    const form = wavesSection && wavesSection.querySelector("[data-wave-form]");
+    if (form) {
+      form.hidden = true;
+    }
+  }
+
+  /** Grupperna: skickade grupper, nästa grupp, antal som väntar och knappen "Skicka nästa grupp nu". */
+  function renderWaves(waves) {
+    if (!wavesSection || !waves) {
+      return;
+    }
+    const items = waves.sent.map(function (wave) {
+      const li = document.createElement("li");
+      li.textContent = "Grupp " + wave.number + ": kl " + wave.time + ", " + wave.count + " mottagare";
+      return li;
+    });
+    wavesSection.querySelector("[data-wave-list]").replaceChildren.apply(
+      wavesSection.querySelector("[data-wave-list]"), items
+    );
+    setText("nasta-grupp", waves.next);
+    setText("vantar-pa-grupp", String(waves.waiting));
+    const form = wavesSection.querySelector("[data-wave-form]");
+    if (form && form.dataset.submitted !== "1") {
+      // Formuläret bär antalet skickade grupper som sidan visar: servern släpper bara nästa.
+      form.querySelector("[data-wave-expected]").value = String(waves.waves_sent);
+      form.querySelector("button[type=submit]").disabled = !waves.can_send_next;
+    }
   }
 
   /** Raderna i given ordning (Ring först, reserver, NEJ, ej svarat); befintliga rader återanvänds. */

@@ -1,9 +1,10 @@
 /*
  * Personalens kampanjsida: frågar en gång till innan en knapp med data-confirm ("Tiden är
  * tillsatt", "Avsluta", "Bokad", "Nådde inte", "Tackade nej i telefon", "Öppna igen" …) skickas,
- * och skickar varje formulär högst en gång (ett dubbelklick blir ett tryck). Formulären på
- * raderna ritas om av liveuppdateringen, därför lyssnar sidan på hela dokumentet.
- * Utan skript skickas formulären direkt (servern tål ändå dubbla tryck).
+ * och skickar varje formulär högst en gång (ett dubbelklick blir ett tryck), även "Skicka nästa
+ * grupp nu" och "Lägg till mottagare". Formulären på raderna ritas om av liveuppdateringen,
+ * därför lyssnar sidan på hela dokumentet. Utan skript skickas formulären direkt (servern tål
+ * ändå dubbla tryck).
  */
 (function () {
   "use strict";
@@ -43,5 +44,20 @@
         });
       });
     }
+  });
+
+  document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.submitted === "1") {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.submitted = "1";
+      const button = form.querySelector("button[type=submit]");
+      if (button) {
+        // Efter att formuläret skickats: knappen gråas ut tills nästa sida visas.
+        window.setTimeout(function () { button.disabled = true; }, 0);
+      }
+    });
   });
 })();

@@ -38,8 +38,12 @@ def make_campaign(
     *,
     slot_at: datetime | None = None,
     operation_type: str = "axeloperation",
+    **options: Any,
 ) -> Campaign:
-    """En kampanj skapad som personalen skapar den (köade mottagare, inget skickat ännu)."""
+    """En kampanj skapad som personalen skapar den (köade mottagare, inget skickat ännu).
+
+    `options` går vidare till `create_campaign` (t.ex. answer_deadline, wave_size, wave_minutes).
+    """
     recipients = [
         ParsedRecipient(line=line, name=name, phone=phone, consent=consent)
         for line, (name, phone, consent) in enumerate(patients or PATIENTS, start=1)
@@ -50,6 +54,7 @@ def make_campaign(
         operation_type=operation_type,
         recipients=recipients,
         request_id=str(uuid.uuid4()),
+        **options,
     )
     return creation.campaign
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection, connections
 from django.test import override_settings
+from django.utils import timezone
 from django_q.brokers import get_broker
 
 from audit.models import Action, AuditEvent
 from campaigns.models import Campaign, Recipient
 from campaigns.services import AnswerOutcome, change_status, record_answer
 from campaigns.tasks import send_to_recipient
+from campaigns.waves import release_due_waves, release_wave
 from tests.campaigns.factories import make_campaign
 from tests.fakes.backends import SlowBackend
 
@@ -127,3 +130,46 @@ def test_staff_pressing_filled_at_once_change_the_campaign_once(staff_user: Any)
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.FILLED
     assert AuditEvent.objects.filter(action=Action.CAMPAIGN_FILLED).count() == 1
     assert not campaign.recipients.filter(send_status=Recipient.SendStatus.QUEUED).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="den villkorliga uppdateringen prövas mot PostgreSQL (andra körningen i .ci/run); SQLite köar redan alla skrivningar",
+)
+@pytest.mark.parametrize("who", ["schedule", "staff"])
+def test_simultaneous_releases_send_one_wave(staff_user: Any, who: str) -> None:
+    """Åtta minutscheman (eller åtta klick på "Skicka nästa grupp nu") samtidigt när grupp 2 är
+    aktuell: exakt en grupp släpps, med exakt `wave_size` mottagare, och grupp 3 väntar kvar."""
+    patients = [(f"Patient {i}", f"+467012345{i:02d}", False) for i in range(10)]
+    campaign = make_campaign(staff_user, patients, wave_size=3, wave_minutes=1, pause_on_yes=False)
+    Campaign.objects.filter(pk=campaign.pk).update(next_wave_at=timezone.now() - timedelta(seconds=1))
+    released: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def release() -> None:
+        """Ett schema eller ett klick samtidigt som de andra."""
+        start.wait()
+        try:
+            if who == "schedule":
+                released.append(release_due_waves())
+            else:
+                released.append(release_wave(campaign.pk, expected=1, actor=staff_user))
+        except BaseException as error:  # noqa: BLE001 – felet ska synas i testet, inte försvinna i tråden
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=release) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(released) == [0] * 7 + [3]
+    campaign.refresh_from_db()
+    assert campaign.waves_sent == 2
+    waves = list(campaign.recipients.order_by("pk").values_list("wave", flat=True))
+    assert waves == [1, 1, 1, 2, 2, 2, None, None, None, None]
+    assert AuditEvent.objects.filter(action=Action.CAMPAIGN_WAVE_SENT).count() == 2

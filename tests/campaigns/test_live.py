@@ -33,7 +33,9 @@ import config.settings as default_settings
 from accounts.sessions import LAST_ACTIVITY_KEY, timeout_seconds
 from campaigns import events
 from campaigns.models import Campaign, Recipient
-from campaigns.services import change_status, purge_expired, record_answer
+from campaigns.recipients import ParsedRecipient
+from campaigns.services import add_recipients, change_status, purge_expired, record_answer
+from campaigns.waves import close_expired_campaigns, release_due_waves
 from config.asgi import application
 from tests.campaigns.factories import make_campaign, recipient
 
@@ -595,5 +597,41 @@ def test_purged_campaign_tells_the_open_page_and_closes(staff_user: Any) -> None
         assert time.monotonic() - started <= 1.0  # händelsen, inte reservkontrollen (60 s här)
         assert await socket.receive_output(timeout=WAIT) == {"type": "websocket.close", "code": 4404}
         assert await socket.receive_nothing(timeout=0.5)
+
+    run(scenario)
+
+
+def test_waves_added_recipients_and_the_deadline_arrive_live(staff_user: Any) -> None:
+    """Nästa grupp från minutschemat, tillagda mottagare och stängningen vid svarstiden når en
+    öppen sida utan omladdning (grupplistan, nästa grupp, raderna och statusen)."""
+    patients = [(f"Patient {i}", f"+4670123450{i}", False) for i in range(1, 6)]
+    campaign = make_campaign(
+        staff_user,
+        patients,
+        wave_size=2,
+        wave_minutes=1,
+        pause_on_yes=False,
+        answer_deadline=timezone.now() + timedelta(hours=1),
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(next_wave_at=timezone.now() - timedelta(seconds=1))
+    key = session_cookie(staff_user)
+    added = [ParsedRecipient(line=1, name="Ny Patient", phone="+46701234599", consent=False)]
+
+    async def scenario() -> None:
+        """Testets förlopp i websocketen."""
+        socket = await open_dashboard(campaign.pk, key)
+        assert await sync_to_async(release_due_waves)() == 2
+        data = await snapshot_where(socket, lambda d: d["waves"]["waves_sent"] == 2)
+        assert [w["number"] for w in data["waves"]["sent"]] == [1, 2] and data["waves"]["waiting"] == 1
+        await sync_to_async(add_recipients)(campaign, staff_user, added)
+        data = await snapshot_where(socket, lambda d: d["counts"]["total"] == 6)
+        assert row(data, "Ny Patient")["send_status"] == "väntar på sin grupp"
+        await sync_to_async(Campaign.objects.filter(pk=campaign.pk).update)(answer_deadline=timezone.now())
+        assert await sync_to_async(close_expired_campaigns)() == 1
+        data = await snapshot_where(socket, lambda d: d["campaign"]["status"] == "closed")
+        assert data["campaign"]["is_open"] is False
+        assert data["waves"]["next"] == "inga fler grupper: kampanjen är stängd"
+        assert row(data, "Ny Patient")["send_status"] == "ej skickat (kampanjen stängd)"
+        await socket.disconnect()
 
     run(scenario)
