@@ -555,7 +555,7 @@
     setText("nasta-grupp", waves.next);
     setText("vantar-pa-grupp", String(waves.waiting));
     const form = wavesSection.querySelector("[data-wave-form]");
-    if (form && form.dataset.submitted !== "1") {
+    if (form && form.dataset.sending !== "1") {
       // Formuläret bär antalet skickade grupper som sidan visar: servern släpper bara nästa.
       form.querySelector("[data-wave-expected]").value = String(waves.waves_sent);
       form.querySelector("button[type=submit]").disabled = !waves.can_send_next;

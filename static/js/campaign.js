@@ -45,19 +45,4 @@
       });
     }
   });
-
-  document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.submitted === "1") {
-        event.preventDefault();
-        return;
-      }
-      form.dataset.submitted = "1";
-      const button = form.querySelector("button[type=submit]");
-      if (button) {
-        // Efter att formuläret skickats: knappen gråas ut tills nästa sida visas.
-        window.setTimeout(function () { button.disabled = true; }, 0);
-      }
-    });
-  });
 })();
