@@ -58,6 +58,7 @@ def throwaway_production_env() -> dict[str, str]:
         SMS_PROVIDERS="elks46",
         ELKS46_API_USERNAME="u" + secrets.token_hex(16),
         ELKS46_API_PASSWORD=secrets.token_hex(16),
+        CLINIC_PHONE="08-123 45 67",
     )
     return env
 

@@ -376,6 +376,7 @@ def production_environment(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "TRUSTED_PROXY_COUNT": "1",
+        "CLINIC_PHONE": "08-123 45 67",
         "LOG_LEVEL": "INFO",
         **fake_elks46_settings(elks46_url),
         "SMS_WEBHOOK_TOKEN": secrets.token_urlsafe(48),
