@@ -26,7 +26,8 @@ umask 077
 
 # Tabeller vars innehåll aldrig kommer med i kopian (pg_dump-mönster: * matchar vad som helst).
 EXCLUDED_TABLE_DATA=(
-  'campaigns_*'                 # kampanjer och mottagare: namn, nummer, svar, operationstyp (7 dagar)
+  'campaigns_campaign'          # kampanjer: operationstyp, aviseringsnummer (7 dagar)
+  'campaigns_recipient'         # mottagare: namn, nummer, svar (7 dagar)
   'django_session'              # inloggningar: efter en återställning loggar alla in igen
   'django_q_ormq'               # django-q2:s kö (ORM-mäklaren): jobb för kampanjer som inte finns kvar
   'django_q_task'               # django-q2:s körda jobb och deras resultat

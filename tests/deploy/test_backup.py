@@ -190,10 +190,10 @@ def restored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restored]:
             admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-# Tabellerna med kortlivade persondata enligt datakartan, uppräknade: en ny tabell (också en ny
-# kampanjtabell, som backup.sh utelämnar med mönstret campaigns_*) får testet att fallera tills
-# någon bestämt om den hör hemma i kopian. En spärrlista för "fråga mig inte igen" som ska
-# sparas ett år får till exempel inte försvinna vid en återställning.
+# Tabellerna med kortlivade persondata enligt datakartan, uppräknade: en ny tabell får testet att
+# fallera tills någon bestämt om den hör hemma i kopian. Spärrlistan för "fråga mig inte igen"
+# (campaigns_optout, nyckelhash och datum i ett år) följer med: den får inte försvinna vid en
+# återställning.
 SHORT_LIVED_TABLES = {
     "campaigns_campaign",
     "campaigns_recipient",
