@@ -180,7 +180,7 @@ def create_campaign_in_waves(tab: Any, server: AsgiServer, findings: Findings) -
     tab.get_by_role("button", name="Förhandsgranska").click()
     tab.get_by_test_id("forhandsgranskning").wait_for()
     assert tab.get_by_test_id("forhandsgranskning-sandning").inner_text() == (
-        "Sändning i 3 grupper om högst 2, med 1 minuter mellan grupperna; pausar när någon svarat JA "
+        "Sändning i 3 grupper om högst 2, med 1 minut mellan grupperna; pausar när någon svarat JA "
         "tills samtalet är noterat. Första gruppen skickas direkt."
     )
     assert "kl 08:30" in tab.get_by_test_id("forhandsgranskning-svarstid").inner_text()
@@ -236,6 +236,8 @@ def test_waves_pause_on_yes_and_booking_fills_the_slot(tmp_path: Path, browser: 
             campaign_id = int(staff.url.rstrip("/").rsplit("/", 1)[1])
             wait_for_state(staff, "live")
             assert staff.get_by_role("heading", level=1).inner_text().startswith("Sal 2: Ledig tid")
+            waves_heading = staff.get_by_role("heading", name="Sändning i grupper").inner_text()
+            assert waves_heading == "Sändning i grupper om 2, 1 minut mellan grupperna, paus vid JA"
             run_manage(server.env, "shell", "-c", ALIGN_SCHEDULE.format(campaign_id=campaign_id))
 
             with running_qcluster(server.env, tmp_path):
