@@ -397,6 +397,16 @@ def test_the_form_creates_a_campaign_in_waves(
     assert [r.send_status for r in campaign.recipients.order_by("pk")] == ["queued", "queued", "waiting"]
 
 
+def test_one_minute_between_waves_reads_one_minute(staff_user: Any, staff_client: Client) -> None:
+    """En minut mellan grupperna står som "1 minut" (inte "1 minuter") i förhandsgranskningen och på kampanjsidan."""
+    staff_client.force_login(staff_user)
+    waves = {"send_mode": "grupper", "wave_size": "2", "wave_minutes": "1", "pause_on_yes": "on"}
+    preview = staff_client.post(reverse("campaigns:list"), form_data(**waves)).content.decode()
+    assert "Sändning i 2 grupper om högst 2, med 1 minut mellan grupperna; pausar" in preview
+    campaign = make_campaign(staff_user, PATIENTS, slot_at=SLOT, wave_size=2, wave_minutes=1)
+    assert "Sändning i grupper om 2, 1 minut mellan grupperna, paus vid JA" in page(staff_client, staff_user, campaign)
+
+
 @pytest.mark.parametrize(
     "setting, moment, until",
     [
