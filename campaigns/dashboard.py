@@ -31,13 +31,16 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
     waiting = [r for r in recipients if not r.answer]
     _assign_roles(campaign, yes)
     sent = sum(r.send_status == Recipient.SendStatus.SENT for r in recipients)
+    # "Väntar" är de som fått SMS:et men inte svarat: inte de som väntar på sin grupp, inte
+    # misslyckade eller avbrutna (de kan inte svara).
+    awaiting = sum(r.send_status == Recipient.SendStatus.SENT for r in waiting)
     rows = yes + no + waiting
     return {
         "rows": rows,
         "booked": booked_recipient(campaign, rows),
         "can_reopen": can_reopen(campaign),
         "thanks": thanks_offer(campaign),
-        "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": len(waiting)},
+        "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": awaiting},
         "waves": wave_state(campaign, recipients),
     }
 

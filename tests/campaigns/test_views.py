@@ -166,7 +166,8 @@ def test_detail_page_counts_progress_and_call_order(staff_client: Client, staff_
         "Olle Olsson",
     ]
     assert [getattr(row, "role", "") for row in response.context["rows"]] == ["Ring först", "Reserv 1", "", ""]
-    assert response.context["counts"] == {"sent": 3, "total": 4, "yes": 2, "no": 1, "waiting": 1}
+    # Olles SMS misslyckades: han står inte bland dem som väntar på svar.
+    assert response.context["counts"] == {"sent": 3, "total": 4, "yes": 2, "no": 1, "waiting": 0}
     assert "Skickade 3/4" in html and '<progress id="sandning" class="campaign-progress" max="4" value="3">' in html
     assert "070-123 ****" in html and "misslyckades" in html and "skickat" in html
     assert "Tiden är tillsatt" in html and "Avsluta" in html and "csrfmiddlewaretoken" in html

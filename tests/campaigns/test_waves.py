@@ -364,6 +364,8 @@ def test_waves_in_the_live_snapshot(staff_user: Any, staff_client: Client) -> No
         "waves_sent": 1,
         "can_send_next": True,
     }
+    # "Väntar på svar" räknar bara de två som fått SMS:et, inte de fem som väntar på sin grupp.
+    assert data["counts"]["waiting"] == 2
 
 
 def test_send_to_a_waiting_recipient_does_nothing(staff_user: Any, sms_outbox: list[Any]) -> None:
