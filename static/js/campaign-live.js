@@ -115,13 +115,7 @@
       showMessage(TEXT_EXPIRED, true);
     } else if (state === "deleted") {
       showMessage(TEXT_DELETED, false);
-      if (openActions) {
-        openActions.hidden = true; // inget kvar att tillsätta eller avsluta
-      }
-      if (reopenForm) {
-        reopenForm.hidden = true;
-      }
-      hideWaveButton();
+      hideStaffActions(); // inget kvar att tillsätta, avsluta, öppna igen eller skicka
       soundButton.hidden = true;
     } else {
       message.hidden = true;
@@ -240,13 +234,7 @@
     revealed.clear();
     previousAnswers = new Map();
     announcer.textContent = "";
-    if (openActions) {
-      openActions.hidden = true; // "Tiden är tillsatt"/"Avsluta" kräver inloggning
-    }
-    if (reopenForm) {
-      reopenForm.hidden = true; // "Öppna igen" kräver också inloggning
-    }
-    hideWaveButton();
+    hideStaffActions(); // knapparna kräver inloggning
   }
 
   /** Slutar både lyssna och fråga och visar varför (utloggad eller kampanjen raderad). */
@@ -531,12 +519,15 @@
       "Skicka tack-SMS till " + thanks.count + (thanks.count === 1 ? " patient? " : " patienter? ") + summary;
   }
 
-  /** Döljer "Skicka nästa grupp nu" (utloggad eller kampanjen raderad). */
-  function hideWaveButton() {
-    const form = wavesSection && wavesSection.querySelector("[data-wave-form]");
-    if (form) {
-      form.hidden = true;
-    }
+  /** Döljer personalens knappar (utloggad eller kampanjen raderad): "Tiden är tillsatt",
+   * "Avsluta", "Öppna igen" och "Skicka nästa grupp nu". */
+  function hideStaffActions() {
+    const waveForm = wavesSection && wavesSection.querySelector("[data-wave-form]");
+    [openActions, reopenForm, waveForm].forEach(function (element) {
+      if (element) {
+        element.hidden = true;
+      }
+    });
   }
 
   /** Grupperna: skickade grupper, nästa grupp, antal som väntar och knappen "Skicka nästa grupp nu". */
