@@ -15,15 +15,17 @@ from django.utils import timezone
 
 from campaigns.models import SENDING_UNCERTAIN_AFTER, Campaign, Recipient
 from campaigns.outcomes import can_reopen, reopen_deadline
+from campaigns.summary import attach_delivery, funnel
 from campaigns.waves import next_wave_text, sent_waves
 from campaigns.yes_numbers import THANKS_WINDOW, can_reveal, thanks_offer
-from smsportal.ledger import delivery_statuses
 
 
 def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
     """Rader och räknare för personalens vy: JA i svarsordning (först "Ring först"), NEJ, ej svarat."""
     recipients = list(campaign.recipients.all())
-    _attach_delivery(recipients)
+    attach_delivery(recipients)
+    for recipient in recipients:
+        recipient.can_reveal = can_reveal(recipient)
     yes = sorted((r for r in recipients if r.answer == Recipient.Answer.YES), key=lambda r: r.yes_rank or 0)
     no = sorted(
         (r for r in recipients if r.answer == Recipient.Answer.NO), key=lambda r: r.answered_at or campaign.created_at
@@ -42,6 +44,7 @@ def dashboard_rows(campaign: Campaign) -> dict[str, Any]:
         "thanks": thanks_offer(campaign),
         "counts": {"sent": sent, "total": len(recipients), "yes": len(yes), "no": len(no), "waiting": awaiting},
         "waves": wave_state(campaign, recipients),
+        "funnel": funnel(campaign, recipients),
     }
 
 
@@ -88,17 +91,6 @@ def _assign_roles(campaign: Campaign, yes: list[Recipient]) -> None:
 def booked_recipient(campaign: Campaign, rows: Iterable[Recipient]) -> Recipient | None:
     """Patienten som fick tiden ("Bokad"), ur de redan hämtade raderna; None om ingen."""
     return next((r for r in rows if r.pk == campaign.booked_recipient_id), None)
-
-
-def _attach_delivery(recipients: list[Recipient]) -> None:
-    """Leveransstatus per skickat SMS (levererat / ej levererat / väntar) ur SMS-registret."""
-    sent = [r for r in recipients if r.send_status == Recipient.SendStatus.SENT]
-    statuses = delivery_statuses((r.provider, r.provider_message_id) for r in sent)
-    for recipient in recipients:
-        recipient.delivery = ""
-        recipient.can_reveal = can_reveal(recipient)
-    for recipient in sent:
-        recipient.delivery = statuses[(recipient.provider, recipient.provider_message_id)]
 
 
 def next_change_at(campaign: Campaign, recipients: Iterable[Recipient]) -> datetime | None:
@@ -162,6 +154,7 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
             "thanks": asdict(data["thanks"]) if data["thanks"] else None,
         },
         "counts": data["counts"],
+        "funnel": [asdict(step) for step in data["funnel"]],
         "waves": data["waves"],
         "rows": [
             {

@@ -171,6 +171,7 @@ class Recipient(models.Model):
     # Visningsfält som campaigns.dashboard sätter på raderna den visar; sparas inte i databasen.
     role: str
     delivery: str
+    delivered_at: datetime | None
     can_reveal: bool
 
     class Meta:
@@ -221,3 +222,46 @@ class OptOut(models.Model):
     def __str__(self) -> str:
         """Datumet (hashen visas aldrig i listor)."""
         return f"Opt-out {self.created_on:%Y-%m-%d}"
+
+
+class CampaignSummary(models.Model):
+    """Anonyma antal och tider för en kampanj, för statistiken: finns kvar när kampanjen raderats.
+
+    Skrivs när kampanjen tar slut och skrivs om precis innan den raderas (`campaigns.summary`).
+    Aldrig ett namn, ett nummer, en svarskod, en operationstyp eller vem i personalen som skapade
+    den: bara kampanjens id (så att raden kan skrivas om), tider och antal.
+    """
+
+    campaign_id = models.PositiveBigIntegerField("kampanj-id", unique=True)
+    started_at = models.DateTimeField("start", db_index=True)
+    status = models.CharField("status", max_length=16, choices=Campaign.Status.choices)
+    ended_at = models.DateTimeField("avslutad", null=True, blank=True)
+    recipients = models.PositiveIntegerField("mottagare", default=0)
+    sent = models.PositiveIntegerField("skickade", default=0)
+    failed = models.PositiveIntegerField("misslyckade", default=0)
+    delivered = models.PositiveIntegerField("levererade", default=0)
+    opened = models.PositiveIntegerField("öppnade", default=0)
+    answered = models.PositiveIntegerField("svarade", default=0)
+    yes = models.PositiveIntegerField("JA", default=0)
+    no = models.PositiveIntegerField("NEJ", default=0)
+    booked = models.BooleanField("bokad från listan", default=False)
+    in_waves = models.BooleanField("i grupper", default=False)
+    waves = models.PositiveSmallIntegerField("skickade grupper", default=0)
+    segments = models.PositiveIntegerField("SMS-delar", default=0)
+    seconds_to_first_yes = models.PositiveIntegerField("sekunder till första JA", null=True, blank=True)
+    seconds_to_filled = models.PositiveIntegerField("sekunder till tillsatt", null=True, blank=True)
+    updated_at = models.DateTimeField("skriven", auto_now=True)
+
+    class Meta:
+        verbose_name = "kampanjstatistik"
+        verbose_name_plural = "kampanjstatistik"
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        """Start och utfall (inget som pekar ut en patient)."""
+        return f"Kampanj {self.started_at:%Y-%m-%d %H:%M}: {self.get_status_display()}"
+
+    @property
+    def filled(self) -> bool:
+        """Sant när tiden blev tillsatt (från listan eller utanför den)."""
+        return self.status == Campaign.Status.FILLED

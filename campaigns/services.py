@@ -23,6 +23,7 @@ from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
+from campaigns.summary import save_summaries
 from campaigns.waves import release_wave
 from campaigns.yes_numbers import wipe_ended_numbers
 from smsportal import devoutbox
@@ -297,6 +298,7 @@ def change_status(campaign: Campaign, user: Any, status: str, booked: Recipient 
             send_status=Recipient.SendStatus.CANCELLED, phone_encrypted=""
         )
         wipe_ended_numbers(campaign_id=campaign.pk)  # JA-nummer: bara övriga JA, för tack-SMS:et
+        save_summaries([campaign.pk])
         campaign_changed(campaign.pk)
         action = Action.CAMPAIGN_FILLED if status == Campaign.Status.FILLED else Action.CAMPAIGN_CLOSED
         data = {"kampanj": campaign.pk}
@@ -335,6 +337,8 @@ def purge_expired(now: datetime | None = None) -> int:
         minutes_to_first_yes = [
             round((row["first_yes"] - row["created_at"]).total_seconds() / 60, 1) for row in stats if row["first_yes"]
         ]
+        # Statistiken skrivs om med de sista leveransrapporterna, i samma transaktion som raderingen.
+        save_summaries(row["pk"] for row in stats)
         # Öppna sidor får veta att kampanjen är raderad (campaigns.events.campaign_deleted).
         Campaign.objects.filter(pk__in=[row["pk"] for row in stats]).delete()
         record(

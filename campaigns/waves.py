@@ -34,6 +34,7 @@ from audit.services import record
 from campaigns.dispatch import cancel_unsendable, enqueue_recipients, open_campaigns
 from campaigns.events import campaign_changed
 from campaigns.models import Campaign, OptOut, Recipient
+from campaigns.summary import save_summaries
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ def close_expired_campaigns(now: datetime | None = None) -> int:
                 reason="svarstiden har gått ut",
                 data={"kampanj": campaign_id},
             )
+            save_summaries([campaign_id])
             campaign_changed(campaign_id)
         closed += 1
     if closed:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db.models import Sum
 from django.utils import timezone
 
 from smsportal.models import AttemptStatus, DeliveryStatus, Purpose, SendAttempt
@@ -98,19 +99,41 @@ def apply_delivery_report(provider: str, message_id: str, status: str) -> list[S
     return list(SendAttempt.objects.filter(pk__in=ids, delivery_status=status))
 
 
-def delivery_statuses(provider_message_ids: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Leveransstatus för varje (leverantör, meddelande-id): levererat, ej levererat eller väntar.
+class Delivery(NamedTuple):
+    """Ett SMS:s leveransstatus (levererat, ej levererat eller väntar) och när rapporten kom."""
+
+    status: str
+    reported_at: datetime | None = None
+
+
+def delivery_reports(provider_message_ids: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Delivery]:
+    """Leveransstatus och rapportens tid för varje (leverantör, meddelande-id), i en fråga.
 
     Ett SMS utan rapport (eller utan rad i registret) väntar fortfarande.
     """
-    statuses = dict.fromkeys(provider_message_ids, DeliveryStatus.PENDING.value)
+    reports = dict.fromkeys(provider_message_ids, Delivery(DeliveryStatus.PENDING.value))
     rows = SendAttempt.objects.filter(
-        provider_message_id__in={message_id for _, message_id in statuses}, status=AttemptStatus.SENT
+        provider_message_id__in={message_id for _, message_id in reports}, status=AttemptStatus.SENT
     ).exclude(delivery_status="")
-    for provider, message_id, delivery in rows.values_list("provider", "provider_message_id", "delivery_status"):
-        if (provider, message_id) in statuses:
-            statuses[(provider, message_id)] = delivery
-    return statuses
+    fields = ("provider", "provider_message_id", "delivery_status", "delivered_at")
+    for provider, message_id, delivery, reported_at in rows.values_list(*fields):
+        if (provider, message_id) in reports:
+            reports[(provider, message_id)] = Delivery(delivery, reported_at)
+    return reports
+
+
+def campaign_segments(campaign_ids: Iterable[int]) -> dict[int, int]:
+    """SMS-delar som gått iväg för varje kampanj (erbjudanden, aviseringar och tack-SMS), i en fråga.
+
+    Registret har kvar raderna när kampanjen raderats; en kampanj utan skickade SMS saknas i svaret.
+    """
+    rows = (
+        SendAttempt.objects.filter(campaign_id__in=list(campaign_ids), status=AttemptStatus.SENT)
+        .values("campaign_id")
+        .annotate(total=Sum("segments"))
+        .values_list("campaign_id", "total")
+    )
+    return {campaign_id: total or 0 for campaign_id, total in rows}
 
 
 def purge_ledger(now: datetime | None = None) -> int:

@@ -87,6 +87,8 @@ class SendAttempt(models.Model):
             models.Index(fields=["provider", "provider_message_id"], name="sms_attempt_message"),
             models.Index(fields=["idempotency_key"], name="sms_attempt_idempotency"),
             models.Index(fields=["created_at"], name="sms_attempt_created"),
+            # Kampanjens SMS-delar och kostnad (kampanjsidan och statistiken).
+            models.Index(fields=["campaign_id"], name="sms_attempt_campaign"),
         ]
 
     def __str__(self) -> str:
