@@ -5,8 +5,7 @@ Varje visning och export av sidan skrivs själv i åtkomstloggen (`record_access
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -22,12 +21,11 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, AccessKind, Action, AuditEvent
 from audit.services import record_access
+from common.csv_export import csv_response
 from common.users import signed_in_user
 
 #: Rättigheten som ger audit-sidan, båda flikarna (administratörsgruppen har den).
 AUDIT_PERMISSION = "audit.view_auditevent"
-#: Tecken som får Excel att tolka en cell som formel (CSV-injektion).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Största id som databasen kan jämföra med (PostgreSQL bigint); större ger ingen träff.
 _MAX_ID = 2**63 - 1
 
@@ -127,7 +125,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     events = form.filter(AuditEvent.objects.all())
     if _wants_csv(request):
-        return _csv("audit", [title for _, title in CSV_COLUMNS], _audit_rows(events))
+        return csv_response("audit", [title for _, title in CSV_COLUMNS], _audit_rows(events))
     per_template = (
         events.filter(action__in=[Action.SMS_SENT, Action.SMS_FAILED])
         .exclude(template_title="")
@@ -152,7 +150,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
     form = AccessFilterForm(request.GET or None)
     events = form.filter(AccessEvent.objects.all())
     if _wants_csv(request):
-        return _csv("atkomst", ACCESS_CSV_COLUMNS, _access_rows(events))
+        return csv_response("atkomst", ACCESS_CSV_COLUMNS, _access_rows(events))
     page, query = _paged(request, events)
     context = {
         "form": form,
@@ -190,26 +188,3 @@ def _access_rows(events: QuerySet[AccessEvent]) -> Iterator[list[Any]]:
     """Åtkomstloggens rader: tidpunkt, användare, visning och kampanjens id."""
     for event in events.iterator():
         yield [_local(event.created_at), event.actor_username, event.shown_kind, event.campaign_id]
-
-
-def _csv(name: str, titles: list[str], rows: Iterable[list[Any]]) -> HttpResponse:
-    """CSV-export (semikolon och BOM, så att Excel med svenska inställningar öppnar den rätt)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";")
-    writer.writerow(titles)
-    for row in rows:
-        writer.writerow(["" if value is None else _cell(value) for value in row])
-    return response
-
-
-def _cell(value: object) -> object:
-    """Cellens värde; text som Excel skulle räkna ut som formel (=, +, -, @) får en inledande '.
-
-    Mallrubriker och orsaker kommer från inmatning: `=HYPERLINK(...)` ska visas, inte köras.
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value

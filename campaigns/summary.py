@@ -96,7 +96,7 @@ def funnel(campaign: Campaign, recipients: list[Recipient]) -> list[FunnelStep]:
     """Tratten skickade → levererade → öppnade → svarade → JA → bokad, med tiden från start till
     den första i varje steg. Raderna ska ha `attach_delivery`. Sista steget heter "Tillsatt" när
     tiden gavs till någon utanför listan."""
-    steps = [
+    steps: list[tuple[str, str, list[datetime | None]]] = [
         ("skickade", "Skickade", [r.sent_at for r in recipients if r.send_status == Recipient.SendStatus.SENT]),
         ("levererade", "Levererade", [r.delivered_at for r in recipients if r.delivery == DeliveryStatus.DELIVERED]),
         ("oppnade", "Öppnade", [r.opened_at for r in recipients if r.opened_at]),

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "smsportal",
     "campaigns",
     "replies",
+    "stats",
 ]
 
 MIDDLEWARE = [
@@ -440,6 +441,11 @@ if _bad_fernet:
 CAMPAIGN_MAX_RECIPIENTS = env.int("CAMPAIGN_MAX_RECIPIENTS", default=50)
 # Ungefärligt pris per SMS-del i kronor, för kostnadsuppskattningen före sändning.
 SMS_PRICE_PER_SEGMENT_SEK = env.float("SMS_PRICE_PER_SEGMENT_SEK", default=0.35)
+# Vad en tillsatt tid är värd i kronor (en inställd operation kostar kliniken omkring 10 000 kr):
+# statistikens "återvunnet värde" är tillsatta tider gånger detta.
+SLOT_VALUE_SEK = env.int("SLOT_VALUE_SEK", default=10_000)
+if SLOT_VALUE_SEK < 0:
+    raise ImproperlyConfigured("SLOT_VALUE_SEK ska vara 0 eller mer (kronor).")
 # Kampanjer (namn, svar) raderas så här många dagar efter att de skapades.
 CAMPAIGN_RETENTION_DAYS = env.int("CAMPAIGN_RETENTION_DAYS", default=7)
 # Leverantörens gräns: högst så många kampanj-SMS per sekund från ett django-q2-kluster

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("smsportal.urls")),
     path("logg/", include("audit.urls")),
     path("personal/akut-sms/", include("campaigns.urls")),
+    path("personal/statistik/", include("stats.urls")),
     path("s/", include("replies.urls")),
     path("konto/", include("accounts.urls")),
     path("dataskydd/", views.data_protection, name="data_protection"),

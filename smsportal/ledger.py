@@ -133,7 +133,7 @@ def campaign_segments(campaign_ids: Iterable[int]) -> dict[int, int]:
         .annotate(total=Sum("segments"))
         .values_list("campaign_id", "total")
     )
-    return {campaign_id: total or 0 for campaign_id, total in rows}
+    return {campaign_id: total or 0 for campaign_id, total in rows if campaign_id is not None}
 
 
 def purge_ledger(now: datetime | None = None) -> int:

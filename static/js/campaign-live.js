@@ -434,6 +434,7 @@
     progress.max = Math.max(counts.total, 1);
     progress.value = counts.sent;
     progress.textContent = counts.sent + "/" + counts.total;
+    renderFunnel(snapshot.funnel);
     renderWaves(snapshot.waves);
     campaignOpen = snapshot.campaign.is_open;
     renderStatus(snapshot.campaign);
@@ -457,6 +458,15 @@
   }
 
   /** Sätter texten i elementet med givet data-testid. */
+  /** Tratten skickade → levererade → öppnade → svarade → JA → bokad: antal och tid efter start. */
+  function renderFunnel(steps) {
+    for (const step of steps || []) {
+      setText("tratt-" + step.key + "-namn", step.label);
+      setText("tratt-" + step.key, String(step.count));
+      setText("tratt-" + step.key + "-tid", step.after ? "efter " + step.after : "");
+    }
+  }
+
   function setText(testId, text) {
     const element = root.querySelector("[data-testid=" + testId + "]");
     if (element) {
