@@ -73,12 +73,13 @@ class BarChart:
     baseline: int = HEIGHT - BOTTOM
 
 
-def nice_ceiling(value: float) -> float:
-    """Skalans tak: det minsta av 1, 2, 4, 5 eller 10 gånger en tiopotens som rymmer `value` (minst 1)."""
-    if value <= 1:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 4, 5, 10) if value <= step * power)
+def nice_ceiling(value: float) -> int:
+    """Skalans tak: `TICKS` lika steg om 1, 2 eller 5 gånger en tiopotens (minst 1), så att varje
+    linje på skalan är ett heltal och taket rymmer `value`."""
+    needed = max(value, 1) / TICKS
+    power = 10 ** max(math.floor(math.log10(needed)), 0)
+    step = next(step * power for step in (1, 2, 5, 10) if needed <= step * power)
+    return step * TICKS
 
 
 def _number(value: float) -> str:
