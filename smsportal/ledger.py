@@ -112,8 +112,11 @@ def delivery_reports(provider_message_ids: Iterable[tuple[str, str]]) -> dict[tu
     Ett SMS utan rapport (eller utan rad i registret) väntar fortfarande.
     """
     reports = dict.fromkeys(provider_message_ids, Delivery(DeliveryStatus.PENDING.value))
+    # Leverantören först, så att indexet (leverantör, meddelande-id) används: registret växer i fem år.
     rows = SendAttempt.objects.filter(
-        provider_message_id__in={message_id for _, message_id in reports}, status=AttemptStatus.SENT
+        provider__in={provider for provider, _ in reports},
+        provider_message_id__in={message_id for _, message_id in reports},
+        status=AttemptStatus.SENT,
     ).exclude(delivery_status="")
     fields = ("provider", "provider_message_id", "delivery_status", "delivered_at")
     for provider, message_id, delivery, reported_at in rows.values_list(*fields):

@@ -12,14 +12,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignSummary
@@ -28,25 +26,6 @@ from smsportal.models import AttemptStatus, DeliveryStatus, Purpose, SendAttempt
 
 #: Antal månader som sidan visar, den innevarande inräknad.
 MONTHS_SHOWN = 12
-#: Kolumnerna som statistiken läser ur en kampanjrad (samma för sparade och direkt uträknade).
-_SUMMARY_COLUMNS = (
-    "campaign_id",
-    "started_at",
-    "status",
-    "recipients",
-    "sent",
-    "failed",
-    "delivered",
-    "opened",
-    "answered",
-    "yes",
-    "no",
-    "in_waves",
-    "waves",
-    "segments",
-    "seconds_to_first_yes",
-    "seconds_to_filled",
-)
 #: Antal som summeras rakt av från kampanjraderna.
 _COUNTED = ("recipients", "sent", "failed", "delivered", "opened", "answered", "yes", "no", "segments")
 #: Osäkra envägs-SMS: utfallet okänt, eller kvar som pågående (processen dog mitt i).
@@ -92,19 +71,28 @@ class CampaignMonth:
     to_first_yes: list[int] = field(default_factory=list)
     to_filled: list[int] = field(default_factory=list)
 
-    def add(self, row: dict[str, Any]) -> None:
-        """Lägger en kampanjrad (kolumnerna i `_SUMMARY_COLUMNS`) till månaden."""
-        self.campaigns += 1
-        self.filled += row["status"] == Campaign.Status.FILLED
-        for name in _COUNTED:
-            setattr(self, name, getattr(self, name) + row[name])
-        if row["in_waves"]:
-            self.in_waves += 1
-            self.waves += row["waves"]
-        if row["seconds_to_first_yes"] is not None:
-            self.to_first_yes.append(row["seconds_to_first_yes"])
-        if row["seconds_to_filled"] is not None:
-            self.to_filled.append(row["seconds_to_filled"])
+    def add(self, summary: CampaignSummary) -> None:
+        """Lägger en kampanjs rad till månaden."""
+        self.add_counts(
+            campaigns=1,
+            filled=int(summary.filled),
+            in_waves=int(summary.in_waves),
+            waves=summary.waves if summary.in_waves else 0,
+            **{name: getattr(summary, name) for name in _COUNTED},
+        )
+        self.add_durations(summary.seconds_to_first_yes, summary.seconds_to_filled)
+
+    def add_counts(self, **counts: int | None) -> None:
+        """Lägger antal (fälten med samma namn) till månaden; None räknas som noll."""
+        for name, value in counts.items():
+            setattr(self, name, getattr(self, name) + (value or 0))
+
+    def add_durations(self, to_first_yes: int | None, to_filled: int | None) -> None:
+        """Lägger en kampanjs tider (sekunder, None = ingen) till månaden."""
+        if to_first_yes is not None:
+            self.to_first_yes.append(to_first_yes)
+        if to_filled is not None:
+            self.to_filled.append(to_filled)
 
     def merge(self, other: CampaignMonth) -> None:
         """Lägger en annan månads siffror till den här."""
@@ -186,32 +174,77 @@ def last_months(today: date, count: int = MONTHS_SHOWN) -> list[date]:
     return months[::-1]
 
 
-def _month_of(moment: datetime) -> date:
-    """Månaden (första dagen) då något hände, i klinikens tid."""
-    return timezone.localtime(moment).date().replace(day=1)
+def month_starts(months: list[date]) -> list[datetime]:
+    """Månadernas början i klinikens tid, och början av månaden efter den sista (13 gränser för 12 månader)."""
+    last = months[-1]
+    after = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    return [timezone.make_aware(datetime(m.year, m.month, 1)) for m in [*months, after]]
 
 
-def campaign_rows() -> Iterable[dict[str, Any]]:
-    """En rad per kampanj någonsin: direkt uträknad för dem som finns, den sparade för raderade."""
-    live = summaries(Campaign.objects.all())
-    live_ids = {row.campaign_id for row in live}
-    for summary in live:
-        yield {column: getattr(summary, column) for column in _SUMMARY_COLUMNS}
-    for row in CampaignSummary.objects.values(*_SUMMARY_COLUMNS).iterator():
-        if row["campaign_id"] not in live_ids:
-            yield row
+def month_bucket(field_name: str, months: list[date]) -> Case:
+    """Månadens nummer i `months` (0 = äldst) för tidpunkten i fältet, uträknat i databasen; None
+    för tider utanför. Gränserna är klinikens midnatt, så ingen tidszonsfunktion behövs per rad."""
+    bounds = month_starts(months)
+    whens = [
+        When(**{f"{field_name}__gte": start, f"{field_name}__lt": end}, then=Value(index))
+        for index, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False))
+    ]
+    return Case(*whens, default=None, output_field=IntegerField())
 
 
 def campaign_months(months: list[date]) -> tuple[list[CampaignMonth], CampaignMonth]:
-    """Kampanjerna per månad i `months` och totalen över alla kampanjer någonsin."""
-    by_month = {month: CampaignMonth(month) for month in months}
+    """Kampanjerna per månad i `months` och totalen över alla kampanjer någonsin.
+
+    Kampanjer som finns räknas ur sina mottagare (`summaries`), raderade ur sina sparade rader,
+    summerade per månad i databasen; tiderna (för median och percentil) hämtas som heltal.
+    """
+    by_month = [CampaignMonth(month) for month in months]
     total = CampaignMonth(None)
-    for row in campaign_rows():
-        total.add(row)
-        month = by_month.get(_month_of(row["started_at"]))
-        if month is not None:
-            month.add(row)
-    return list(by_month.values()), total
+    live = summaries(Campaign.objects.all())
+    for summary in live:
+        total.add(summary)
+        index = _month_index(summary.started_at, months)
+        if index is not None:
+            by_month[index].add(summary)
+    stored = (
+        CampaignSummary.objects.exclude(campaign_id__in=[summary.campaign_id for summary in live])
+        .annotate(bucket=month_bucket("started_at", months))
+        .order_by()
+    )
+    sums = {f"{name}_sum": Sum(name) for name in _COUNTED}
+    groups = stored.values("bucket").annotate(
+        campaign_count=Count("id"),
+        filled_count=Count("id", filter=Q(status=Campaign.Status.FILLED)),
+        in_waves_count=Count("id", filter=Q(in_waves=True)),
+        waves_sum=Sum("waves", filter=Q(in_waves=True)),
+        **sums,
+    )
+    for group in groups:
+        counts = {name: group[f"{name}_sum"] for name in _COUNTED}
+        for target in _targets(group["bucket"], by_month, total):
+            target.add_counts(
+                campaigns=group["campaign_count"],
+                filled=group["filled_count"],
+                in_waves=group["in_waves_count"],
+                waves=group["waves_sum"],
+                **counts,
+            )
+    durations = stored.filter(Q(seconds_to_first_yes__isnull=False) | Q(seconds_to_filled__isnull=False))
+    for bucket, to_first_yes, to_filled in durations.values_list("bucket", "seconds_to_first_yes", "seconds_to_filled"):
+        for target in _targets(bucket, by_month, total):
+            target.add_durations(to_first_yes, to_filled)
+    return by_month, total
+
+
+def _month_index(moment: datetime, months: list[date]) -> int | None:
+    """Månadens nummer i `months` för en tidpunkt (klinikens tid), None utanför."""
+    month = timezone.localtime(moment).date().replace(day=1)
+    return months.index(month) if month in months else None
+
+
+def _targets(bucket: int | None, by_month: list[CampaignMonth], total: CampaignMonth) -> list[CampaignMonth]:
+    """Totalen, och månaden om gruppen ligger bland de visade."""
+    return [total] if bucket is None else [total, by_month[bucket]]
 
 
 def one_way_attempts() -> QuerySet[SendAttempt]:
@@ -242,28 +275,9 @@ def _one_way(month: date | None, row: dict[str, Any]) -> OneWayMonth:
     )
 
 
-def one_way_months(months: list[date]) -> tuple[list[OneWayMonth], OneWayMonth]:
-    """Envägs-SMS per månad i `months` och totalen över hela registret, i en fråga."""
-    by_month = {month: OneWayMonth(month) for month in months}
-    total = OneWayMonth(None)
-    rows = (
-        one_way_attempts()
-        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("month")
-        .annotate(**_one_way_counts())
-    )
-    for row in rows:
-        figures = _one_way(row["month"].date(), row)
-        total.add(figures)
-        if figures.month in by_month:
-            by_month[figures.month].add(figures)
-    return list(by_month.values()), total
-
-
 def since(months: list[date]) -> datetime:
     """Början av den första visade månaden, i klinikens tid."""
-    first = months[0]
-    return timezone.make_aware(datetime(first.year, first.month, 1))
+    return month_starts(months)[0]
 
 
 @dataclass
@@ -273,18 +287,6 @@ class TemplateFigures:
     category: str
     template_title: str
     figures: OneWayMonth
-
-
-def one_way_templates(months: list[date]) -> list[TemplateFigures]:
-    """Envägs-SMS per mallkategori och mall under de visade månaderna, flest skickade först."""
-    rows = (
-        one_way_attempts()
-        .filter(created_at__gte=since(months))
-        .values("category", "template_title")
-        .annotate(**_one_way_counts())
-        .order_by("-sent_count", "category", "template_title")
-    )
-    return [TemplateFigures(row["category"], row["template_title"], _one_way(None, row)) for row in rows]
 
 
 def one_way_failures(months: list[date]) -> list[tuple[str, int]]:
@@ -312,20 +314,39 @@ class StaffFigures:
         return sum(self.per_month)
 
 
-def one_way_by_staff(months: list[date]) -> list[StaffFigures]:
-    """Skickade envägs-SMS per person och månad (bara för administratörer), flest först."""
-    index = {month: position for position, month in enumerate(months)}
+@dataclass
+class OneWayFigures:
+    """Envägs-SMS: per visad månad, totalt i hela registret, per mall och per person (visade månader)."""
+
+    months: list[OneWayMonth]
+    total: OneWayMonth
+    templates: list[TemplateFigures]
+    staff: list[StaffFigures]
+
+
+def one_way_figures(months: list[date]) -> OneWayFigures:
+    """Envägs-SMS per månad och totalt (en fråga över hela registret: rader före de visade månaderna
+    får ingen månad och räknas bara i totalen), per mall och per person (de visade månaderna)."""
+    by_month = [OneWayMonth(month) for month in months]
+    total = OneWayMonth(None)
+    monthly = one_way_attempts().annotate(bucket=month_bucket("created_at", months)).order_by()
+    for row in monthly.values("bucket").annotate(**_one_way_counts()):
+        figures = _one_way(None, row)
+        total.add(figures)
+        if row["bucket"] is not None:
+            by_month[row["bucket"]].add(figures)
+    shown = one_way_attempts().filter(created_at__gte=since(months)).order_by()
+    templates = [
+        TemplateFigures(row["category"], row["template_title"], _one_way(None, row))
+        for row in shown.values("category", "template_title")
+        .annotate(**_one_way_counts())
+        .order_by("-sent_count", "category", "template_title")
+    ]
     per_user: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
-    rows = (
-        one_way_attempts()
-        .filter(created_at__gte=since(months), status=AttemptStatus.SENT)
-        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("actor_username", "month")
-        .annotate(count=Count("id"))
-    )
-    for row in rows:
-        position = index.get(row["month"].date())
-        if position is not None:
-            per_user[row["actor_username"] or "okänd"][position] += row["count"]
+    sent = shown.filter(status=AttemptStatus.SENT).annotate(bucket=month_bucket("created_at", months))
+    for row in sent.values("actor_username", "bucket").annotate(count=Count("id")):
+        if row["bucket"] is not None:
+            per_user[row["actor_username"] or "okänd"][row["bucket"]] += row["count"]
     staff = [StaffFigures(username, counts) for username, counts in per_user.items()]
-    return sorted(staff, key=lambda person: (-person.total, person.username))
+    staff.sort(key=lambda person: (-person.total, person.username))
+    return OneWayFigures(by_month, total, templates, staff)
