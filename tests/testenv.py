@@ -18,6 +18,9 @@ TEST_ENVIRONMENT = {
     # Ingen väntan för leverantörens gräns i testerna (de skickar hundratals SMS i följd);
     # gränsen själv provas i tests/campaigns/test_dispatch.py.
     "CAMPAIGN_SMS_PER_SECOND": "0",
+    # Ingen tyst tid för kampanjer i grupper: sviten ska ge samma utfall dygnet runt (CI kan köra
+    # efter 20:00). Tyst tid provas med fryst klocka och inställningen satt i tests/campaigns/test_waves.py.
+    "CAMPAIGN_QUIET_HOURS": "",
     # Fasta, slumpade testnycklar (bara för testerna): samma regel som i drift gäller vid start.
     "PHONE_HASH_KEY": "tkiYVUblQq1Q26U-BfhXfgzMfTDZFPeCM3SXo2ZhKvVOCu9e3bYll7GeKEyzSf_o",
     "PHONE_ENCRYPTION_KEYS": "G_2bjm3K2-o70PU4k-nNT5kuU6jN8MhM5yNlZtAsebI=",

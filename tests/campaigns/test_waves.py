@@ -174,10 +174,12 @@ def test_quiet_hours_hold_a_wave_until_morning(
     staff_user: Any,
     staff_client: Client,
     sms_outbox: list[Any],
+    settings: Settings,
     frozen_clock: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """En grupp som blir aktuell 20:05 väntar till 07:00 (sidan säger det) och går då."""
+    settings.CAMPAIGN_QUIET_HOURS = "20-07"  # standardvärdet; testmiljön har ingen tyst tid
     frozen_clock.move_to(timezone.make_aware(datetime(2026, 12, 1, 19, 55)))
     campaign = in_waves(staff_user, answer_deadline=None)
     schedule_at(frozen_clock, timezone.make_aware(datetime(2026, 12, 1, 20, 5)), django_capture_on_commit_callbacks)
@@ -207,11 +209,13 @@ def test_send_next_now_works_in_quiet_hours_once_per_click(
     staff_user: Any,
     staff_client: Client,
     sms_outbox: list[Any],
+    settings: Settings,
     frozen_clock: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """ "Skicka nästa grupp nu" under tyst tid: nästa grupp går direkt och loggas med vem; samma
     formulär en gång till (dubbelklick) släpper ingen grupp till; en GET gör ingenting."""
+    settings.CAMPAIGN_QUIET_HOURS = "20-07"  # standardvärdet; testmiljön har ingen tyst tid
     frozen_clock.move_to(timezone.make_aware(datetime(2026, 12, 1, 21, 0)))
     campaign = in_waves(staff_user, answer_deadline=None)
     url = reverse("campaigns:send_next", args=[campaign.pk])

@@ -42,7 +42,8 @@ print("SEED=" + json.dumps({"campaign": campaign.pk}))
 
 
 def test_statistics_after_a_filled_campaign(tmp_path: Path, browser: Any) -> None:
-    """Bokad på kampanjsidan → tratten visar Bokad 1; statistiken visar 100 % och 12 min."""
+    """Ett NEJ syns live i tratten; Bokad på kampanjsidan → tratten visar Bokad 1; statistiken visar
+    100 % och 12 min."""
     assert AXE_SCRIPT.exists(), "axe-core saknas: kör `npm ci` (make test gör det)"
     with running_asgi_server(tmp_path) as server:
         seed = json.loads(run_manage(server.env, "shell", "-c", SEED_ANSWERED).split("SEED=", 1)[1].strip())
@@ -57,12 +58,23 @@ def test_statistics_after_a_filled_campaign(tmp_path: Path, browser: Any) -> Non
             assert staff.get_by_test_id("tratt-ja-tid").inner_text() == "efter 12 min"
             assert staff.get_by_test_id("tratt-bokad").inner_text() == "0"
 
+            # Lisa svarar NEJ medan sidan är öppen: tratten visar det utan omladdning.
+            answer = (
+                f"from campaigns.models import Recipient; from campaigns.services import record_answer; "
+                f"record_answer(Recipient.objects.get(campaign_id={seed['campaign']}, name='Lisa Larsson'), 'no')"
+            )
+            run_manage(server.env, "shell", "-c", answer)
+            staff.wait_for_function(
+                "() => document.querySelector('[data-testid=tratt-svarade]').textContent === '2'", timeout=5000
+            )
+
             staff.once("dialog", lambda dialog: dialog.accept())
             with staff.expect_navigation():
                 staff.locator("tr", has_text="Karl Karlsson").get_by_role("button", name="Bokad").click()
             wait_for_state(staff, "live")
             assert staff.get_by_test_id("tratt-bokad").inner_text() == "1"
             assert staff.get_by_test_id("tratt-bokad-tid").inner_text().startswith("efter 2")  # 25 min och uppåt
+            screenshot(staff, "kampanj-tratt")
 
             staff.get_by_role("link", name="Statistik").click()
             staff.wait_for_load_state()
