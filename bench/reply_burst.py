@@ -10,7 +10,9 @@ svarar servern inte blir mätningen FEL, om den inte hoppas över med `--skip-po
 Skriver genomströmning (svar per sekund), median och 99:e percentil för svarets POST och
 antal fel (inte 302, eller undantag). Som jämförelse körs samma antal besök med samma
 samtidighet mot en minimal vy i samma server (`/bench/minimal/`, se bench/_urls.py) och
-kvoten portal/minimal skrivs ut: den går att jämföra mellan maskiner.
+kvoten portal/minimal skrivs ut: den går att jämföra mellan maskiner. Dessutom daphnes
+CPU-tid per besök i båda skurarna (ur /proc) och kvoten mellan dem: svar/s påverkas mycket av
+andra program på en delad maskin, CPU-tiden per besök mindre.
 
 Var tionde patient dubbelklickar: två POST samtidigt med samma svar (båda ska ge 302).
 Efteråt kontrolleras i databasen att varje svar sparats exakt en gång (rätt svar,
@@ -109,11 +111,18 @@ class Burst:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    # daphne-processens CPU-sekunder under skuren (0 = inte mätt, som genom driftstacken).
+    cpu_seconds: float = 0.0
 
     @property
     def throughput(self) -> float:
         """Lyckade svar per sekund över hela skuren."""
         return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_visit(self) -> float:
+        """daphne-processens CPU-millisekunder per besök (GET + POST); 0 om den inte mättes."""
+        return 1000 * self.cpu_seconds / self.visits if self.visits else 0.0
 
     @property
     def error_count(self) -> int:
@@ -245,6 +254,18 @@ async def run_burst(base: str, visits: list[tuple[str, str]], post_status: int, 
     return burst
 
 
+def burst_with_cpu(pid: int, base: str, visits: list[tuple[str, str]], post_status: int, concurrency: int) -> Burst:
+    """Som `run_burst`, och daphne-processens (`pid`) CPU-tid under skuren i `cpu_seconds`.
+
+    CPU-tiden per besök störs mindre än svar/s av andra program på en delad maskin: den är
+    daphnes eget arbete, inte väntan på en kärna.
+    """
+    before = tree_cpu_seconds([pid], processes_now())
+    burst = asyncio.run(run_burst(base, visits, post_status, concurrency))
+    burst.cpu_seconds = tree_cpu_seconds([pid], processes_now()) - before
+    return burst
+
+
 async def warm_up(base: str, rounds: int = 1) -> None:
     """Ett par besök före mätningen, så att mallar och moduler redan är laddade.
 
@@ -324,8 +345,9 @@ def measure_database(database_url: str, campaigns: int, per_campaign: int, concu
         daphne = start_daphne(env, port)
         try:
             asyncio.run(warm_up(base))
-            minimal = asyncio.run(run_burst(base, [(MINIMAL_PATH, c) for _, c in answers], 200, concurrency))
-            portal = asyncio.run(run_burst(base, answers, 302, concurrency))
+            pid = daphne.process.pid
+            minimal = burst_with_cpu(pid, base, [(MINIMAL_PATH, c) for _, c in answers], 200, concurrency)
+            portal = burst_with_cpu(pid, base, answers, 302, concurrency)
             if minimal.errors or portal.errors:
                 print("daphne skrev (sista raderna):\n" + daphne.output(2000))
         finally:
@@ -526,6 +548,7 @@ def report(
     headers = [column, "vy", "svar/s", "median (ms)", "p99 (ms)", "fel"]
     rows: list[list[str]] = []
     ratios: list[list[str]] = []
+    cpu: list[list[str]] = []
     checks: list[list[str]] = []
     all_ok = True
     for database, result in results.items():
@@ -549,6 +572,15 @@ def report(
                     f"{percentile(portal.latencies, 0.99) / percentile(minimal.latencies, 0.99):.1f}",
                 ]
             )
+        if portal.cpu_seconds and minimal.cpu_seconds:
+            cpu.append(
+                [
+                    database,
+                    f"{portal.cpu_ms_per_visit:.1f}",
+                    f"{minimal.cpu_ms_per_visit:.1f}",
+                    f"{minimal.cpu_ms_per_visit / portal.cpu_ms_per_visit:.2f}",
+                ]
+            )
         checks.append([database, "OK" if result["answers_ok"] else "FEL", "OK" if result["ranks_ok"] else "FEL"])
         all_ok = all_ok and bool(result["answers_ok"]) and bool(result["ranks_ok"])
         for problem in result["problems"]:
@@ -558,6 +590,9 @@ def report(
     print_table(headers, rows, left=2)
     goal = f"mål ≥ {GOAL_RATIO:.1f}".replace(".", ",")
     print_table([column, "svar/s portal ÷ minimal", goal, "median portal ÷ minimal", "p99 portal ÷ minimal"], ratios)
+    if cpu:
+        print("\ndaphnes CPU-tid per besök (GET + POST), mindre störd av andra program än svar/s:")
+        print_table([column, "CPU-ms portal", "CPU-ms minimal", "minimal ÷ portal"], cpu)
     print_table([column, "varje svar sparat en gång", "exakt ett första JA per kampanj"], checks)
     return all_ok
 

@@ -1,7 +1,7 @@
 """Kampanjernas tjänster: skapa, svara, tillsätta/avsluta och radera. Vyerna går alltid hit.
 
-`replies` (patientsidorna) använder bara `find_by_code`, `mark_opened`, `record_answer` och
-`yes_position`, och `campaigns.optout` för "Jag vill inte få fler sådana SMS".
+`replies` (patientsidorna) använder bara `find_by_code`, `mark_opened`, `record_answer_by_code`
+och `yes_position`, och `campaigns.optout` för "Jag vill inte få fler sådana SMS".
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from audit.models import Action
@@ -201,14 +201,47 @@ def add_recipients(campaign: Campaign, user: Any, recipients: list[ParsedRecipie
     return Addition(added=len(new), duplicates=duplicates)
 
 
-def find_by_code(code: str) -> Recipient | None:
-    """Mottagaren med svarskoden, eller None (okänd, raderad, eller tecken som ingen kod har).
+# Fälten som patientsidorna läser (mallarna, `is_open`, `yes_position`, avböjandet): varje fält till
+# kostar i Djangos frågebygge på varje sidvisning. Ett fält som saknas här hämtas med en egen fråga
+# när det läses (rätt, men långsamt): tests/replies räknar frågorna.
+PATIENT_PAGE_FIELDS = (
+    "code",
+    "name",
+    "consent",
+    "phone_hash",
+    "answer",
+    "yes_rank",
+    "campaign__status",
+    "campaign__slot_at",
+    "campaign__answer_deadline",
+    "campaign__operation_type",
+)
+# Det svaret läser under låset: kampanjens `is_open` och aviseringsnummer; mottagarens svar och plats
+# (bara när inget sparas: stängd kampanj eller samma svar igen).
+ANSWER_CAMPAIGN_FIELDS = ("status", "slot_at", "answer_deadline", "notify_phone")
+ANSWER_RECIPIENT_FIELDS = ("campaign", "answer", "yes_rank")
+
+
+def _could_be_code(code: str) -> bool:
+    """Sant om adressens kod kan vara en svarskod (längd och tecken), innan databasen tillfrågas.
 
     Adressen kommer från vem som helst: ett NUL-tecken skulle ge databasfel i PostgreSQL.
     """
-    if not code or len(code) > 32 or not set(code) <= _CODE_CHARACTERS:
+    return bool(code) and len(code) <= 32 and set(code) <= _CODE_CHARACTERS
+
+
+def find_by_code(code: str) -> Recipient | None:
+    """Mottagaren med svarskoden, eller None (okänd, raderad, eller tecken som ingen kod har).
+
+    `get` och inte `first`: koden är unik, och `first` sorterar, vilket i Djangos frågebygge
+    kostar mer än hela resten av patientsidans fråga (en position per vald kolumn).
+    """
+    if not _could_be_code(code):
         return None
-    return Recipient.objects.select_related("campaign").filter(code=code).first()
+    try:
+        return Recipient.objects.select_related("campaign").only(*PATIENT_PAGE_FIELDS).get(code=code)
+    except Recipient.DoesNotExist:
+        return None
 
 
 def mark_opened(recipient: Recipient) -> None:
@@ -226,46 +259,69 @@ class AnswerOutcome:
 
 
 def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
+    """Sparar JA eller NEJ för mottagaren (se `_save_answer`)."""
+    return _save_answer(
+        Campaign.objects.filter(pk=recipient.campaign_id), Recipient.objects.filter(pk=recipient.pk), answer
+    )
+
+
+def record_answer_by_code(code: str, answer: str) -> AnswerOutcome | None:
+    """Sparar JA eller NEJ för mottagaren med svarskoden; None om koden är okänd eller raderad.
+
+    Patientsidans POST: kampanjen låses direkt via koden, utan en första fråga efter mottagaren.
+    """
+    if not _could_be_code(code):
+        return None
+    try:
+        return _save_answer(Campaign.objects.filter(recipients__code=code), Recipient.objects.filter(code=code), answer)
+    except (Campaign.DoesNotExist, Recipient.DoesNotExist):
+        return None
+
+
+def _save_answer(campaigns: QuerySet[Campaign], recipients: QuerySet[Recipient], answer: str) -> AnswerOutcome:
     """Sparar JA eller NEJ. Kampanjens rad låses, så exakt ett JA blir först även vid samtidiga svar.
 
-    Ett nytt JA hamnar sist bland JA; den som ändrar till NEJ lämnar kön. Låset hålls så kort
-    som möjligt (det köar kampanjens alla svar): ett nytt JA:s plats räknas i samma fråga som
-    dess plats i kön, före uppdateringen.
+    `campaigns` och `recipients` ger en rad var: kampanjen och mottagaren. Bara kampanjens rad
+    låses (`of=("self",)`, även när frågan går via mottagarens kod); varje svar går genom samma
+    lås, så mottagarens svar ändras inte av någon annan under tiden. Svaret sparas med en
+    villkorlig uppdatering (bara om svaret är ett annat): ett dubbelklick ändrar då ingenting,
+    och det vanliga svaret kostar ingen egen läsning av mottagaren. Ett nytt JA hamnar sist bland
+    JA; den som ändrar till NEJ lämnar kön. Låset hålls så kort som möjligt (det köar kampanjens
+    alla svar): ett nytt JA:s plats räknas i samma fråga som dess plats i kön, före uppdateringen.
     """
     if answer not in (Recipient.Answer.YES, Recipient.Answer.NO):
         raise ValueError("Svaret måste vara yes eller no.")
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=recipient.campaign_id)
-        current = Recipient.objects.get(pk=recipient.pk)
+        campaign = campaigns.select_for_update(of=("self",)).only(*ANSWER_CAMPAIGN_FIELDS).get()
         if not campaign.is_open:
+            current = recipients.only(*ANSWER_RECIPIENT_FIELDS).get()
             return AnswerOutcome(accepted=False, answer=current.answer, position=yes_position(current))
-        if current.answer == answer:
-            return AnswerOutcome(accepted=True, answer=answer, position=yes_position(current))
         position = None
-        current.answer = answer
-        current.answered_at = timezone.now()
-        current.yes_rank = None
-        fields = ["answer", "answered_at", "yes_rank"]
+        changes: dict[str, Any] = {"answer": answer, "answered_at": timezone.now(), "yes_rank": None}
         if answer == Recipient.Answer.YES:
-            current.yes_rank, position = _next_yes_place(campaign, current)
-        elif current.phone_encrypted:
-            current.phone_encrypted = ""  # NEJ: numret sparas aldrig (CAMPAIGN_KEEP_YES_NUMBERS)
-            fields.append("phone_encrypted")
-        current.save(update_fields=fields)
+            changes["yes_rank"], position = _next_yes_place(campaign)
+        else:
+            changes["phone_encrypted"] = ""  # NEJ: numret sparas aldrig (CAMPAIGN_KEEP_YES_NUMBERS)
+        if not recipients.exclude(answer=answer).update(**changes):
+            # Samma svar som förut (dubbelklick): platsen och svarstiden står kvar.
+            current = recipients.only(*ANSWER_RECIPIENT_FIELDS).get()
+            return AnswerOutcome(accepted=True, answer=answer, position=yes_position(current))
         campaign_changed(campaign.pk)
         if answer == Recipient.Answer.YES:
             queue_staff_alert(campaign)
         return AnswerOutcome(accepted=True, answer=answer, position=position)
 
 
-def _next_yes_place(campaign: Campaign, recipient: Recipient) -> tuple[int, int]:
+def _next_yes_place(campaign: Campaign) -> tuple[int, int]:
     """Ett nytt JA:s (plats i JA-kön, plats bland nuvarande JA) i en fråga; anropas under låset.
 
     Platsen i kön är högsta hittills + 1 (luckor efter ändrade svar fylls inte). Platsen bland
-    nuvarande JA är antalet andra JA + 1: alla andra JA har en lägre plats i kön.
+    nuvarande JA är antalet JA + 1: alla JA har en lägre plats i kön. Mottagaren själv räknas
+    inte: är den redan JA sparas ingenting (samma svar), och annars har den ingen plats.
     """
-    others = campaign.recipients.exclude(pk=recipient.pk)
-    places = others.aggregate(top=Max("yes_rank"), ahead=Count("pk", filter=Q(answer=Recipient.Answer.YES)))
+    places = campaign.recipients.aggregate(
+        top=Max("yes_rank"), ahead=Count("pk", filter=Q(answer=Recipient.Answer.YES))
+    )
     return (places["top"] or 0) + 1, places["ahead"] + 1
 
 

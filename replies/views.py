@@ -16,7 +16,7 @@ from django_ratelimit.decorators import ratelimit
 
 from campaigns.models import Recipient
 from campaigns.optout import has_opted_out, opt_out
-from campaigns.services import find_by_code, mark_opened, record_answer, yes_position
+from campaigns.services import find_by_code, mark_opened, record_answer_by_code, yes_position
 
 RATE = "60/m"
 ANSWERS = {"ja": Recipient.Answer.YES, "nej": Recipient.Answer.NO}
@@ -45,22 +45,38 @@ def _limited(request: HttpRequest) -> HttpResponse:
     return _page(request, "replies/limited.html", status=429)
 
 
+def _unknown(request: HttpRequest) -> HttpResponse:
+    """Samma sida för okända, utgångna och raderade koder."""
+    return _page(request, "replies/unknown.html", status=404)
+
+
+def _answer_posted(request: HttpRequest, code: str) -> HttpResponse:
+    """JA eller NEJ: sparas, och patienten skickas till sidan (GET) som visar svaret.
+
+    Svaret sparas direkt via koden (`record_answer_by_code`), utan att mottagaren först slås upp.
+    """
+    choice = ANSWERS.get(request.POST.get("svar", ""))
+    if choice is None:
+        known = find_by_code(code) is not None
+    else:
+        known = record_answer_by_code(code, choice) is not None
+    if not known:
+        return _unknown(request)
+    return redirect("replies:answer", code=code)
+
+
 @ratelimit(key="ip", rate=RATE, block=False)
 @require_http_methods(["GET", "HEAD", "POST"])
 def answer(request: HttpRequest, code: str) -> HttpResponse:
     """Visar frågan eller tacksidan (GET) och tar emot JA eller NEJ (POST)."""
     if getattr(request, "limited", False):
         return _limited(request)
+    if request.method == "POST":
+        return _answer_posted(request, code)
     recipient = find_by_code(code)
     if recipient is None:
-        return _page(request, "replies/unknown.html", status=404)
+        return _unknown(request)
     campaign = recipient.campaign
-    if request.method == "POST":
-        choice = ANSWERS.get(request.POST.get("svar", ""))
-        if choice is None:
-            return redirect("replies:answer", code=code)
-        record_answer(recipient, choice)
-        return redirect("replies:answer", code=code)
     context = {
         "recipient": recipient,
         "campaign": campaign,
@@ -101,7 +117,7 @@ def opt_out_page(request: HttpRequest, code: str) -> HttpResponse:
         return _limited(request)
     recipient = find_by_code(code)
     if recipient is None:
-        return _page(request, "replies/unknown.html", status=404)
+        return _unknown(request)
     if request.method == "POST":
         opt_out(recipient)
         return redirect("replies:opt_out", code=code)

@@ -260,7 +260,7 @@ def test_patient_answer_error_mail_has_no_code_name_or_number(
     assert report.startswith("[SMS-portalen] ERROR: AlertCrash vid POST /s/[kod]\n")
     assert "Begäran:    POST /s/[kod]\n" in report and "Vy:         replies:answer\n" in report
     assert "Användare:  ej inloggad\n" in report
-    assert re.search(r"campaigns/services\.py:\d+ i record_answer\n", report)
+    assert re.search(r"campaigns/services\.py:\d+ i record_answer_by_code\n", report)
     assert leaks(patient_needles(person, token), rapport=report) == []
 
 

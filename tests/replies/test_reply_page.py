@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.forms.models import model_to_dict
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import Campaign, Recipient
@@ -138,6 +140,30 @@ def test_same_answer_twice_keeps_the_place(campaign: Campaign) -> None:
     anna.post(url(before), {"svar": "ja"})
     after = recipient(campaign, "Anna Andersson")
     assert (after.yes_rank, after.answered_at) == (before.yes_rank, before.answered_at)
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """De fångade frågorna utom transaktionens egna (BEGIN, COMMIT, sparpunkter skiljer mellan databaserna)."""
+    transaction_sql = re.compile(r"(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b")
+    return [query["sql"] for query in queries.captured_queries if not transaction_sql.match(query["sql"])]
+
+
+def test_page_and_answer_read_the_database_a_fixed_number_of_times(client: Client, campaign: Campaign) -> None:
+    """Alla patienter kan svara på samma minut: frågan läser databasen två gånger (mottagaren med
+    kampanjen, avböjandet), NEJ sparas med två frågor (kampanjens lås, svaret) och JA med tre (även
+    platsen i kön); tacksidan efter JA läser också platsen. Ett fält som sidorna läser men som inte
+    hämtas (campaigns.services.PATIENT_PAGE_FIELDS) blir här en fråga till."""
+    karl, anna = recipient(campaign, "Karl Karlsson"), recipient(campaign, "Anna Andersson")
+    with CaptureQueriesContext(connection) as page:
+        assert "Kan du komma med kort varsel?" in client.get(url(karl)).content.decode()
+    with CaptureQueriesContext(connection) as no:
+        assert client.post(url(karl), {"svar": "nej"})["Location"] == url(karl)
+    with CaptureQueriesContext(connection) as yes:
+        assert client.post(url(anna), {"svar": "ja"})["Location"] == url(anna)
+    with CaptureQueriesContext(connection) as thanks:
+        assert "Vi ringer dig inom kort" in client.get(url(anna)).content.decode()
+    assert [len(statements(queries)) for queries in (page, no, yes, thanks)] == [2, 2, 3, 3]
+    assert recipient(campaign, "Karl Karlsson").answer == "no" and recipient(campaign, "Anna Andersson").yes_rank == 1
 
 
 @pytest.mark.parametrize("value", ["", "kanske", "JA" * 1000])
