@@ -5,11 +5,12 @@ dagarnas kampanjer som fortfarande finns (50 kampanjer à 10 mottagare, med SMS 
 envägs-SMS för 24 månader (standard 1 000 i månaden, fem i personalen, tio mallar). Hämtar
 sedan /personal/statistik/ som administratör (alla avsnitt, även per person) och CSV:n, en i
 taget genom testklienten (hela middleware-kedjan), och skriver median, 90:e percentil och
-antalet databasfrågor per sidvisning. Mål för sidan: median under 200 ms, ett fåtal frågor (CSV:n skrivs ut för jämförelse).
+antalet databasfrågor per sidvisning. Mål för sidan: median under 200 ms, ett fåtal frågor
+(CSV:n, samma uträkning utan diagram, skrivs ut för jämförelse).
 
 SQLite alltid; PostgreSQL också när det svarar på 127.0.0.1:5432. Körs inte av `make test`.
 
-    .venv/bin/python bench/statistics_page.py [--requests 30] [--sms-per-month 1500]
+    .venv/bin/python bench/statistics_page.py [--requests 30] [--sms-per-month 1000]
 """
 
 from __future__ import annotations
