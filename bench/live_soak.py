@@ -8,8 +8,8 @@ http://127.0.0.1, så HTTPS-reglerna (omdirigering, Secure-kakor, HSTS) gäller 
 vanlig http. SMS:en går genom den riktiga 46elks-backenden till en låtsas-46elks i den
 här processen (tests/fakes/elks46_server.py).
 
-Som i verkligheten: personalen loggar in genom inloggningsformuläret (en session per öppen
-sida, standard 20), skapar kampanjerna (standard 5 × 10 mottagare) genom personalens formulär
+Som i verkligheten: personalen loggar in genom inloggningsformuläret med lösenord och kod från
+appen (tvåstegsverifieringen är på i drift; ett konto och en session per öppen sida, standard 20), skapar kampanjerna (standard 5 × 10 mottagare) genom personalens formulär
 (förhandsgranska, sedan Skicka), och qcluster skickar SMS:en. Patienternas länkar tas ur
 SMS:en som låtsasleverantören tog emot. Varje sida laddas (GET) och öppnar sedan sin websocket
 `/ws/campaigns/<id>/` med sessionskakan och Origin lika med portalens ursprung; stängs den
@@ -42,6 +42,11 @@ mål som inte nås ger också felkod. Körs inte av `make test`.
     .venv/bin/python bench/live_soak.py [--minutes 10] [--dashboards 20] [--campaigns 5] [--port 8300]
     .venv/bin/python bench/live_soak.py --minutes 2              # provkörning
     .venv/bin/python bench/live_soak.py --redis-url redis://127.0.0.1:6379/9
+    .venv/bin/python bench/live_soak.py --waves              # en kampanj i grupper i chromium, se nedan
+
+`--waves` kör i stället bench/_live_waves.py: en kampanj i grupper (standard 16 mottagare, grupper
+om 2, 1 minut emellan) med kampanjsidan öppen i Debians chromium (Playwright) tills svarstiden
+stängt kampanjen, omkring 17 minuter, med en omstart av qcluster och en av daphne på vägen.
 
 Daphne lyssnar på `--port`, låtsas-46elks på porten efter. Kanal-lagrets grupper och kön heter
 som portalens: kör andra samtidigt mot samma Redis, välj ett eget databasnummer i `--redis-url`.
@@ -296,18 +301,25 @@ async def fetch(http: aiohttp.ClientSession, method: str, url: str, expected: in
         return body, response.headers.get("Location", "")
 
 
-async def login(base: str) -> aiohttp.ClientSession:
-    """Loggar in personalen genom inloggningsformuläret; returnerar webbläsaren med sessionen."""
+async def login(base: str, username: str, key: bytes) -> aiohttp.ClientSession:
+    """Loggar in en personal genom inloggningsformuläret och koden från appen (tvåstegsverifieringen
+    krävs i drift); returnerar webbläsaren med sessionen."""
+    from bench._live_waves import totp_code
+
     http = browser(base)
     try:
         page, _ = await fetch(http, "GET", f"{base}/konto/logga-in/", 200)
         data = {
             "csrfmiddlewaretoken": hidden_value(page, "csrfmiddlewaretoken"),
-            "username": STAFF_USERNAME,
+            "username": username,
             "password": STAFF_PASSWORD,
             "next": "",
         }
-        await fetch(http, "POST", f"{base}/konto/logga-in/", 302, data=data)
+        _, location = await fetch(http, "POST", f"{base}/konto/logga-in/", 302, data=data)
+        if "tvastegsverifiering" in location:
+            page, _ = await fetch(http, "GET", base + location, 200)
+            code = {"csrfmiddlewaretoken": hidden_value(page, "csrfmiddlewaretoken"), "otp_token": totp_code(key)}
+            await fetch(http, "POST", base + location, 302, data=code)
     except BaseException:
         await http.close()
         raise
@@ -591,15 +603,17 @@ async def progress(tracker: Tracker, started: float) -> None:
         )
 
 
-async def soak(args: argparse.Namespace, base: str, fake: FakeElks46, database_url: str) -> tuple[Tracker, IdleWindow]:
+async def soak(
+    args: argparse.Namespace, base: str, fake: FakeElks46, database_url: str, staff: list[tuple[str, bytes]]
+) -> tuple[Tracker, IdleWindow]:
     """Hela körningen mot den startade servern: inloggning, kampanjer, sidor, svar och tomgång."""
     tracker = Tracker()
     sessions: list[aiohttp.ClientSession] = []
     dashboards: list[Dashboard] = []
     try:
         print(f"Loggar in {args.dashboards} personalsessioner genom inloggningsformuläret ...", flush=True)
-        for _ in range(args.dashboards):
-            sessions.append(await login(base))
+        for username, key in staff:
+            sessions.append(await login(base, username, key))
         groups = make_patients(args.campaigns, args.per_campaign)
         print(
             f"Skapar {args.campaigns} kampanjer × {args.per_campaign} mottagare genom personalens formulär ...",
@@ -695,11 +709,19 @@ def start_daphne(env: dict[str, str], port: int) -> Service:
     return start_process("daphne", [sys.executable, "-m", "daphne", *args], env, port)
 
 
-def create_staff() -> None:
-    """Personalkontot (aktivt, utan administratörsrätt), som en administratör lägger upp det."""
+def create_staff(count: int) -> list[tuple[str, bytes]]:
+    """Ett personalkonto per öppen sida (aktivt, utan administratörsrätt), var och ett med en bekräftad
+    autentiseringsapp: en kod godtas bara en gång per konto, så 20 inloggningar behöver 20 konton.
+    Returnerar (användarnamn, appens nyckel) per konto."""
     from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    get_user_model().objects.create_user(username=STAFF_USERNAME, password=STAFF_PASSWORD)
+    staff = []
+    for number in range(1, count + 1):
+        user = get_user_model().objects.create_user(username=f"{STAFF_USERNAME}-{number}", password=STAFF_PASSWORD)
+        device = TOTPDevice.objects.create(user=user, name="Autentiseringsapp", confirmed=True)
+        staff.append((user.username, bytes(device.bin_key)))
+    return staff
 
 
 def close_django_connections() -> None:
@@ -726,12 +748,12 @@ def run(args: argparse.Namespace, database_url: str) -> Outcome:
         with tempfile.TemporaryDirectory(prefix="live-soak-") as tmp:
             env = environment(database_url, args.port, Path(tmp) / "static", args.redis_url, **overrides)
             setup_django(env)
-            create_staff()
+            staff = create_staff(args.dashboards)
             services.append(start_daphne(env, args.port))
             services.append(start_process("qcluster", [sys.executable, "manage.py", "qcluster"], env))
             base = f"http://127.0.0.1:{args.port}"
             try:
-                tracker, idle = asyncio.run(soak(args, base, fake, database_url))
+                tracker, idle = asyncio.run(soak(args, base, fake, database_url, staff))
             except Exception:
                 for service in services:
                     print(f"{service.name} skrev (sista raderna):\n" + service.output(1500))
@@ -868,6 +890,24 @@ def parse_arguments() -> argparse.Namespace:
         "--port", type=int, default=DEFAULT_PORT, help="daphnes port; låtsas-46elks tar nästa (standard 8300)"
     )
     parser.add_argument("--seed", type=int, default=42, help="slumpfrö för vem som svarar och när (standard 42)")
+    parser.add_argument(
+        "--waves",
+        action="store_true",
+        help="i stället: en kampanj i grupper, kampanjsidan i chromium tills svarstiden stängt den (bench/_live_waves.py)",
+    )
+    parser.add_argument("--recipients", type=int, default=16, help="--waves: mottagare (standard 16)")
+    parser.add_argument("--wave-size", type=int, default=2, help="--waves: antal per grupp (standard 2)")
+    parser.add_argument("--wave-minutes", type=int, default=1, help="--waves: minuter mellan grupper (standard 1)")
+    parser.add_argument(
+        "--deadline-minutes", type=int, default=15, help="--waves: svara senast om så många minuter (minst 15)"
+    )
+    parser.add_argument(
+        "--session-minutes",
+        type=int,
+        default=0,
+        help="--waves: SESSION_TIMEOUT_MINUTES, så att utloggningen av inaktivitet kommer under körningen "
+        "(standard: ingen utloggning)",
+    )
     args = parser.parse_args()
     if args.idle_minutes is None:
         args.idle_minutes = min(2.0, args.minutes / 2)
@@ -885,6 +925,8 @@ def parse_arguments() -> argparse.Namespace:
 def main() -> int:
     """Kontrollerar tjänsterna, kör mätningen och skriver tabellerna; felkod om ett mål inte nås."""
     args = parse_arguments()
+    if args.waves:
+        return main_waves(args)
     trial = args.minutes < FULL_MINUTES
     if trial:
         print(f"Obs: {args.minutes:g} min är en provkörning; rapportens siffror bygger på {FULL_MINUTES:g} min.")
@@ -901,6 +943,25 @@ def main() -> int:
         except (RuntimeError, OSError, aiohttp.ClientError) as error:
             return unavailable("portalen", str(error) or type(error).__name__)
     return 0 if report(outcome, args, trial) else 1
+
+
+def main_waves(args: argparse.Namespace) -> int:
+    """`--waves`: kampanjen i grupper i en riktig webbläsare (bench/_live_waves.py); felkod om en kontroll fallerar."""
+    from bench._live_waves import run_waves
+
+    if not redis_reachable(args.redis_url):
+        return unavailable("Redis", f"svarar inte på {args.redis_url}")
+    for port in (args.port, args.port + 1):
+        if not port_free(port):
+            return unavailable("port", f"{port} är upptagen (välj en annan med --port)")
+    with throwaway_postgres(args.database_url) as database_url:
+        if database_url is None:
+            return unavailable("PostgreSQL", f"svarar inte på {args.database_url}")
+        try:
+            passed = run_waves(args, database_url)
+        except (RuntimeError, OSError, aiohttp.ClientError) as error:
+            return unavailable("portalen", str(error) or type(error).__name__)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -147,7 +147,9 @@ def snapshot(campaign: Campaign, data: dict[str, Any] | None = None) -> dict[str
         "campaign": {
             "id": campaign.pk,
             "status": campaign.status,
-            "status_label": campaign.get_status_display(),
+            # Samma text som sidans statusmärke: "svarstiden har gått ut" eller "tiden har passerat"
+            # för en aktiv kampanj som inte längre tar emot svar.
+            "status_label": campaign.shown_status,
             "is_open": campaign.is_open,
             "booked_name": booked.name if booked else "",
             "can_reopen": can_reopen(campaign),

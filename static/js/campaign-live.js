@@ -476,10 +476,8 @@
 
   /** Statusmärket och knapparna "Tiden är tillsatt"/"Avsluta" (dolda när kampanjen är stängd). */
   function renderStatus(campaign) {
-    let label = campaign.status_label || "";
-    if (campaign.status === "active" && !campaign.is_open) {
-      label = "tiden har passerat";
-    }
+    // Serverns text (samma som vid sidans rendering), även varför en aktiv kampanj inte tar emot svar.
+    const label = campaign.status_label || "";
     statusBadge.textContent = label.charAt(0).toUpperCase() + label.slice(1);
     statusBadge.classList.toggle("text-bg-success", campaign.is_open);
     statusBadge.classList.toggle("text-bg-secondary", !campaign.is_open);

@@ -166,3 +166,18 @@ def test_a_campaign_without_deadline_follows_the_slot_as_before(staff_user: Any,
     run_minute_schedule()
     campaign.refresh_from_db()
     assert campaign.is_open and campaign.status == Campaign.Status.ACTIVE
+
+
+def test_the_live_page_says_the_answer_time_is_over(staff_user: Any) -> None:
+    """Efter svarstiden, innan minutschemat stängt kampanjen, säger läget som den levande sidan ritar
+    samma sak som den renderade sidan: "svarstiden har gått ut" (sidan skrev "tiden har passerat")."""
+    deadline = NOW + timedelta(minutes=30)
+    campaign = make_campaign(staff_user, slot_at=SLOT, answer_deadline=deadline)
+    status_url = reverse("campaigns:snapshot", args=[campaign.pk])
+    staff = Client()
+    with time_machine.travel(deadline + timedelta(seconds=1), tick=False):
+        staff.force_login(staff_user)
+        shown = staff.get(status_url).json()["campaign"]
+        page = staff.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+    assert (shown["is_open"], shown["status_label"]) == (False, "svarstiden har gått ut")
+    assert "Svarstiden har gått ut</span>" in page
