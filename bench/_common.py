@@ -18,13 +18,24 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Standardadressen till PostgreSQL på mätmaskinerna (databasen "postgres" finns alltid).
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # Inställningsmodul med portalens inställningar plus en minimal mätvy (bench/_settings.py).
 BENCH_SETTINGS = "bench._settings"
+# Debians chromium med samma flaggor som webbläsartesterna (tests/e2e/conftest.py); Playwrights egen
+# nedladdning fungerar inte här.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -207,3 +218,17 @@ def print_table(headers: list[str], rows: list[list[str]], left: int = 1) -> Non
     print("  ".join("-" * width for width in widths))
     for row in rows:
         print(line([str(cell) for cell in row]))
+
+
+def fake_elks46_on_port(port: int) -> Any:
+    """Låtsas-46elks (tests/fakes) på en bestämd port, så att mätningen håller sig till sina egna portar."""
+    from http.server import ThreadingHTTPServer
+
+    from tests.fakes.elks46_server import FakeElks46
+
+    fake = FakeElks46()
+    handler = fake._server.RequestHandlerClass
+    fake._server.server_close()
+    fake._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    fake._server.daemon_threads = True
+    return fake

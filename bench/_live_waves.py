@@ -42,8 +42,11 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.path först
+    CHROMIUM,
+    CHROMIUM_ARGS,
     Service,
     environment,
+    fake_elks46_on_port,
     fake_elks46_settings,
     print_table,
     setup_django,
@@ -52,15 +55,6 @@ from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.pa
 )
 from tests.fakes.elks46_server import FakeElks46  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 STAFF_USERNAME = "personal"
 STAFF_PASSWORD = "Bench-Personal-Lösenord-42!"
 CLINIC_ZONE = ZoneInfo("Europe/Stockholm")
@@ -120,20 +114,6 @@ OBSERVER_SCRIPT = """
   });
 })();
 """
-
-
-class FakeElks46OnPort(FakeElks46):
-    """Låtsas-46elks på en bestämd port (samma hanterare som låtsasleverantören)."""
-
-    def __init__(self, port: int) -> None:
-        """Skapar servern och flyttar den till `port`."""
-        from http.server import ThreadingHTTPServer
-
-        super().__init__()
-        handler = self._server.RequestHandlerClass
-        self._server.server_close()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
 
 
 @dataclass
@@ -576,7 +556,7 @@ def elapsed(soak: Soak) -> str:
 
 def run_waves(args: argparse.Namespace, database_url: str) -> bool:
     """Startar låtsasleverantören, daphne och qcluster, kör och skriver rapporten; sant om allt höll."""
-    fake = FakeElks46OnPort(args.port + 1).start()
+    fake = fake_elks46_on_port(args.port + 1).start()
     overrides = {
         **fake_elks46_settings(fake.base_url),
         "CAMPAIGN_QUIET_HOURS": "",  # körningen ska gå att göra dygnet runt

@@ -69,9 +69,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.path först
     Service,
     environment,
+    fake_elks46_on_port,
     fake_elks46_settings,
     percentile,
     print_table,
@@ -120,18 +121,6 @@ SCHEDULE_PERIOD = 60.0
 # Formulärets svar och svaret som ögonblicksbilden visar.
 SNAPSHOT_ANSWER = {"ja": "yes", "nej": "no"}
 SCANS_SQL = "SELECT relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM {view} WHERE relname = ANY(%s)"
-
-
-class FakeElks46OnPort(FakeElks46):
-    """Låtsas-46elks på en bestämd port, så att mätningen håller sig till sina egna portar."""
-
-    def __init__(self, port: int) -> None:
-        """Skapar servern och flyttar den till `port` (samma hanterare som låtsasleverantören)."""
-        super().__init__()
-        handler = self._server.RequestHandlerClass
-        self._server.server_close()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
 
 
 @dataclass
@@ -736,7 +725,7 @@ def close_django_connections() -> None:
 
 def run(args: argparse.Namespace, database_url: str) -> Outcome:
     """Startar låtsasleverantören, daphne och qcluster mot engångsdatabasen, kör och stoppar allt."""
-    fake = FakeElks46OnPort(args.port + 1).start()
+    fake = fake_elks46_on_port(args.port + 1).start()
     overrides = {
         **fake_elks46_settings(fake.base_url),
         "CAMPAIGN_MAX_RECIPIENTS": str(max(50, args.per_campaign)),
@@ -930,25 +919,19 @@ def main() -> int:
     trial = args.minutes < FULL_MINUTES
     if trial:
         print(f"Obs: {args.minutes:g} min är en provkörning; rapportens siffror bygger på {FULL_MINUTES:g} min.")
-    if not redis_reachable(args.redis_url):
-        return unavailable("Redis", f"svarar inte på {args.redis_url}")
-    for port in (args.port, args.port + 1):
-        if not port_free(port):
-            return unavailable("port", f"{port} är upptagen (välj en annan med --port)")
-    with throwaway_postgres(args.database_url) as database_url:
-        if database_url is None:
-            return unavailable("PostgreSQL", f"svarar inte på {args.database_url}")
-        try:
-            outcome = run(args, database_url)
-        except (RuntimeError, OSError, aiohttp.ClientError) as error:
-            return unavailable("portalen", str(error) or type(error).__name__)
-    return 0 if report(outcome, args, trial) else 1
+    return in_stack(args, lambda database_url: report(run(args, database_url), args, trial))
 
 
 def main_waves(args: argparse.Namespace) -> int:
     """`--waves`: kampanjen i grupper i en riktig webbläsare (bench/_live_waves.py); felkod om en kontroll fallerar."""
     from bench._live_waves import run_waves
 
+    return in_stack(args, lambda database_url: run_waves(args, database_url))
+
+
+def in_stack(args: argparse.Namespace, body: Callable[[str], bool]) -> int:
+    """Kör `body` med en engångsdatabas när Redis svarar och portarna är lediga; 0 om den lyckades,
+    1 om en kontroll fallerade, och `unavailable`s felkod när en tjänst saknas eller portalen inte startar."""
     if not redis_reachable(args.redis_url):
         return unavailable("Redis", f"svarar inte på {args.redis_url}")
     for port in (args.port, args.port + 1):
@@ -958,7 +941,7 @@ def main_waves(args: argparse.Namespace) -> int:
         if database_url is None:
             return unavailable("PostgreSQL", f"svarar inte på {args.database_url}")
         try:
-            passed = run_waves(args, database_url)
+            passed = body(database_url)
         except (RuntimeError, OSError, aiohttp.ClientError) as error:
             return unavailable("portalen", str(error) or type(error).__name__)
     return 0 if passed else 1

@@ -14,6 +14,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
@@ -187,7 +188,7 @@ def month_bucket(field_name: str, months: list[date]) -> Case:
     bounds = month_starts(months)
     whens = [
         When(**{f"{field_name}__gte": start, f"{field_name}__lt": end}, then=Value(index))
-        for index, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False))
+        for index, (start, end) in enumerate(pairwise(bounds))
     ]
     return Case(*whens, default=None, output_field=IntegerField())
 
@@ -263,10 +264,10 @@ def _one_way_counts() -> dict[str, Any]:
     }
 
 
-def _one_way(month: date | None, row: dict[str, Any]) -> OneWayMonth:
+def _one_way(row: dict[str, Any]) -> OneWayMonth:
     """En grupps siffror ur en rad med `_one_way_counts`."""
     return OneWayMonth(
-        month,
+        None,
         sent=row["sent_count"],
         failed=row["failed_count"],
         uncertain=row["uncertain_count"],
@@ -314,39 +315,39 @@ class StaffFigures:
         return sum(self.per_month)
 
 
-@dataclass
-class OneWayFigures:
-    """Envägs-SMS: per visad månad, totalt i hela registret, per mall och per person (visade månader)."""
-
-    months: list[OneWayMonth]
-    total: OneWayMonth
-    templates: list[TemplateFigures]
-    staff: list[StaffFigures]
-
-
-def one_way_figures(months: list[date]) -> OneWayFigures:
-    """Envägs-SMS per månad och totalt (en fråga över hela registret: rader före de visade månaderna
-    får ingen månad och räknas bara i totalen), per mall och per person (de visade månaderna)."""
+def one_way_months(months: list[date]) -> tuple[list[OneWayMonth], OneWayMonth]:
+    """Envägs-SMS per månad i `months` och totalen över hela registret, i en fråga: rader före de
+    visade månaderna får ingen månad och räknas bara i totalen."""
     by_month = [OneWayMonth(month) for month in months]
     total = OneWayMonth(None)
     monthly = one_way_attempts().annotate(bucket=month_bucket("created_at", months)).order_by()
     for row in monthly.values("bucket").annotate(**_one_way_counts()):
-        figures = _one_way(None, row)
+        figures = _one_way(row)
         total.add(figures)
         if row["bucket"] is not None:
             by_month[row["bucket"]].add(figures)
-    shown = one_way_attempts().filter(created_at__gte=since(months)).order_by()
-    templates = [
-        TemplateFigures(row["category"], row["template_title"], _one_way(None, row))
-        for row in shown.values("category", "template_title")
+    return by_month, total
+
+
+def one_way_templates(months: list[date]) -> list[TemplateFigures]:
+    """Envägs-SMS per mallkategori och mall under de visade månaderna, flest skickade först."""
+    rows = (
+        one_way_attempts()
+        .filter(created_at__gte=since(months))
+        .values("category", "template_title")
         .annotate(**_one_way_counts())
         .order_by("-sent_count", "category", "template_title")
-    ]
+    )
+    return [TemplateFigures(row["category"], row["template_title"], _one_way(row)) for row in rows]
+
+
+def one_way_by_staff(months: list[date]) -> list[StaffFigures]:
+    """Skickade envägs-SMS per person och månad (bara för administratörer), flest först."""
     per_user: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
-    sent = shown.filter(status=AttemptStatus.SENT).annotate(bucket=month_bucket("created_at", months))
-    for row in sent.values("actor_username", "bucket").annotate(count=Count("id")):
+    sent = one_way_attempts().filter(created_at__gte=since(months), status=AttemptStatus.SENT)
+    rows = sent.annotate(bucket=month_bucket("created_at", months)).order_by().values("actor_username", "bucket")
+    for row in rows.annotate(count=Count("id")):
         if row["bucket"] is not None:
             per_user[row["actor_username"] or "okänd"][row["bucket"]] += row["count"]
     staff = [StaffFigures(username, counts) for username, counts in per_user.items()]
-    staff.sort(key=lambda person: (-person.total, person.username))
-    return OneWayFigures(by_month, total, templates, staff)
+    return sorted(staff, key=lambda person: (-person.total, person.username))

@@ -23,8 +23,10 @@ from stats.figures import (
     OneWayMonth,
     campaign_months,
     last_months,
+    one_way_by_staff,
     one_way_failures,
-    one_way_figures,
+    one_way_months,
+    one_way_templates,
 )
 
 #: Rättigheten som ger siffror per person (administratörsgruppen har den).
@@ -101,20 +103,20 @@ def overview(request: HttpRequest) -> HttpResponse:
     administratörer) envägs-SMS per person."""
     months = last_months(timezone.localdate())
     campaigns, campaign_total = campaign_months(months)
-    one_way = one_way_figures(months)
+    one_way, one_way_total = one_way_months(months)
     shows_staff = request.user.has_perm(STAFF_FIGURES_PERMISSION)
     context: dict[str, Any] = {
         "months": [month_name(month) for month in months],
         "campaign_rows": list(zip([month_name(m) for m in months], campaigns, strict=True)),
         "campaign_total": campaign_total,
         "campaign_year": _sum_campaigns(campaigns),
-        "one_way_rows": list(zip([month_name(m) for m in months], one_way.months, strict=True)),
-        "one_way_total": one_way.total,
-        "templates": one_way.templates,
+        "one_way_rows": list(zip([month_name(m) for m in months], one_way, strict=True)),
+        "one_way_total": one_way_total,
+        "templates": one_way_templates(months),
         "failures": one_way_failures(months),
-        "staff": one_way.staff if shows_staff else None,
+        "staff": one_way_by_staff(months) if shows_staff else None,
         "staff_months": [month_short(month) for month in months],
-        "charts": _charts(campaigns, one_way.months),
+        "charts": _charts(campaigns, one_way),
         "slot_value": settings.SLOT_VALUE_SEK,
         "segment_price": settings.SMS_PRICE_PER_SEGMENT_SEK,
         "first_month": month_name(months[0]),
@@ -202,10 +204,10 @@ def _csv_row(label: str, campaign: CampaignMonth, one_way: OneWayMonth) -> list[
 def _csv_rows(months: list[date]) -> Iterator[list[Any]]:
     """Månadstabellens rader (ÅÅÅÅ-MM), äldst först, och sist totalen över all sparad statistik."""
     campaigns, campaign_total = campaign_months(months)
-    one_way = one_way_figures(months)
-    for month, campaign, sms in zip(months, campaigns, one_way.months, strict=True):
+    one_way, one_way_total = one_way_months(months)
+    for month, campaign, sms in zip(months, campaigns, one_way, strict=True):
         yield _csv_row(f"{month:%Y-%m}", campaign, sms)
-    yield _csv_row("Totalt", campaign_total, one_way.total)
+    yield _csv_row("Totalt", campaign_total, one_way_total)
 
 
 @login_required
