@@ -22,10 +22,17 @@ patienter som svarade JA, och platserna följer svarstiderna (plats 1 = tidigast
 
     .venv/bin/python bench/reply_burst.py [--campaigns 10] [--per-campaign 50] [--concurrency 0]
     .venv/bin/python bench/reply_burst.py --recipients 60     # snabb provkörning
+    .venv/bin/python bench/reply_burst.py --staff-pages 2       # med personalens sidor öppna
     .venv/bin/python bench/reply_burst.py --processes 2 [--redis-url redis://127.0.0.1:6379/0]
 
 Patientsidornas gräns per IP-adress (60/min) gäller: varje patient får en egen påhittad
 klientadress via X-Forwarded-For (TRUSTED_PROXY_COUNT=1), som patienter på olika telefoner.
+
+Med `--staff-pages N` har varje kampanj N öppna kampanjsidor (personalens websocket) under
+båda skurarna, som när personalen följer svaren: varje svar ger då en händelse som sidorna
+bygger ett nytt läge av, i samma daphne-process som tar emot svaren. Antalet lägen som
+sidorna fick skrivs ut. Sidornas session är inloggad utan andra faktor (STAFF_MFA_REQUIRED av
+i den här mätningen): sessionskontrollen var 15:e sekund kostar lika mycket med den.
 
 Med `--processes N` mäts i stället driftstacken som kliniken kör den (tests/deploy/stack.py):
 nginx med den levererade siten (HTTPS, självsignerat certifikat) framför daphne-processer
@@ -113,6 +120,8 @@ class Burst:
     errors: dict[str, int] = field(default_factory=dict)
     # daphne-processens CPU-sekunder under skuren (0 = inte mätt, som genom driftstacken).
     cpu_seconds: float = 0.0
+    # Lägen som personalens öppna sidor fick under skuren (--staff-pages).
+    snapshots: int = 0
 
     @property
     def throughput(self) -> float:
@@ -233,8 +242,46 @@ async def post_answer(
         return answer.status, time.perf_counter() - started
 
 
-async def run_burst(base: str, visits: list[tuple[str, str]], post_status: int, concurrency: int) -> Burst:
-    """Kör alla besök (sökväg, svar) samtidigt, högst `concurrency` åt gången (0 = alla på en gång)."""
+@dataclass(frozen=True)
+class StaffPages:
+    """Personalens öppna kampanjsidor under skuren: sessionen och sidornas kampanjer (en post per sida)."""
+
+    session_key: str
+    campaign_ids: list[int]
+
+
+async def count_snapshots(socket: aiohttp.ClientWebSocketResponse, burst: Burst) -> None:
+    """Räknar lägena som en öppen kampanjsida får tills den stängs."""
+    async for message in socket:
+        if message.type == aiohttp.WSMsgType.TEXT and json.loads(message.data).get("type") == "snapshot":
+            burst.snapshots += 1
+
+
+async def open_pages(
+    http: aiohttp.ClientSession, base: str, pages: StaffPages
+) -> list[aiohttp.ClientWebSocketResponse]:
+    """Öppnar kampanjsidornas websockets och väntar in varje sidas första läge."""
+    sockets = []
+    for campaign_id in pages.campaign_ids:
+        socket = await http.ws_connect(
+            base.replace("http", "ws", 1) + f"/ws/campaigns/{campaign_id}/",
+            origin=base,
+            headers={"Cookie": f"sessionid={pages.session_key}"},
+        )
+        first = await socket.receive_json(timeout=REQUEST_TIMEOUT)
+        if first.get("type") != "snapshot":
+            raise RuntimeError(f"kampanjsidan fick {first.get('type')!r} i stället för ett läge")
+        sockets.append(socket)
+    return sockets
+
+
+async def run_burst(
+    base: str, visits: list[tuple[str, str]], post_status: int, concurrency: int, pages: StaffPages | None = None
+) -> Burst:
+    """Kör alla besök (sökväg, svar) samtidigt, högst `concurrency` åt gången (0 = alla på en gång).
+
+    `pages`: personalens kampanjsidor är öppna under skuren och räknar lägena de får.
+    """
     limit = concurrency or len(visits)
     gate = asyncio.Semaphore(limit)
     burst = Burst(visits=len(visits), seconds=0.0)
@@ -248,20 +295,33 @@ async def run_burst(base: str, visits: list[tuple[str, str]], post_status: int, 
     connector = aiohttp.TCPConnector(limit=limit, ssl=False)  # stackens certifikat är självsignerat
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
+        sockets = await open_pages(http, base, pages) if pages else []
+        readers = [asyncio.create_task(count_snapshots(socket, burst)) for socket in sockets]
         started = time.perf_counter()
         await asyncio.gather(*(gated(i, path, choice) for i, (path, choice) in enumerate(visits)))
         burst.seconds = time.perf_counter() - started
+        await asyncio.sleep(1.0 if sockets else 0.0)  # de sista lägena hinner fram
+        for socket in sockets:
+            await socket.close()
+        await asyncio.gather(*readers)
     return burst
 
 
-def burst_with_cpu(pid: int, base: str, visits: list[tuple[str, str]], post_status: int, concurrency: int) -> Burst:
+def burst_with_cpu(
+    pid: int,
+    base: str,
+    visits: list[tuple[str, str]],
+    post_status: int,
+    concurrency: int,
+    pages: StaffPages | None = None,
+) -> Burst:
     """Som `run_burst`, och daphne-processens (`pid`) CPU-tid under skuren i `cpu_seconds`.
 
     CPU-tiden per besök störs mindre än svar/s av andra program på en delad maskin: den är
     daphnes eget arbete, inte väntan på en kärna.
     """
     before = tree_cpu_seconds([pid], processes_now())
-    burst = asyncio.run(run_burst(base, visits, post_status, concurrency))
+    burst = asyncio.run(run_burst(base, visits, post_status, concurrency, pages))
     burst.cpu_seconds = tree_cpu_seconds([pid], processes_now()) - before
     return burst
 
@@ -269,11 +329,13 @@ def burst_with_cpu(pid: int, base: str, visits: list[tuple[str, str]], post_stat
 async def warm_up(base: str, rounds: int = 1) -> None:
     """Ett par besök före mätningen, så att mallar och moduler redan är laddade.
 
-    `rounds` varv: bakom nginx når varven var sin daphne-process (least_conn delar lika).
+    Den okända koden har en riktig kods form, så att besöket når databasen: anslutningspoolen
+    öppnas före mätningen, som i en server som redan är igång. `rounds` varv: bakom nginx når
+    varven var sin daphne-process (least_conn delar lika).
     """
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as http:
         for _ in range(rounds):
-            for path in (MINIMAL_PATH, "/s/okand-kod"):
+            for path in (MINIMAL_PATH, "/s/OkandKod12345678"):
                 async with http.get(base + path, headers={"X-Forwarded-For": "10.255.255.254"}) as response:
                     await response.read()
 
@@ -334,20 +396,38 @@ def measured(patients: list[Patient], portal: Burst, minimal: Burst) -> dict[str
     }
 
 
-def measure_database(database_url: str, campaigns: int, per_campaign: int, concurrency: int) -> dict[str, object]:
+def staff_pages(patients: list[Patient], per_campaign: int) -> StaffPages | None:
+    """En inloggad session för mätningens personal och `per_campaign` sidor per kampanj (None om 0)."""
+    if not per_campaign:
+        return None
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    campaign_ids = sorted({patient.campaign_id for patient in patients})
+    return StaffPages(client.cookies[settings.SESSION_COOKIE_NAME].value, campaign_ids * per_campaign)
+
+
+def measure_database(
+    database_url: str, campaigns: int, per_campaign: int, concurrency: int, pages_per_campaign: int = 0
+) -> dict[str, object]:
     """Hela mätningen mot en databas (körs i en egen process, eftersom Django sätts upp en gång)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="reply-burst-static-") as static_root:
-        env = environment(database_url, port, Path(static_root), BENCH_LIVE_POLL_SECONDS="600")
+        pages_env = {"STAFF_MFA_REQUIRED": "false"} if pages_per_campaign else {}
+        env = environment(database_url, port, Path(static_root), BENCH_LIVE_POLL_SECONDS="600", **pages_env)
         patients = prepare(env, campaigns, per_campaign)
+        pages = staff_pages(patients, pages_per_campaign)
         answers = shuffled_answers(patients)
         base = f"http://127.0.0.1:{port}"
         daphne = start_daphne(env, port)
         try:
             asyncio.run(warm_up(base))
             pid = daphne.process.pid
-            minimal = burst_with_cpu(pid, base, [(MINIMAL_PATH, c) for _, c in answers], 200, concurrency)
-            portal = burst_with_cpu(pid, base, answers, 302, concurrency)
+            minimal = burst_with_cpu(pid, base, [(MINIMAL_PATH, c) for _, c in answers], 200, concurrency, pages)
+            portal = burst_with_cpu(pid, base, answers, 302, concurrency, pages)
             if minimal.errors or portal.errors:
                 print("daphne skrev (sista raderna):\n" + daphne.output(2000))
         finally:
@@ -508,6 +588,7 @@ def run_child(database_url: str, args: argparse.Namespace, processes: int = 0) -
                 f"--campaigns={args.campaigns}",
                 f"--per-campaign={args.per_campaign}",
                 f"--concurrency={args.concurrency}",
+                f"--staff-pages={args.staff_pages}",
                 f"--database-url={database_url}",
                 f"--result-file={result_file}",
                 *stack,
@@ -549,6 +630,7 @@ def report(
     rows: list[list[str]] = []
     ratios: list[list[str]] = []
     cpu: list[list[str]] = []
+    snapshots: list[list[str]] = []
     checks: list[list[str]] = []
     all_ok = True
     for database, result in results.items():
@@ -572,6 +654,8 @@ def report(
                     f"{percentile(portal.latencies, 0.99) / percentile(minimal.latencies, 0.99):.1f}",
                 ]
             )
+        if portal.snapshots:
+            snapshots.append([database, str(portal.snapshots), str(len(portal.latencies))])
         if portal.cpu_seconds and minimal.cpu_seconds:
             cpu.append(
                 [
@@ -593,6 +677,9 @@ def report(
     if cpu:
         print("\ndaphnes CPU-tid per besök (GET + POST), mindre störd av andra program än svar/s:")
         print_table([column, "CPU-ms portal", "CPU-ms minimal", "minimal ÷ portal"], cpu)
+    if snapshots:
+        print("\nPersonalens öppna kampanjsidor under patientsvaren (--staff-pages):")
+        print_table([column, "lägen till sidorna", "svar"], snapshots)
     print_table([column, "varje svar sparat en gång", "exakt ett första JA per kampanj"], checks)
     return all_ok
 
@@ -652,6 +739,9 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument("--skip-postgres", action="store_true", help="mät bara mot SQLite")
     parser.add_argument(
+        "--staff-pages", type=int, default=0, help="öppna kampanjsidor per kampanj under skurarna (standard 0)"
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=0,
@@ -671,6 +761,8 @@ def parse_arguments() -> argparse.Namespace:
         parser.error("minst en kampanj med minst en mottagare")
     if args.processes < 0:
         parser.error("--processes ska vara minst 1")
+    if args.staff_pages < 0 or (args.staff_pages and args.processes):
+        parser.error("--staff-pages: 0 eller fler, och inte med --processes")
     if args.concurrency is None:
         args.concurrency = STACK_CONCURRENCY if args.processes else 0
     return args
@@ -713,7 +805,9 @@ def main() -> int:
         Path(args.result_file).write_text(json.dumps(result))
         return 0
     if args.database_url:
-        result = measure_database(args.database_url, args.campaigns, args.per_campaign, args.concurrency)
+        result = measure_database(
+            args.database_url, args.campaigns, args.per_campaign, args.concurrency, args.staff_pages
+        )
         Path(args.result_file).write_text(json.dumps(result))
         return 0
     if args.processes:

@@ -7,6 +7,8 @@ Varje ändring som personalen ska se (svar, sändstatus, leveransrapport, tillsa
 raderad) skickar en händelse till gruppen `campaign-<id>` efter commit
 (`campaigns.events.campaign_changed`). Händelsen bär bara kampanjens id; en websocket som får
 den bygger en färsk bild ur databasen och skickar den om den skiljer sig från den förra.
+Händelser som kommer medan en bild byggs slås ihop till en enda ny bild efteråt (en skur av
+svar ger ett par bilder per sida, inte en per svar).
 
 * **Med Redis** (`REDIS_URL`, drift) når händelserna alla processer, även django-q2:s
   arbetsprocesser och andra daphne-processer. Websocketen frågar då aldrig databasen medan
@@ -75,7 +77,7 @@ from accounts.mfa import session_is_verified
 from accounts.sessions import is_expired
 from audit.services import AccessKind, record_access
 from campaigns.dashboard import live_snapshot, yes_signal
-from campaigns.events import group_name, session_group, user_group
+from campaigns.events import EVENT_TYPE, group_name, session_group, user_group
 from campaigns.watch import token_is_valid
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,8 @@ class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
     _watcher: asyncio.Task[None] | None = None
     _last_fingerprint: str = ""
     _refresh_at: float = math.inf
+    # En händelse har kommit som inget byggt läge ännu har sett (bevakningen bygger ett).
+    _changed: bool = False
 
     def build(self) -> LiveUpdate:
         """Meddelandet som sidan ska ha nu och när läget ändras av sig självt (körs i en tråd).
@@ -202,9 +206,28 @@ class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
                 await watcher
         await self._leave_groups()
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Kampanjhändelsen går direkt till `campaign_changed`, som bara sätter en flagga.
+
+        Channels stänger annars gamla databasanslutningar före varje meddelande, i synktråden som
+        också bygger lägena: under en skur fick varje händelse vänta ut ett helt bygge, och de
+        slogs aldrig ihop. Bygget själv stänger gamla anslutningar (`database_sync_to_async`).
+        """
+        if message.get("type") == EVENT_TYPE:
+            await self.campaign_changed(message)
+            return
+        await super().dispatch(message)
+
     async def campaign_changed(self, event: dict[str, Any]) -> None:
-        """Händelse från kampanjens grupp: bygg och skicka ett färskt läge."""
-        await self._push()
+        """Händelse från kampanjens grupp: bevakningen bygger och skickar ett färskt läge direkt.
+
+        Händelser som kommer medan ett läge byggs slås ihop till ett enda nytt läge efteråt: det
+        läses efter deras commit och ser dem alla. När många patienter svarar inom några sekunder
+        bygger varje öppen sida då ett par lägen i stället för ett per svar, och daphne-processen
+        som tar emot svaren avlastas (bench/reply_burst.py --staff-pages).
+        """
+        self._changed = True
+        self._wake.set()
 
     async def _start(self, first: LiveUpdate) -> None:
         """Skickar första meddelandet och startar bevakningen (socketen är redan accepterad)."""
@@ -258,17 +281,20 @@ class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
         next_check = loop.time() + check if check > 0 else math.inf
         while not self._closed:
             wake_at = min(next_poll, next_check, self._refresh_at)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=min(3600.0, max(0.05, wake_at - loop.time())))
+            if not self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(3600.0, max(0.05, wake_at - loop.time())))
             self._wake.clear()
             now = loop.time()
             try:
                 if now >= next_check:
                     next_check = now + check
                     await self.periodic_check()
-                if now >= min(next_poll, self._refresh_at):
+                if self._changed or now >= min(next_poll, self._refresh_at):
                     next_poll = now + poll if poll > 0 else math.inf
                     self._refresh_at = math.inf
+                    # Före bygget: en händelse under bygget ger ett nytt varv direkt.
+                    self._changed = False
                     await self._push()
             except asyncio.CancelledError:
                 raise

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import time_machine
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -24,6 +25,7 @@ from django.utils import timezone
 import campaigns.consumers as consumers
 import config.settings as default_settings
 from accounts.sessions import LAST_ACTIVITY_KEY, timeout_seconds
+from campaigns.events import EVENT_TYPE, group_name
 from campaigns.models import Campaign, Recipient
 from campaigns.services import change_status, purge_expired, record_answer
 from campaigns.watch import token_is_valid, watch_token
@@ -144,6 +146,41 @@ def test_event_mode_asks_the_database_nothing_while_idle(
         await sync_to_async(record_answer)(anna, Recipient.Answer.YES)
         await next_snapshot(socket)
         assert len(calls) == 2
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_a_burst_of_events_builds_a_few_snapshots_not_one_per_event(
+    staff_user: Any, live_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tjugo händelser medan ett läge byggs (en skur svar): sidan bygger ett par lägen, inte tjugo,
+    och det sista visar svaret som kom först i skuren."""
+    live_settings.LIVE_POLL_SECONDS = 0.0
+    calls = count_builds(monkeypatch)
+    counted = consumers.live_snapshot
+
+    def slow(campaign_id: int) -> Any:
+        """Ett läge som tar 0,2 s att bygga (som en stor kampanj på en upptagen server)."""
+        time.sleep(0.2)
+        return counted(campaign_id)
+
+    monkeypatch.setattr(consumers, "live_snapshot", slow)
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    anna = recipient(campaign, "Anna Andersson")
+
+    async def scenario() -> None:
+        """Ett JA och nitton händelser till inom några millisekunder."""
+        socket = await open_dashboard(campaign.pk, key)
+        await sync_to_async(record_answer)(anna, Recipient.Answer.YES)
+        layer = get_channel_layer()
+        for _ in range(19):
+            await layer.group_send(group_name(campaign.pk), {"type": EVENT_TYPE, "campaign": campaign.pk})
+        data = await snapshot_where(socket, lambda data: data["counts"]["yes"] == 1)
+        assert await socket.receive_nothing(timeout=1.0)
+        assert data["counts"]["yes"] == 1
+        assert 2 <= len(calls) <= 4  # anslutningen, och ett eller två lägen för hela skuren
         await socket.disconnect()
 
     run(scenario)
