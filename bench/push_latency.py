@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.path först
+    WITHOUT_SECOND_FACTOR,
     environment,
     free_port,
     percentile,
@@ -47,7 +48,9 @@ RUN_TIMEOUT = 180.0
 
 def layer_environment(db_path: Path, port: int, static_root: Path, redis_url: str) -> dict[str, str]:
     """Miljön för en mätning: SQLite-filen, valt kanal-lager och en reserv som inte hinner slå till."""
-    return environment(f"sqlite:///{db_path}", port, static_root, redis_url, BENCH_LIVE_POLL_SECONDS="600")
+    return environment(
+        f"sqlite:///{db_path}", port, static_root, redis_url, BENCH_LIVE_POLL_SECONDS="600", **WITHOUT_SECOND_FACTOR
+    )
 
 
 def prepare_database(env: dict[str, str]) -> tuple[int, list[tuple[int, str]], str]:

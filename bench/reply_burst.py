@@ -72,6 +72,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import (  # noqa: E402 – projektroten måste ligga i sys.path först
     BENCH_SETTINGS,
     ROOT,
+    WITHOUT_SECOND_FACTOR,
     environment,
     free_port,
     percentile,
@@ -416,7 +417,7 @@ def measure_database(
     """Hela mätningen mot en databas (körs i en egen process, eftersom Django sätts upp en gång)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="reply-burst-static-") as static_root:
-        pages_env = {"STAFF_MFA_REQUIRED": "false"} if pages_per_campaign else {}
+        pages_env = WITHOUT_SECOND_FACTOR if pages_per_campaign else {}
         env = environment(database_url, port, Path(static_root), BENCH_LIVE_POLL_SECONDS="600", **pages_env)
         patients = prepare(env, campaigns, per_campaign)
         pages = staff_pages(patients, pages_per_campaign)
