@@ -89,6 +89,8 @@ CLOSE_ENDED = 4410
 FINAL_MESSAGES = {"deleted": CLOSE_NOT_FOUND, "ended": CLOSE_ENDED}
 #: Så länge JA-signalen väntar på nyckeln innan den stänger.
 TOKEN_WAIT_SECONDS = 5.0
+#: Ett läge som inte gick att bygga (t.ex. databasen borta en stund) byggs igen efter så här länge.
+BUILD_RETRY_SECONDS = 5.0
 
 LiveUpdate = tuple[dict[str, Any], datetime | None]
 
@@ -300,6 +302,8 @@ class LiveCampaignConsumer(AsyncJsonWebsocketConsumer):
                 raise
             except Exception as error:  # noqa: BLE001 – bevakningen ska överleva t.ex. ett databasfel
                 logger.warning("Kampanj %s: bevakningen misslyckades (%s)", self.campaign_id, type(error).__name__)
+                # Ändringen som läget skulle visa får inte gå förlorad: nytt försök om en stund.
+                self._refresh_at = min(self._refresh_at, loop.time() + BUILD_RETRY_SECONDS)
 
 
 class CampaignConsumer(LiveCampaignConsumer):

@@ -19,6 +19,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
@@ -181,6 +182,38 @@ def test_a_burst_of_events_builds_a_few_snapshots_not_one_per_event(
         assert await socket.receive_nothing(timeout=1.0)
         assert data["counts"]["yes"] == 1
         assert 2 <= len(calls) <= 4  # anslutningen, och ett eller två lägen för hela skuren
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_an_answer_whose_snapshot_failed_to_build_arrives_on_the_retry(
+    staff_user: Any, live_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Databasen borta när händelsen kom (bygget misslyckas en gång): svaret kommer ändå till sidan."""
+    live_settings.LIVE_POLL_SECONDS = 0.0
+    monkeypatch.setattr(consumers, "BUILD_RETRY_SECONDS", 0.3)
+    real = consumers.live_snapshot
+    failures = [OperationalError("databasen svarar inte")]
+
+    def flaky(campaign_id: int) -> Any:
+        """Första bygget misslyckas, sedan som vanligt."""
+        if failures:
+            raise failures.pop()
+        return real(campaign_id)
+
+    campaign = make_campaign(staff_user)
+    key = session_cookie(staff_user)
+    anna = recipient(campaign, "Anna Andersson")
+
+    async def scenario() -> None:
+        """Ett JA medan bygget misslyckas."""
+        socket = await open_dashboard(campaign.pk, key)
+        monkeypatch.setattr(consumers, "live_snapshot", flaky)
+        await sync_to_async(record_answer)(anna, Recipient.Answer.YES)
+        data = await snapshot_where(socket, lambda data: data["counts"]["yes"] == 1, timeout=3.0)
+        assert not failures  # bygget misslyckades verkligen en gång
+        assert data["counts"]["yes"] == 1
         await socket.disconnect()
 
     run(scenario)
