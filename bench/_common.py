@@ -29,8 +29,8 @@ BENCH_SETTINGS = "bench._settings"
 # (STAFF_MFA_REQUIRED är annars på när DEBUG är av, och websocketen vägras med 403). Den andra
 # faktorn kontrolleras vid anslutningen och var 15:e sekund, lika dyrt med som utan den.
 WITHOUT_SECOND_FACTOR = {"STAFF_MFA_REQUIRED": "false"}
-# Debians chromium med samma flaggor som webbläsartesterna (tests/e2e/conftest.py); Playwrights egen
-# nedladdning fungerar inte här.
+# Debians chromium och dess flaggor, för mätningarna och webbläsartesterna (tests/e2e/conftest.py);
+# Playwrights egen nedladdning fungerar inte här.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from importlib import import_module
 from typing import Any
@@ -114,17 +115,22 @@ def test_idle_socket_on_redis_lives_and_gets_the_next_answer_at_once(staff_user:
     run(scenario)
 
 
+def before_each_build(monkeypatch: pytest.MonkeyPatch, step: Callable[[int], object]) -> None:
+    """Kör `step(kampanjens id)` före varje läge som websocketen bygger (räkna, vänta, fela), sedan bygget."""
+    real = consumers.live_snapshot
+
+    def wrapped(campaign_id: int) -> Any:
+        """Som `live_snapshot`, efter `step`."""
+        step(campaign_id)
+        return real(campaign_id)
+
+    monkeypatch.setattr(consumers, "live_snapshot", wrapped)
+
+
 def count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Räknar kampanjfrågorna som websocketen gör (varje ögonblicksbild som byggs)."""
     calls: list[int] = []
-    real = consumers.live_snapshot
-
-    def counted(campaign_id: int) -> Any:
-        """Som `live_snapshot`, men räknad."""
-        calls.append(campaign_id)
-        return real(campaign_id)
-
-    monkeypatch.setattr(consumers, "live_snapshot", counted)
+    before_each_build(monkeypatch, calls.append)
     return calls
 
 
@@ -159,14 +165,8 @@ def test_a_burst_of_events_builds_a_few_snapshots_not_one_per_event(
     och det sista visar svaret som kom först i skuren."""
     live_settings.LIVE_POLL_SECONDS = 0.0
     calls = count_builds(monkeypatch)
-    counted = consumers.live_snapshot
-
-    def slow(campaign_id: int) -> Any:
-        """Ett läge som tar 0,2 s att bygga (som en stor kampanj på en upptagen server)."""
-        time.sleep(0.2)
-        return counted(campaign_id)
-
-    monkeypatch.setattr(consumers, "live_snapshot", slow)
+    # Ett läge som tar 0,2 s att bygga (som en stor kampanj på en upptagen server).
+    before_each_build(monkeypatch, lambda campaign_id: time.sleep(0.2))
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
     anna = recipient(campaign, "Anna Andersson")
@@ -193,14 +193,12 @@ def test_an_answer_whose_snapshot_failed_to_build_arrives_on_the_retry(
     """Databasen borta när händelsen kom (bygget misslyckas en gång): svaret kommer ändå till sidan."""
     live_settings.LIVE_POLL_SECONDS = 0.0
     monkeypatch.setattr(consumers, "BUILD_RETRY_SECONDS", 0.3)
-    real = consumers.live_snapshot
     failures = [OperationalError("databasen svarar inte")]
 
-    def flaky(campaign_id: int) -> Any:
+    def fail_once(campaign_id: int) -> None:
         """Första bygget misslyckas, sedan som vanligt."""
         if failures:
             raise failures.pop()
-        return real(campaign_id)
 
     campaign = make_campaign(staff_user)
     key = session_cookie(staff_user)
@@ -209,7 +207,7 @@ def test_an_answer_whose_snapshot_failed_to_build_arrives_on_the_retry(
     async def scenario() -> None:
         """Ett JA medan bygget misslyckas."""
         socket = await open_dashboard(campaign.pk, key)
-        monkeypatch.setattr(consumers, "live_snapshot", flaky)
+        before_each_build(monkeypatch, fail_once)
         await sync_to_async(record_answer)(anna, Recipient.Answer.YES)
         data = await snapshot_where(socket, lambda data: data["counts"]["yes"] == 1, timeout=3.0)
         assert not failures  # bygget misslyckades verkligen en gång

@@ -11,15 +11,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from bench._common import CHROMIUM, CHROMIUM_ARGS  # samma chromium och flaggor som mätningarna
+
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 
 # Playwrights synkrona API kör en händelseloop; Djangos skydd mot synkrona anrop i
