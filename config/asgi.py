@@ -10,13 +10,16 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from config.concurrency import ConcurrencyLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.websocket_origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # HTTP: högst MAX_CONCURRENT_REQUESTS begäranden åt gången i Django, övriga väntar på sin tur.
+        "http": ConcurrencyLimit(django_asgi_app, settings.MAX_CONCURRENT_REQUESTS),
         # Websockets: bara från portalens eget ursprung (schema, värd, port), med inloggad session.
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
