@@ -77,6 +77,28 @@ def test_a_request_that_fails_gives_its_place_back() -> None:
     asyncio.run(scenario())
 
 
+def test_a_request_whose_client_left_while_waiting_takes_no_place() -> None:
+    """En väntande begäran som avbryts (patienten stängde sidan, daphne avbryter) tar ingen plats."""
+
+    async def scenario() -> HeldApp:
+        """Gräns 1: ett anrop pågår, ett väntar och avbryts, ett tredje ska ändå köras."""
+        app = HeldApp()
+        limited = ConcurrencyLimit(app, 1)
+        first = asyncio.create_task(limited({"type": "http"}, None, None))
+        left = asyncio.create_task(limited({"type": "http"}, None, None))
+        await asyncio.sleep(0.02)
+        left.cancel()
+        await asyncio.sleep(0.02)
+        app.release.set()
+        await asyncio.wait_for(first, timeout=5)
+        await asyncio.wait_for(limited({"type": "http"}, None, None), timeout=5)
+        return app
+
+    app = asyncio.run(scenario())
+    assert app.finished == 2
+    assert app.most_at_once == 1
+
+
 def test_the_limit_works_in_each_event_loop_of_its_own() -> None:
     """Samma omslag i två loopar efter varandra (som i testerna; daphne har en): ingen låser den andra."""
     limited_app = HeldApp()
