@@ -16,6 +16,17 @@ from django.conf import settings
 from config.asgi import application
 from config.concurrency import ConcurrencyLimit
 
+HTTP: dict[str, Any] = {"type": "http"}
+
+
+async def nothing_to_receive() -> dict[str, Any]:
+    """Provappen läser aldrig begäran."""
+    return {"type": "http.request", "body": b""}
+
+
+async def nothing_sent(message: Any) -> None:
+    """Provappen skickar inget svar."""
+
 
 class HeldApp:
     """En ASGI-app som räknar pågående anrop och väntar tills provet släpper den."""
@@ -42,7 +53,7 @@ async def run_held(limit: int, calls: int) -> HeldApp:
     """Startar `calls` anrop genom en gräns på `limit`, släpper dem när alla kommit fram och väntar in dem."""
     app = HeldApp()
     limited = ConcurrencyLimit(app, limit)
-    tasks = [asyncio.create_task(limited({"type": "http"}, None, None)) for _ in range(calls)]
+    tasks = [asyncio.create_task(limited(HTTP, nothing_to_receive, nothing_sent)) for _ in range(calls)]
     await asyncio.sleep(0.05)
     running_before_release = app.running
     app.release.set()
@@ -70,7 +81,7 @@ def test_a_request_that_fails_gives_its_place_back() -> None:
         limited = ConcurrencyLimit(failing, 1)
         for _ in range(2):
             with pytest.raises(RuntimeError):
-                await limited({"type": "http"}, None, None)
+                await limited(HTTP, nothing_to_receive, nothing_sent)
         await asyncio.wait_for(run_held(limit=1, calls=1), timeout=5)
         assert limited._semaphore().locked() is False
 
@@ -84,14 +95,14 @@ def test_a_request_whose_client_left_while_waiting_takes_no_place() -> None:
         """Gräns 1: ett anrop pågår, ett väntar och avbryts, ett tredje ska ändå köras."""
         app = HeldApp()
         limited = ConcurrencyLimit(app, 1)
-        first = asyncio.create_task(limited({"type": "http"}, None, None))
-        left = asyncio.create_task(limited({"type": "http"}, None, None))
+        first = asyncio.create_task(limited(HTTP, nothing_to_receive, nothing_sent))
+        left = asyncio.create_task(limited(HTTP, nothing_to_receive, nothing_sent))
         await asyncio.sleep(0.02)
         left.cancel()
         await asyncio.sleep(0.02)
         app.release.set()
         await asyncio.wait_for(first, timeout=5)
-        await asyncio.wait_for(limited({"type": "http"}, None, None), timeout=5)
+        await asyncio.wait_for(limited(HTTP, nothing_to_receive, nothing_sent), timeout=5)
         return app
 
     app = asyncio.run(scenario())
@@ -107,7 +118,7 @@ def test_the_limit_works_in_each_event_loop_of_its_own() -> None:
     async def two_waiting() -> None:
         """Två anrop genom gränsen på 1: det andra får vänta på det första."""
         limited_app.release = asyncio.Event()
-        tasks = [asyncio.create_task(limited({"type": "http"}, None, None)) for _ in range(2)]
+        tasks = [asyncio.create_task(limited(HTTP, nothing_to_receive, nothing_sent)) for _ in range(2)]
         await asyncio.sleep(0.02)
         assert limited_app.running == 1
         limited_app.release.set()
