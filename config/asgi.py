@@ -18,8 +18,9 @@ from config.websocket_origin import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # HTTP: högst MAX_CONCURRENT_REQUESTS begäranden åt gången i Django, övriga väntar på sin tur.
-        "http": ConcurrencyLimit(django_asgi_app, settings.MAX_CONCURRENT_REQUESTS),
+        # HTTP: högst DATABASE_POOL_SIZE begäranden åt gången i Django (en per anslutning i poolen),
+        # övriga väntar på sin tur.
+        "http": ConcurrencyLimit(django_asgi_app, settings.DATABASE_POOL_SIZE),
         # Websockets: bara från portalens eget ursprung (schema, värd, port), med inloggad session.
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }

@@ -158,6 +158,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # kostar mer än ett kampanj-SMS:s egna frågor); hälsokontrollen tar en trasig ur bruk.
     DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Också antalet HTTP-begäranden en daphne-process kör åt gången (config.asgi, config.concurrency):
+# fler än poolen har anslutningar ger bara trådar som väntar.
 DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=20)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # daphne kör varje pågående begäran i en egen tråd med egen anslutning: utan pool ger
@@ -168,9 +170,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": DATABASE_POOL_SIZE,
         "timeout": 30,
     }
-# Högst så många HTTP-begäranden åt gången i Django per daphne-process (config.concurrency): fler
-# än poolen har anslutningar ger bara trådar som väntar. Övriga väntar på sin tur i händelseloopen.
-MAX_CONCURRENT_REQUESTS = DATABASE_POOL_SIZE
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

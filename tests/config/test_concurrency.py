@@ -139,7 +139,7 @@ def test_the_portal_limits_http_to_the_database_pool_and_leaves_websockets_alone
     """Portalens ASGI-applikation: HTTP genom gränsen (poolens storlek), websockets utan."""
     http = application.application_mapping["http"]
     assert isinstance(http, ConcurrencyLimit)
-    assert http.limit == settings.MAX_CONCURRENT_REQUESTS == settings.DATABASE_POOL_SIZE
+    assert http.limit == settings.DATABASE_POOL_SIZE
     assert not isinstance(application.application_mapping["websocket"], ConcurrencyLimit)
 
 
