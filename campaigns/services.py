@@ -12,7 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, DateTimeField, Max, Min, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.models import Action
@@ -245,7 +246,7 @@ def find_by_code(code: str) -> Recipient | None:
 
 
 def mark_opened(recipient: Recipient) -> None:
-    """Noterar första öppningen (anropas av sidans skript, aldrig av en GET)."""
+    """Noterar första öppningen (anropas av sidans skript, aldrig av en GET; ett svar noterar den också)."""
     Recipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(opened_at=timezone.now())
 
 
@@ -297,7 +298,15 @@ def _save_answer(campaigns: QuerySet[Campaign], recipients: QuerySet[Recipient],
             current = recipients.only(*ANSWER_RECIPIENT_FIELDS).get()
             return AnswerOutcome(accepted=False, answer=current.answer, position=yes_position(current))
         position = None
-        changes: dict[str, Any] = {"answer": answer, "answered_at": timezone.now(), "yes_rank": None}
+        now = timezone.now()
+        changes: dict[str, Any] = {
+            "answer": answer,
+            "answered_at": now,
+            "yes_rank": None,
+            # Den som svarat har öppnat sidan, även utan JavaScript (som annars noterar öppningen):
+            # tratten och statistiken visar då aldrig fler svarade än öppnade.
+            "opened_at": Coalesce("opened_at", Value(now, output_field=DateTimeField())),
+        }
         if answer == Recipient.Answer.YES:
             changes["yes_rank"], position = _next_yes_place(campaign)
         else:

@@ -66,3 +66,27 @@ def test_slot_given_outside_the_list_shows_as_filled(staff_client: Client, staff
     send_all(campaign)
     change_status(campaign, staff_user, Campaign.Status.FILLED)
     assert _funnel(staff_client, campaign)["bokad"][:2] == ("Tillsatt", 1)
+
+
+def test_answer_without_the_page_script_counts_as_opened(staff_client: Client, staff_user: Any) -> None:
+    """Ett svar från en sida utan JavaScript (ingen öppningsnotis): öppnad vid svaret, så tratten aldrig
+    visar fler svarade än öppnade. En tidigare öppning står kvar, och ett nytt svar flyttar den inte."""
+    start = timezone.now().replace(microsecond=0)
+    with at(start):
+        campaign = make_campaign(staff_user)
+        send_all(campaign)
+    anna, karl = recipient(campaign, "Anna Andersson"), recipient(campaign, "Karl Karlsson")
+    with at(start + timedelta(minutes=2)):
+        mark_opened(karl)
+    with at(start + timedelta(minutes=3)):
+        record_answer(anna, "no")
+    with at(start + timedelta(minutes=5)):
+        record_answer(karl, "yes")
+    with at(start + timedelta(minutes=7)):
+        record_answer(anna, "yes")
+        mark_opened(anna)  # skriptet hann köras efteråt: ändrar ingenting
+        funnel = _funnel(staff_client, campaign)
+    assert funnel["oppnade"] == ("Öppnade", 2, "2 min")
+    assert funnel["svarade"] == ("Svarade", 2, "5 min")
+    assert recipient(campaign, "Anna Andersson").opened_at == start + timedelta(minutes=3)
+    assert recipient(campaign, "Karl Karlsson").opened_at == start + timedelta(minutes=2)
