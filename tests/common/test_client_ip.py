@@ -75,3 +75,15 @@ def test_unknown_clients_share_one_limit(settings: Settings) -> None:
     statuses = [client.get(UNKNOWN_CODE_PATH, HTTP_X_FORWARDED_FOR=f"skräp-{n}").status_code for n in range(61)]
     assert statuses[:60] == [404] * 60 and statuses[60] == 429
     assert client.get(UNKNOWN_CODE_PATH, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 404
+
+
+@pytest.mark.django_db
+def test_failed_login_with_unreadable_forwarded_address_is_not_a_server_error(settings: Settings) -> None:
+    """django-axes sparar adressen vid ett fel lösenord (i PostgreSQL en kolumn av typen inet): skräp i
+    X-Forwarded-For ger det vanliga svenska felet, inget 500."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = Client(raise_request_exception=False).post(
+        "/konto/logga-in/", {"username": "okand", "password": "fel-lösenord"}, HTTP_X_FORWARDED_FOR="hej"
+    )
+    assert response.status_code == 200
+    assert "Ange ett korrekt användarnamn och lösenord" in response.content.decode()
