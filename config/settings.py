@@ -335,6 +335,8 @@ SESSION_TIMEOUT_MINUTES = env.int("SESSION_TIMEOUT_MINUTES", default=30)
 # sidvisningar räknas, aldrig bakgrundsanrop som polling eller websockets. Själva sessionen
 # lever högst en arbetsdag, så att utloggningen kan förklaras på inloggningssidan.
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# Databassessioner där en kaka med fel tecken (t.ex. NUL) aldrig slås upp: annars 500 i PostgreSQL.
+SESSION_ENGINE = "accounts.session_store"
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
