@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.test import Client
@@ -22,13 +22,19 @@ def _funnel(client: Client, campaign: Campaign) -> dict[str, tuple[str, int, str
     return {step["key"]: (step["label"], step["count"], step["after"]) for step in response.json()["funnel"]}
 
 
-def test_funnel_counts_and_times_from_start(staff_client: Client, staff_user: Any) -> None:
-    """Tre skickade, en levererad efter 1 min, två öppnade (första efter 4 min), två svar (första
-    efter 6 min), ett JA efter 9 min och Bokad efter 1 h 5 min."""
+def sent_campaign(staff_user: Any) -> tuple[datetime, Campaign]:
+    """En kampanj vars SMS skickades nu (hela sekunder): (starttiden, kampanjen)."""
     start = timezone.now().replace(microsecond=0)
     with at(start):
         campaign = make_campaign(staff_user)
         send_all(campaign)
+    return start, campaign
+
+
+def test_funnel_counts_and_times_from_start(staff_client: Client, staff_user: Any) -> None:
+    """Tre skickade, en levererad efter 1 min, två öppnade (första efter 4 min), två svar (första
+    efter 6 min), ett JA efter 9 min och Bokad efter 1 h 5 min."""
+    start, campaign = sent_campaign(staff_user)
     anna, karl = recipient(campaign, "Anna Andersson"), recipient(campaign, "Karl Karlsson")
     with at(start + timedelta(minutes=1)):
         receive_report("locmem", anna.provider_message_id, DeliveryStatus.DELIVERED)
@@ -71,10 +77,7 @@ def test_slot_given_outside_the_list_shows_as_filled(staff_client: Client, staff
 def test_answer_without_the_page_script_counts_as_opened(staff_client: Client, staff_user: Any) -> None:
     """Ett svar från en sida utan JavaScript (ingen öppningsnotis): öppnad vid svaret, så tratten aldrig
     visar fler svarade än öppnade. En tidigare öppning står kvar, och ett nytt svar flyttar den inte."""
-    start = timezone.now().replace(microsecond=0)
-    with at(start):
-        campaign = make_campaign(staff_user)
-        send_all(campaign)
+    start, campaign = sent_campaign(staff_user)
     anna, karl = recipient(campaign, "Anna Andersson"), recipient(campaign, "Karl Karlsson")
     with at(start + timedelta(minutes=2)):
         mark_opened(karl)
