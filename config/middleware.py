@@ -1,9 +1,11 @@
-"""Middleware för hela portalen: inga dynamiska svar sparas i någon cache, inga adresser med NUL."""
+"""Middleware för hela portalen: inga dynamiska svar sparas i någon cache, inga begäranden med NUL."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -26,12 +28,15 @@ class NoStoreMiddleware:
         return response
 
 
-class RejectNulInPathMiddleware:
-    """En adress med ett NUL-tecken (%00) är aldrig en av portalens sidor: 404 direkt, före databasen.
+class RejectNulMiddleware:
+    """Ett NUL-tecken hör aldrig hemma i en begäran till portalen: den avvisas före databasen.
 
-    PostgreSQL vägrar NUL i text. En sådan adress nådde annars databasen som nyckel (i Django
-    admin för django-q2:s jobb, som har textnycklar) och gav 500. Felsidan är den vanliga för
-    adresser som inte finns: under `/s/` patienternas sida "Länken gäller inte längre".
+    PostgreSQL vägrar NUL i text, och en sådan begäran gav annars 500 (och ett felbrev till IT):
+    en adress med `%00` nådde databasen som nyckel (Django admin för django-q2:s jobb), ett filter
+    i admins listor med `%00` nådde den som värde, och django-axes sparar webbläsarens
+    User-Agent och Accept vid en misslyckad inloggning. Adressen med NUL får den vanliga sidan för
+    adresser som inte finns (404; under `/s/` patienternas "Länken gäller inte längre"), en
+    frågesträng eller ett huvud med NUL sidan "Felaktig begäran" (400).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -39,7 +44,17 @@ class RejectNulInPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        """404 för en adress med NUL-tecken, annars vidare."""
+        """404 för en adress med NUL, 400 för en frågesträng eller ett huvud med NUL, annars vidare."""
         if "\x00" in request.path:
             raise Http404("NUL-tecken i adressen")
+        if _nul_in_query_or_headers(request.META):
+            raise BadRequest("NUL-tecken i frågesträngen eller ett huvud")
         return self.get_response(request)
+
+
+def _nul_in_query_or_headers(meta: dict[str, Any]) -> bool:
+    """Sant om frågesträngen (rå, `%00` eller tecknet självt) eller något HTTP-huvud har ett NUL-tecken."""
+    query = meta.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        return True
+    return any("\x00" in value for key, value in meta.items() if key.startswith("HTTP_") and isinstance(value, str))

@@ -101,8 +101,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # En adress med NUL-tecken (%00) får 404 innan den når databasen (PostgreSQL vägrar NUL).
-    "config.middleware.RejectNulInPathMiddleware",
+    # NUL-tecken (%00) i adressen, frågesträngen eller ett huvud: 404 eller 400 innan något når
+    # databasen (PostgreSQL vägrar NUL).
+    "config.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -94,6 +94,11 @@ def assert_clean(response: Any, allowed: Collection[int]) -> str:
     return text
 
 
+def has_nul(*values: str) -> bool:
+    """Sant om något av värdena har ett NUL-tecken: då svarar portalen 400 före vyn (config.middleware)."""
+    return any("\x00" in value for value in values)
+
+
 def new_address() -> str:
     """En ny IP-adress för varje anrop: patientsidornas IP-gräns (60/min) döljer då inga fall.
 
