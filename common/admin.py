@@ -1,11 +1,44 @@
-"""En skrivskyddad vy i Django admin, för loggar och register som bara portalen själv skriver."""
+"""Django admin: skrivskyddade vyer för loggar och register, och åtgärder som tål ett manipulerat urval."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+#: Beskedet när urvalet i en lista har id:n som inte kan vara id:n.
+UNREADABLE_SELECTION = "Urvalet kunde inte läsas och ingenting har ändrats. Markera raderna igen."
+
+
+class CheckedSelectionAdmin(admin.ModelAdmin):
+    """Åtgärder i listan ("Ta bort markerade" m.fl.) med ett urval som inte är id:n: svenskt besked, inte 500.
+
+    Django filtrerar på de markerade id:na utan att pröva dem, så ett manipulerat formulär
+    (`_selected_action=abc`, eller `%00`, som PostgreSQL vägrar) gav ett fel och ett felbrev till
+    IT. Här prövas varje id mot modellens primärnyckel först; ett oläsbart urval ger beskedet och
+    listan igen. Portalens adminsajt (config.admin_site) lägger in den i varje registrerad admin.
+    """
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        """Prövar de markerade id:na innan Djangos åtgärd körs."""
+        if not all(self._readable_id(value) for value in request.POST.getlist(ACTION_CHECKBOX_NAME)):
+            self.message_user(request, UNREADABLE_SELECTION, messages.WARNING)
+            return None
+        return super().response_action(request, queryset)
+
+    def _readable_id(self, value: str) -> bool:
+        """Sant om värdet kan vara en primärnyckel i modellen (och saknar NUL-tecken)."""
+        if "\x00" in value:
+            return False
+        try:
+            self.model._meta.pk.to_python(value)
+        except ValidationError:
+            return False
+        return True
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):

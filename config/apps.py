@@ -1,6 +1,7 @@
 """Appkonfiguration för det som gäller hela portalen (inte en enskild app)."""
 
 from django.apps import AppConfig, apps
+from django.contrib.admin.apps import AdminConfig
 
 
 class PortalConfig(AppConfig):
@@ -23,3 +24,9 @@ class PortalConfig(AppConfig):
         post_migrate.connect(
             register_housekeeping, sender=apps.get_app_config("django_q"), dispatch_uid="config_housekeeping"
         )
+
+
+class PortalAdminConfig(AdminConfig):
+    """Django admin med portalens adminsajt (config.admin_site) som standardsajt."""
+
+    default_site = "config.admin_site.PortalAdminSite"

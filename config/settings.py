@@ -75,7 +75,8 @@ CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if SERVED_OVER_HTTPS else []
 # --- Applikationer -------------------------------------------------------------------
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Django admin, med en adminsajt där listornas åtgärder prövar urvalet (config/admin_site.py).
+    "config.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
