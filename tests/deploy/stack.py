@@ -466,9 +466,16 @@ def running_stack(
 
 
 def start_nginx(stack: Stack) -> Process:
-    """nginx med den levererade siten (platshållarna utbytta) i förgrunden, registrerad i stacken.
+    """nginx med den levererade siten, registrerad i stacken; väntar tills inloggningssidan svarar genom nginx."""
+    process = stack.nginx = launch_nginx(stack)
+    wait_for_login_page(process, stack.base_url)
+    return process
 
-    Väntar tills inloggningssidan svarar genom nginx över HTTPS.
+
+def launch_nginx(stack: Stack) -> Process:
+    """Startar nginx med den levererade siten (platshållarna utbytta) i förgrunden, utan att vänta.
+
+    Siten pekar på stackens `web_ports`, vare sig någon daphne lyssnar där eller inte.
     """
     cert, key = self_signed_certificate(stack.folder)
     https_port = int(stack.base_url.rsplit(":", 1)[1])
@@ -485,6 +492,4 @@ def start_nginx(stack: Stack) -> Process:
     if check.returncode != 0:
         raise RuntimeError(f"nginx -t underkände siten:\n{check.stderr}")
     argv = [NGINX, "-p", str(stack.folder), "-c", str(main), "-g", "daemon off;"]
-    process = stack.nginx = start("nginx", argv, stack.folder, dict(os.environ), stack.folder)
-    wait_for_login_page(process, stack.base_url)
-    return process
+    return start("nginx", argv, stack.folder, dict(os.environ), stack.folder)
