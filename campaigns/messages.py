@@ -122,3 +122,8 @@ def message_for(
     if consent:
         return message_with_consent(slot_at, code, name, operation_type, answer_deadline)
     return message_without_consent(slot_at, code, answer_deadline)
+
+
+def format_cost(segments: int) -> str:
+    """Uppskattad kostnad i kronor med decimalkomma (SMS_PRICE_PER_SEGMENT_SEK per del)."""
+    return f"{segments * settings.SMS_PRICE_PER_SEGMENT_SEK:.2f}".replace(".", ",")

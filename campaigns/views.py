@@ -17,7 +17,7 @@ from accounts.sessions import background_request
 from audit.services import AccessKind, record_access
 from campaigns.dashboard import dashboard_rows, snapshot
 from campaigns.forms import AddRecipientsForm, CampaignForm
-from campaigns.messages import message_for, message_with_consent, message_without_consent
+from campaigns.messages import format_cost, message_for, message_with_consent, message_without_consent
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.outcomes import CALL_BUTTONS, CallResult, record_call_outcome, reopen_campaign
 from campaigns.services import add_recipients, change_status, create_campaign
@@ -134,7 +134,7 @@ def _preview(form: CampaignForm) -> dict[str, Any]:
         "segments": segments,
         "answer_deadline": deadline,
         "waves": form.wave_count if data["wave_size"] else 0,
-        "cost": f"{segments * settings.SMS_PRICE_PER_SEGMENT_SEK:.2f}".replace(".", ","),
+        "cost": format_cost(segments),
     }
 
 

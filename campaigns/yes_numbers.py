@@ -29,6 +29,7 @@ from django.utils import timezone
 from audit.models import AccessKind, Action
 from audit.services import record, record_access
 from campaigns.events import campaign_changed
+from campaigns.messages import format_cost
 from campaigns.models import Campaign, Recipient
 from campaigns.phones import PhoneDecryptionError, decrypt_phone
 from common.smstext import analyse
@@ -144,11 +145,6 @@ def thanks_offer(campaign: Campaign) -> ThanksOffer | None:
         return None
     segments = analyse(THANKS_TEXT).segments * count
     return ThanksOffer(count=count, segments=segments, cost=format_cost(segments))
-
-
-def format_cost(segments: int) -> str:
-    """Uppskattad kostnad i kronor med decimalkomma (SMS_PRICE_PER_SEGMENT_SEK per del)."""
-    return f"{segments * settings.SMS_PRICE_PER_SEGMENT_SEK:.2f}".replace(".", ",")
 
 
 @dataclass(frozen=True)
