@@ -124,6 +124,15 @@ def message_for(
     return message_without_consent(slot_at, code, answer_deadline)
 
 
+def sms_cost(segments: int) -> float:
+    """Kostnaden i kronor för så många SMS-delar (SMS_PRICE_PER_SEGMENT_SEK per del).
+
+    Den enda formeln för SMS-kostnad: kampanjens förhandsvisning, tack-SMS:en och statistiken
+    (också envägs-SMS:ens kostnad där) räknar med den.
+    """
+    return segments * settings.SMS_PRICE_PER_SEGMENT_SEK
+
+
 def format_cost(segments: int) -> str:
-    """Uppskattad kostnad i kronor med decimalkomma (SMS_PRICE_PER_SEGMENT_SEK per del)."""
-    return f"{segments * settings.SMS_PRICE_PER_SEGMENT_SEK:.2f}".replace(".", ",")
+    """Uppskattad kostnad i kronor med decimalkomma, t.ex. "3,50"."""
+    return f"{sms_cost(segments):.2f}".replace(".", ",")

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
+from campaigns.messages import sms_cost
 from campaigns.models import Campaign, CampaignSummary
 from campaigns.summary import summaries
 from smsportal.models import AttemptStatus, DeliveryStatus, Purpose, SendAttempt
@@ -31,11 +32,6 @@ MONTHS_SHOWN = 12
 _COUNTED = ("recipients", "sent", "failed", "delivered", "opened", "answered", "yes", "no", "segments")
 #: Osäkra envägs-SMS: utfallet okänt, eller kvar som pågående (processen dog mitt i).
 _UNCERTAIN = (AttemptStatus.UNCERTAIN, AttemptStatus.PENDING)
-
-
-def sms_cost(segments: int) -> float:
-    """Kostnaden i kronor för så många SMS-delar (SMS_PRICE_PER_SEGMENT_SEK per del)."""
-    return segments * settings.SMS_PRICE_PER_SEGMENT_SEK
 
 
 def median(values: list[int]) -> float | None:
