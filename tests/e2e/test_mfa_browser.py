@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from audit.models import Action, AuditEvent
 from tests.accounts.mfa_helpers import code_for
 from tests.conftest import STAFF_PASSWORD
 from tests.e2e.conftest import screenshot
@@ -91,3 +92,25 @@ def test_second_factor_pages_have_no_wcag_violations(browser: Any, live_server: 
     finally:
         context.close()
     assert not audit.violations, describe(audit.violations)
+
+
+def test_double_click_on_activate_shows_the_recovery_codes(page: Any, live_server: Any, staff_user: Any) -> None:
+    """Ett dubbelklick på Aktivera skickar koden en gång: reservkoderna visas, och ingen fel kod räknas.
+
+    Förut aktiverade den första begäran appen medan webbläsaren visade svaret på den andra ("Koden
+    stämmer inte" eller "Formuläret har gått ut"): koderna, som bara visas en gång, syntes aldrig.
+    """
+    base = live_server.url
+    page.goto(base + "/personal/akut-sms/")
+    password(page)
+    page.wait_for_url(base + "/konto/tvastegsverifiering/aktivera/")
+    key = base64.b32decode(page.get_by_test_id("hemlig-nyckel").inner_text().replace(" ", ""))
+    page.get_by_label("Koden som appen visar nu").fill(code_for(key))
+    # Två klick med 40 ms emellan, som en människas dubbelklick (Playwrights dblclick blir ett enda
+    # formulär i Chromium).
+    page.get_by_role("button", name="Aktivera").evaluate("b => { b.click(); setTimeout(() => b.click(), 40); }")
+    codes = page.get_by_test_id("reservkoder").locator("li")
+    codes.first.wait_for()
+    assert codes.count() == 10
+    assert not AuditEvent.objects.filter(action=Action.MFA_FAILED).exists()
+    assert AuditEvent.objects.filter(action=Action.MFA_ENROLLED).count() == 1
