@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     # Sentrys typer finns bara för typkontrollen; sentry_sdk läses in först när Sentry startas.
     from sentry_sdk.types import Breadcrumb, BreadcrumbHint, DataCollectionUserOptions, Event, Hint
 
+#: Djangos loggar för vägrade begäranden (SuspiciousOperation och CSRF): klientens fel, status 400/403.
+SECURITY_LOGGER_PREFIX = "django.security."
 #: Sentrys EU-region (data i Frankfurt): DSN:ens värd slutar så, t.ex. o123.ingest.de.sentry.io.
 SENTRY_EU_HOST_SUFFIX = ".de.sentry.io"
 #: Fälten i en Sentry-händelse som får skickas som de är (allt annat byggs om eller tas bort).
@@ -140,7 +142,7 @@ class ErrorMailHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Bygger rapporten och skickar den (tyst om e-posten inte går fram: felet står i loggen)."""
-        if not settings.ADMINS:
+        if not settings.ADMINS or client_error(record):
             return
         try:
             skipped = self._due(fingerprint(record))
@@ -185,6 +187,17 @@ def fingerprint(record: logging.LogRecord) -> tuple[str, ...]:
         last = traceback.extract_tb(error.__traceback__)[-1]
         innermost = f"{last.filename}:{last.lineno}"
     return (record.name, record.pathname, str(record.lineno), _type_name(error), innermost)
+
+
+def client_error(record: logging.LogRecord) -> bool:
+    """Sant för en loggrad om en begäran som var klientens fel (4xx): svaret är en svensk felsida, inget fel att rätta.
+
+    Django loggar sina säkerhetsvägringar (django.security.*: för stor kropp, för många fält, okänd
+    värd, manipulerade admin-adresser) som ERROR med status 400. Vem som helst på internet kan
+    skicka sådana begäranden: som brev skulle de fylla IT:s brevlåda. Raden står kvar i loggen.
+    """
+    status = getattr(record, "status_code", None)
+    return (isinstance(status, int) and 400 <= status < 500) or record.name.startswith(SECURITY_LOGGER_PREFIX)
 
 
 def report(record: logging.LogRecord, skipped: int = 0) -> tuple[str, str]:
@@ -373,11 +386,15 @@ def route_sentry_log() -> None:
         sentry_log.addHandler(logging.NullHandler())
 
 
-def scrub_event(event: Event, hint: Hint) -> Event:
+def scrub_event(event: Event, hint: Hint) -> Event | None:
     """Händelsen ombyggd ur en vitlista: feltyp och ramar utan text och variabler, begärans metod och
-    sökväg, loggens mall bara från portalens egna loggar; varje sträng till sist genom redact()."""
+    sökväg, loggens mall bara från portalens egna loggar; varje sträng till sist genom redact().
+
+    Djangos säkerhetsvägringar (klientens fel, se `client_error`) skickas inte alls."""
     # Vitlistan läser händelsen som en vanlig ordbok: nycklarna kommer ur listor, inte ur Event-typen.
     data: Mapping[str, Any] = event
+    if str(data.get("logger", "")).startswith(SECURITY_LOGGER_PREFIX):
+        return None
     safe = {key: data[key] for key in SENTRY_EVENT_KEYS if key in data}
     safe["contexts"] = {key: value for key, value in data.get("contexts", {}).items() if key in _SENTRY_CONTEXT_KEYS}
     if "exception" in data:

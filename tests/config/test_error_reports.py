@@ -368,3 +368,35 @@ def test_admins_and_email_url_from_the_environment() -> None:
         "EMAIL_HOST_PASSWORD": "hemligt!",
         "EMAIL_USE_TLS": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "logger_name"),
+    [
+        pytest.param(
+            {"path": "/s/abc", "data": {f"falt{i}": "1" for i in range(1200)}, "method": "post"},
+            "django.security.TooManyFieldsSent",
+            id="for-manga-falt",
+        ),
+        pytest.param(
+            {"path": "/", "HTTP_HOST": "evil.example", "method": "get"},
+            "django.security.DisallowedHost",
+            id="okand-vard",
+        ),
+    ],
+)
+def test_requests_the_client_got_wrong_are_logged_but_not_mailed_or_sent_to_sentry(
+    db: Any, sentry_transport: CapturingTransport, caplog: Any, request_kwargs: dict[str, Any], logger_name: str
+) -> None:
+    """Djangos säkerhetsvägringar (400 till vem som helst på internet) står i loggen men blir inget
+    brev till IT och ingen Sentry-händelse; ett fel i portalen blir fortfarande brev."""
+    kwargs = dict(request_kwargs)
+    method = kwargs.pop("method")
+    with caplog.at_level(logging.ERROR):
+        response = getattr(Client(), method)(**kwargs)
+    assert response.status_code == 400
+    assert logger_name in [record.name for record in caplog.records]
+    assert mail.outbox == []
+    assert sentry_transport.events() == []
+    log_portal_error(9)
+    assert len(mail.outbox) == 1
