@@ -1,4 +1,4 @@
-"""Django admin: skrivskyddade vyer för loggar och register, och åtgärder som tål ett manipulerat urval."""
+"""Django admin: skrivskyddade vyer för loggar och register, och listor som tål manipulerade adresser."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +17,8 @@ UNREADABLE_SELECTION = "Urvalet kunde inte läsas och ingenting har ändrats. Ma
 
 
 class CheckedSelectionAdmin(admin.ModelAdmin):
-    """Åtgärder i listan ("Ta bort markerade" m.fl.) med ett urval som inte är id:n: svenskt besked, inte 500.
+    """Åtgärder i listan ("Ta bort markerade" m.fl.) med ett urval som inte är id:n: svenskt besked, inte 500;
+    och datumnavigering med datum utanför kalendern: Djangos besked om felaktiga filter, inte 500.
 
     Django filtrerar på de markerade id:na utan att pröva dem, så ett manipulerat formulär
     (`_selected_action=abc`, eller `%00`, som PostgreSQL vägrar) gav ett fel och ett felbrev till
@@ -29,6 +32,18 @@ class CheckedSelectionAdmin(admin.ModelAdmin):
             self.message_user(request, UNREADABLE_SELECTION, messages.WARNING)
             return None
         return super().response_action(request, queryset)
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        """Listan, men ett datum utanför kalendern i datumnavigeringen ger Djangos "?e=1", inte 500.
+
+        Django fångar ValueError men inte OverflowError i datumnavigeringen (`created_at__year=`
+        med 20 siffror, eller dagen efter 9999-12-31), så sådana adresser gav ett fel och ett
+        felbrev till IT. Listan visas då igen med Djangos besked om felaktiga filter.
+        """
+        try:
+            return super().get_changelist_instance(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
 
     def _readable_id(self, value: str) -> bool:
         """Sant om värdet kan vara en primärnyckel i modellen (och saknar NUL-tecken)."""

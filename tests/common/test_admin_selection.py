@@ -42,14 +42,6 @@ def _unreadable_selections(model: type[Model]) -> list[list[str]]:
     return [*with_nul, ["abc"], ["1.5"], [""], ["1", "x"]]
 
 
-@pytest.fixture
-def superuser_client(db: Any) -> Client:
-    """En testklient inloggad som superanvändare (IT): ser alla adminer, också andra pakets."""
-    client = Client(raise_request_exception=False)
-    client.force_login(User.objects.create_superuser("it", "it@example.com", "It-Lösenord-12345!"))
-    return client
-
-
 def test_every_admin_action_refuses_an_unreadable_selection(superuser_client: Client) -> None:
     """Varje åtgärd med id:n som inte kan vara id:n: tillbaka till listan med beskedet, inget ändrat."""
     actions = _admins_with_actions(superuser_client)
