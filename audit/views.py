@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -118,6 +118,7 @@ def _paged(request: HttpRequest, rows: QuerySet[Any]) -> tuple[Page, str]:
     return Paginator(rows, 50).get_page(request.GET.get("sida")), query.urlencode()
 
 
+@login_required
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Audit-loggen med filter; `?format=csv` ger samma urval som CSV-fil."""
@@ -143,6 +144,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def access_log(request: HttpRequest) -> HttpResponse:
     """Åtkomstloggen: vem som såg vilken kampanj eller logg och när; `?format=csv` som CSV-fil."""

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.test import Client
@@ -275,3 +276,13 @@ def test_retention_below_one_day_stops_startup() -> None:
     script = "from django.conf import settings; print(settings.ACCESS_LOG_RETENTION_DAYS)"
     read = manage("shell", "--no-imports", "-c", script, env=production_env(ACCESS_LOG_RETENTION_DAYS="90"))
     assert read.stdout.strip() == "90", read.stderr
+
+
+@pytest.mark.parametrize("name", ["audit:log", "audit:access"])
+def test_a_signed_out_visitor_is_sent_to_the_login(client: Client, name: str) -> None:
+    """Utan inloggning (t.ex. en administratör vars session gått ut och som laddar om loggen):
+    inloggningen, och sedan tillbaka till loggen; inte "Åtkomst nekad", som om rättigheten saknades."""
+    response = client.get(reverse(name), {"format": "csv"})
+    assert response.status_code == 302
+    login, _, next_url = response["Location"].partition("?next=")
+    assert login == reverse("accounts:login") and unquote(next_url) == reverse(name) + "?format=csv"
