@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -33,6 +37,23 @@ QUEUE_DOWN_MESSAGE = (
     "Kampanjen är skapad, men bakgrundsjobben svarar inte just nu. Mottagarna står kvar i kö "
     "och SMS:en skickas automatiskt så snart bakgrundsjobben är tillbaka."
 )
+
+
+def login_then_campaign_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Som login_required för kampanjsidans knappar, men inloggningen leder tillbaka till kampanjsidan.
+
+    Knapparnas adresser tar bara POST. Den vars session gått ut mitt i en åtgärd kom efter
+    inloggningen till knappens adress med GET och fick en felsida i stället för kampanjen.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, pk: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Utloggad: till inloggningen med kampanjsidan som `next`; annars vyn."""
+        if not request.user.is_authenticated:
+            return redirect_to_login(reverse("campaigns:detail", args=[pk]))
+        return view(request, pk, *args, **kwargs)
+
+    return wrapped
 
 
 @login_required
@@ -171,7 +192,7 @@ def _detail_page(
 
 
 @require_POST
-@login_required
+@login_then_campaign_page
 def campaign_send_next(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Skicka nästa grupp nu": släpper nästa grupp direkt, även under tyst tid och under paus.
 
@@ -193,7 +214,7 @@ def campaign_send_next(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_then_campaign_page
 def campaign_add_recipients(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Lägg till mottagare": samma tolkning och fel som vid skapandet; dubbletter namnges och hoppas över."""
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -232,7 +253,7 @@ def campaign_snapshot(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @require_POST
-@login_required
+@login_then_campaign_page
 def campaign_status(request: HttpRequest, pk: int, status: str) -> HttpResponse:
     """ "Tiden är tillsatt" (reserv när tiden gick till någon utanför listan; annars "Bokad" på
     patientens rad) eller "Avsluta": stänger alla länkar på en gång."""
@@ -246,7 +267,7 @@ def campaign_status(request: HttpRequest, pk: int, status: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_then_campaign_page
 def call_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Bokad", "Nådde inte" eller "Tackade nej i telefon" på en JA-rad (se `campaigns.outcomes`)."""
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -259,7 +280,7 @@ def call_outcome(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_then_campaign_page
 def campaign_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Öppna igen": bokningen föll bort före svarstiden."""
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -276,7 +297,7 @@ def _after(request: HttpRequest, campaign: Campaign, result: CallResult) -> Http
 
 @never_cache
 @require_POST
-@login_required
+@login_then_campaign_page
 def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Visa nummer" på en JA-rad (CAMPAIGN_KEEP_YES_NUMBERS): numret, aldrig cachat; varje visning
     skrivs i åtkomstloggen. Sidans skript får JSON; utan skript visas en liten sida."""
@@ -300,7 +321,7 @@ def reveal_phone(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_then_campaign_page
 def thanks(request: HttpRequest, pk: int) -> HttpResponse:
     """Tack-SMS till övriga JA när tiden är tillsatt (`skicka`), eller inget tack-SMS (numren raderas)."""
     campaign = get_object_or_404(Campaign, pk=pk)

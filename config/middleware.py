@@ -1,4 +1,5 @@
-"""Middleware för hela portalen: inga dynamiska svar sparas i någon cache, inga begäranden med NUL."""
+"""Middleware för hela portalen: inga dynamiska svar sparas i någon cache, inga begäranden med NUL,
+och en svensk sida när en adress öppnas med fel metod."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+
+from config.views import method_not_allowed
 
 
 class NoStoreMiddleware:
@@ -25,6 +28,26 @@ class NoStoreMiddleware:
         """Lägger till cachehuvudena på svaret."""
         response = self.get_response(request)
         add_never_cache_headers(response)
+        return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """Djangos tomma 405 (`require_POST` m.fl.) blir den svenska felsidan, med samma Allow-huvud.
+
+    Personal vars session gick ut mitt i en åtgärd kom efter inloggningen till åtgärdens adress
+    med GET och fick en tom sida; patienter och webbläsare får samma sida för t.ex.
+    `/s/<kod>/oppnad`. Ett svar med eget innehåll lämnas orört.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        """Standardkonstruktor för Django-middleware."""
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Byter ett tomt 405-svar mot felsidan."""
+        response = self.get_response(request)
+        if response.status_code == 405 and not getattr(response, "content", b"x"):
+            return method_not_allowed(request, response.get("Allow", ""))
         return response
 
 

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     # NUL-tecken (%00) i adressen, frågesträngen eller ett huvud: 404 eller 400 innan något når
     # databasen (PostgreSQL vägrar NUL).
     "config.middleware.RejectNulMiddleware",
+    # Djangos tomma 405 (en adress som bara tar POST, öppnad direkt) blir en svensk felsida.
+    "config.middleware.MethodNotAllowedPageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

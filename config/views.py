@@ -1,4 +1,4 @@
-"""Sidor för hela portalen: felsidorna (400, 403, 404, 500, CSRF), dataskyddssidan och admins inloggning.
+"""Sidor för hela portalen: felsidorna (400, 403, 404, 405, 500, CSRF), dataskyddssidan och admins inloggning.
 
 Felsidorna renderas utan begärans kontext: inga databasanrop, så de fungerar även när databasen
 är nere. Patienter (`/s/…`) får patientlayouten, utan personalens meny och länk till startsidan.
@@ -71,6 +71,22 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if is_patient_request(request):
         return HttpResponse(render_to_string("replies/unknown.html"), status=404)
     return _error_page(request, 404, "Sidan finns inte", "Kontrollera adressen och försök igen.")
+
+
+def method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
+    """Felsida 405 på svenska: en adress som bara tar emot en knapptryckning (POST) öppnades direkt.
+
+    Händer t.ex. när inloggningen leder tillbaka till en sådan adress, eller med en sparad länk.
+    `allowed` är metoderna som adressen tar emot (huvudet Allow).
+    """
+    response = _error_page(
+        request,
+        405,
+        "Sidan kan inte öppnas så här",
+        "Adressen hör till en knapp och kan inte öppnas direkt. Ingenting har ändrats. Gå tillbaka och försök igen.",
+    )
+    response["Allow"] = allowed
+    return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.test import Client
@@ -48,6 +49,32 @@ def test_staff_pages_require_login(client: Client, db: Any, method: str, url: st
     response = getattr(client, method)(url, form_data() if url == LIST_URL else {})
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
     assert not Campaign.objects.exists()
+
+
+ACTION_NAMES = ["fill", "close", "outcome", "reopen", "reveal", "thanks", "send_next", "add_recipients"]
+
+
+@pytest.mark.parametrize("name", ACTION_NAMES)
+def test_an_action_after_the_session_ended_leads_back_to_the_campaign_page(
+    client: Client, staff_user: Any, name: str
+) -> None:
+    """En knapp på kampanjsidan efter att sessionen gått ut: inloggningen leder sedan till kampanjsidan,
+    inte till knappens adress (den tar bara POST och gav efter inloggningen en tom sida 405)."""
+    campaign = make_campaign(staff_user)
+    response = client.post(reverse(f"campaigns:{name}", args=[campaign.pk]), {"recipients": "Ny Person, 0701234599"})
+    login, _, next_url = response["Location"].partition("?next=")
+    assert response.status_code == 302 and login == reverse("accounts:login")
+    assert unquote(next_url) == reverse("campaigns:detail", args=[campaign.pk])
+    assert campaign.recipients.count() == 3 and Campaign.objects.get().status == Campaign.Status.ACTIVE
+
+
+def test_an_action_address_opened_directly_shows_a_swedish_page(staff_client: Client, staff_user: Any) -> None:
+    """Knappens adress öppnad med GET (en sparad länk, eller inloggningen förr): svensk sida 405, inget ändrat."""
+    campaign = make_campaign(staff_user)
+    response = staff_client.get(reverse("campaigns:close", args=[campaign.pk]))
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert "Sidan kan inte öppnas så här" in response.content.decode()
+    assert Campaign.objects.get().status == Campaign.Status.ACTIVE
 
 
 def test_preview_shows_both_variants_segments_cost_and_recipients(staff_client: Client) -> None:

@@ -224,6 +224,17 @@ def test_opened_is_noted_only_by_the_page_script(client: Client, campaign: Campa
     assert recipient(campaign, "Anna Andersson").opened_at is not None
 
 
+def test_the_script_address_opened_in_a_browser_gets_the_patient_page(client: Client, campaign: Campaign) -> None:
+    """Skriptets adress öppnad direkt: svensk sida 405 i patientlayouten (ingen personalmeny), inte en tom sida;
+    öppningen noteras inte."""
+    person = recipient(campaign, "Anna Andersson")
+    response = client.get(f"/s/{person.code}/oppnad")
+    page = response.content.decode()
+    assert response.status_code == 405 and "Sidan kan inte öppnas så här" in page
+    assert "Länken i ditt SMS fortsätter att gälla" in page and "Till startsidan" not in page
+    assert recipient(campaign, "Anna Andersson").opened_at is None
+
+
 def test_rate_limit_per_ip_gives_the_swedish_page(client: Client, campaign: Campaign) -> None:
     """Fler än 60 anrop i minuten från samma adress: 429 på svenska; en annan adress påverkas inte.
 
