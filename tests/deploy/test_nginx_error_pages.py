@@ -118,3 +118,30 @@ def test_header_with_nul_gets_the_swedish_400(portal_down: Stack) -> None:
     )
     assert status == 400
     assert_swedish_page(body, "Felaktig begäran")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "title"),
+    [
+        pytest.param(
+            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+            414,
+            "Adressen är för lång",
+            id="adress-over-8-KiB",
+        ),
+        pytest.param(
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: a=" + b"b" * 9000 + b"\r\n",
+            400,
+            "Felaktig begäran",
+            id="kaka-over-8-KiB",
+        ),
+        pytest.param(b"TRACE / HTTP/1.1\r\nHost: 127.0.0.1\r\n", 405, "Felaktig begäran", id="TRACE"),
+    ],
+)
+def test_requests_nginx_refuses_itself_get_swedish_pages(
+    portal_down: Stack, request_bytes: bytes, status: int, title: str
+) -> None:
+    """En för lång adress, ett för stort huvud (en kaka) och TRACE stoppas av nginx: svenska sidor, inte nginx engelska."""
+    answer, _, body = raw(portal_down, request_bytes + b"Connection: close\r\n\r\n")
+    assert answer == status
+    assert_swedish_page(body, title)
