@@ -212,6 +212,7 @@ PATIENT_PAGE_FIELDS = (
     "phone_hash",
     "answer",
     "yes_rank",
+    "call_outcome",
     "campaign__status",
     "campaign__slot_at",
     "campaign__answer_deadline",
@@ -220,7 +221,7 @@ PATIENT_PAGE_FIELDS = (
 # Det svaret läser under låset: kampanjens `is_open` och aviseringsnummer; mottagarens svar och plats
 # (bara när inget sparas: stängd kampanj eller samma svar igen).
 ANSWER_CAMPAIGN_FIELDS = ("status", "slot_at", "answer_deadline", "notify_phone")
-ANSWER_RECIPIENT_FIELDS = ("campaign", "answer", "yes_rank")
+ANSWER_RECIPIENT_FIELDS = ("campaign", "answer", "yes_rank", "call_outcome")
 
 
 def _could_be_code(code: str) -> bool:
@@ -326,20 +327,30 @@ def _next_yes_place(campaign: Campaign) -> tuple[int, int]:
 
     Platsen i kön är högsta hittills + 1 (luckor efter ändrade svar fylls inte). Platsen bland
     nuvarande JA är antalet JA + 1: alla JA har en lägre plats i kön. Mottagaren själv räknas
-    inte: är den redan JA sparas ingenting (samma svar), och annars har den ingen plats.
+    inte: är den redan JA sparas ingenting (samma svar), och annars har den ingen plats. JA som
+    personalen redan ringt räknas inte bland dem före (som i `yes_position`).
     """
     places = campaign.recipients.aggregate(
-        top=Max("yes_rank"), ahead=Count("pk", filter=Q(answer=Recipient.Answer.YES))
+        top=Max("yes_rank"),
+        ahead=Count("pk", filter=Q(answer=Recipient.Answer.YES, call_outcome=Recipient.CallOutcome.NONE)),
     )
     return (places["top"] or 0) + 1, places["ahead"] + 1
 
 
 def yes_position(recipient: Recipient) -> int | None:
-    """Platsen bland nuvarande JA (1 = ring först, 2 = reserv nr 1 …), eller None."""
-    if recipient.answer != Recipient.Answer.YES or recipient.yes_rank is None:
+    """Platsen bland JA som personalen ännu inte ringt (1 = ring först, 2 = reserv nr 1 …), eller None.
+
+    Samma ordning som "Ring först" och reserverna på personalens sida (`campaigns.dashboard`): en JA
+    med ett samtalsutfall ("Nådde inte", "Tackade nej i telefon") har ingen plats och räknas inte
+    före någon annan. None för NEJ och för den som redan ringts.
+    """
+    if recipient.answer != Recipient.Answer.YES or recipient.yes_rank is None or recipient.call_outcome:
         return None
     ahead = Recipient.objects.filter(
-        campaign_id=recipient.campaign_id, answer=Recipient.Answer.YES, yes_rank__lt=recipient.yes_rank
+        campaign_id=recipient.campaign_id,
+        answer=Recipient.Answer.YES,
+        call_outcome=Recipient.CallOutcome.NONE,
+        yes_rank__lt=recipient.yes_rank,
     ).count()
     return ahead + 1
 

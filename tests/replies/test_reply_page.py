@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import Campaign, Recipient
+from campaigns.outcomes import record_call_outcome
 from campaigns.services import change_status
 from tests.campaigns.factories import make_campaign, recipient, send_all
 from tests.privacy import phone_forms
@@ -118,6 +119,28 @@ def test_yes_then_thanks_and_call_order(campaign: Campaign) -> None:
     assert "Vi noterar att du inte kan komma denna gång. Din ordinarie tid kvarstår." in no
     assert recipient(campaign, "Lisa Larsson").yes_rank == 1 and recipient(campaign, "Anna Andersson").yes_rank == 2
     assert recipient(campaign, "Karl Karlsson").answered_at is not None
+
+
+def test_the_page_follows_the_calls_staff_have_noted(campaign: Campaign, staff_user: Any) -> None:
+    """Samma ordning som personalens sida: den som inte nåddes eller tackade nej i telefon får veta det,
+    och nästa JA blir "Vi ringer dig" (förut räknades alla JA: "reserv nr 1" för den som stod först
+    hos personalen, och "Vi ringer dig inom kort" för den som redan ringts utan svar)."""
+    lisa, anna, karl = (recipient(campaign, name) for name in ("Lisa Larsson", "Anna Andersson", "Karl Karlsson"))
+    for person in (lisa, anna, karl):
+        answer(Client(), person, "ja")
+
+    def page(person: Recipient) -> str:
+        """Patientens sida just nu."""
+        return Client().get(url(person)).content.decode()
+
+    record_call_outcome(campaign, lisa.pk, Recipient.CallOutcome.NOT_REACHED, staff_user)
+    assert "Vi försökte ringa dig men nådde dig inte" in page(lisa) and "reserv nr" not in page(lisa)
+    assert "Vi ringer dig inom kort för att bekräfta." in page(anna)
+    assert "Du är reserv nr 1." in page(karl)
+
+    record_call_outcome(campaign, anna.pk, Recipient.CallOutcome.DECLINED, staff_user)
+    assert "Du tackade nej i telefon till tiden" in page(anna) and "Din ordinarie tid kvarstår." in page(anna)
+    assert "Vi ringer dig inom kort för att bekräfta." in page(karl)
 
 
 def test_answer_change_moves_the_queue(campaign: Campaign) -> None:
