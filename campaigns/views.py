@@ -33,6 +33,11 @@ from common.users import signed_in_user
 from smsportal.phone import national_format
 
 EXAMPLE_CODE = "x" * CODE_LENGTH  # samma längd som en riktig svarskod
+#: Beskedet efter "Tiden är tillsatt" och "Avsluta": det som patienternas länkar visar efteråt.
+STATUS_MESSAGES = {
+    Campaign.Status.FILLED: "Tiden är tillsatt. Patienternas länkar visar nu att tiden är tagen.",
+    Campaign.Status.CLOSED: "Kampanjen är avslutad. Patienternas länkar visar nu att förfrågan har upphört.",
+}
 QUEUE_DOWN_MESSAGE = (
     "Kampanjen är skapad, men bakgrundsjobben svarar inte just nu. Mottagarna står kvar i kö "
     "och SMS:en skickas automatiskt så snart bakgrundsjobben är tillbaka."
@@ -259,8 +264,7 @@ def campaign_status(request: HttpRequest, pk: int, status: str) -> HttpResponse:
     patientens rad) eller "Avsluta": stänger alla länkar på en gång."""
     campaign = get_object_or_404(Campaign, pk=pk)
     if change_status(campaign, request.user, status):
-        text = "Tiden är tillsatt" if status == Campaign.Status.FILLED else "Kampanjen är avslutad"
-        messages.success(request, f"{text}. Patienternas länkar visar nu att tiden är tagen.")
+        messages.success(request, STATUS_MESSAGES[status])
     else:
         messages.info(request, "Kampanjen var redan stängd.")
     return redirect("campaigns:detail", pk=campaign.pk)

@@ -232,10 +232,14 @@ def test_fill_closes_every_link_is_audited_and_a_second_press_is_harmless(
 def test_close_is_audited_with_who(staff_client: Client, staff_user: Any) -> None:
     """ "Avsluta" stänger kampanjen och loggas med vem."""
     campaign = make_campaign(staff_user)
-    staff_client.post(reverse("campaigns:close", args=[campaign.pk]))
+    page = staff_client.post(reverse("campaigns:close", args=[campaign.pk]), follow=True).content.decode()
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.CLOSED
     assert AuditEvent.objects.get(action=Action.CAMPAIGN_CLOSED).actor_username == "anna"
+    # Beskedet säger det som patienterna ser (inte "tiden är tagen", som efter en tillsättning).
+    assert "Kampanjen är avslutad. Patienternas länkar visar nu att förfrågan har upphört." in page
+    patient = Client().get(f"/s/{recipient(campaign, 'Anna Andersson').code}").content.decode()
+    assert "Förfrågan är avslutad" in patient
 
 
 def test_status_buttons_only_accept_post(staff_client: Client, staff_user: Any) -> None:
