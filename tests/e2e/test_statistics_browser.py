@@ -83,6 +83,13 @@ def test_statistics_after_a_filled_campaign(tmp_path: Path, browser: Any) -> Non
             assert staff.get_by_test_id("tid-till-forsta-ja").inner_text() == "12 min"
             assert staff.get_by_test_id("vardet").inner_text() == "10\u202f000 kr"
             assert staff.get_by_test_id("diagram-kampanjer").locator("rect.chart-filled").count() == 1
+            # Varje tabell får plats på en vanlig skärm: ingen kolumn (t.ex. Kostnad) göms bakom en rullning.
+            hidden = staff.evaluate(
+                "() => [...document.querySelectorAll('.table-responsive')]"
+                ".filter(region => region.scrollWidth > region.clientWidth + 1)"
+                ".map(region => region.getAttribute('aria-label'))"
+            )
+            assert hidden == [], hidden
             screenshot(staff, "statistik")
             assert errors == [], errors  # inga CSP-fel: diagrammen har inget skript och ingen inline-stil
         finally:
