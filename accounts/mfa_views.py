@@ -24,7 +24,8 @@ from accounts.forms import SecondFactorForm
 
 RESTART_MESSAGE = "Inloggningen avbröts eller tog för lång tid. Logga in igen med lösenordet."
 WRONG_CODE = "Koden stämmer inte eller har redan använts. Vänta på nästa kod i appen och försök igen."
-WAIT_MESSAGE = "För många felaktiga koder i rad. Vänta {seconds} {unit} och försök igen."
+#: Efter en felaktig kod väntar appens kontroll en stund (1, 2, 4 … sekunder), redan efter det första felet.
+WAIT_MESSAGE = "Efter en felaktig kod får du vänta en stund innan nästa försök. Vänta {seconds} {unit} och försök igen."
 RECOVERY_MESSAGE = "Du loggade in med en reservkod; den går inte att använda igen. Du har {left} reservkoder kvar."
 #: Stegets namn i audit-loggen (orsaken till MFA_FAILED), efter sidans URL-namn.
 STEP_NAMES = {"mfa_verify": "inloggning", "mfa_enrol": "aktivering"}

@@ -205,7 +205,9 @@ def test_correct_code_right_after_a_wrong_one_must_wait(client: Client, staff_us
         password_step(client, "anna")
         send_code(client, "000000")
         waiting = send_code(client, code_for(device.bin_key)).content.decode()
-        assert "För många felaktiga koder i rad. Vänta 1 sekund och försök igen." in waiting
+        assert (
+            "Efter en felaktig kod får du vänta en stund innan nästa försök. Vänta 1 sekund och försök igen." in waiting
+        )
         traveller.shift(2)
         assert send_code(client, code_for(device.bin_key))["Location"] == "/"
     assert actions().count(Action.MFA_FAILED) == 1
