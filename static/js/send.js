@@ -98,6 +98,17 @@
     sendButton.setAttribute("aria-disabled", "true");
   });
 
+  // Utloggad (sessionsvakten, static/js/session.js): inget kan skickas härifrån. Knappen stängs och
+  // säger det, och numret tas bort från skärmen (receptionens dator kan stå obevakad), som
+  // kampanjsidan döljer namnen. Förut såg knappen ut att fungera och ledde till inloggningen,
+  // där ingenting sade att SMS:et inte hade skickats.
+  document.addEventListener("portal:utloggad", function () {
+    phone.value = "";
+    sendButton.dataset.sending = "true"; // samma spärr som mot dubbelklick
+    sendButton.textContent = "Utloggad – SMS:et skickas inte. Logga in igen.";
+    sendButton.setAttribute("aria-disabled", "true");
+  });
+
   // Tillbaka-knappen kan visa sidan ur webbläsarens cache: släpp knappen igen.
   window.addEventListener("pageshow", function () {
     sendButton.dataset.sending = "false";

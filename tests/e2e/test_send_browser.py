@@ -49,6 +49,28 @@ def test_send_template_sms_in_three_actions(
     assert console_errors == []
 
 
+def test_signed_out_send_page_says_nothing_is_sent_and_hides_the_number(
+    page: Any, live_server: Any, staff_user: Any, sms_outbox: list[Any]
+) -> None:
+    """Sessionen tar slut med ett nummer ifyllt: knappen säger att SMS:et inte skickas, numret försvinner
+    från skärmen och ett tryck skickar ingenting (förut ledde det till inloggningen utan besked)."""
+    log_in(page, live_server.url, "anna", STAFF_PASSWORD)
+    page.get_by_role("button", name="Receptpolicy").click()
+    page.keyboard.insert_text("070-123 45 67")
+    page.context.clear_cookies()  # sessionen är slut
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")  # sessionsvakten frågar genast
+    button = page.locator("[data-send-button]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-send-button]').textContent.startsWith('Utloggad')", timeout=5000
+    )
+    assert button.inner_text() == "Utloggad – SMS:et skickas inte. Logga in igen."
+    assert page.get_by_label("Mobilnummer", exact=True).input_value() == ""
+    address = page.url
+    button.click(force=True)  # aria-disabled: Playwright klickar annars inte
+    page.wait_for_timeout(300)
+    assert page.url == address and sms_outbox == []
+
+
 def test_counter_names_ucs2_characters_and_replaces_them(
     page: Any, live_server: Any, staff_user: Any, console_errors: list[str]
 ) -> None:
