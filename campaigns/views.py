@@ -34,7 +34,7 @@ from smsportal.phone import national_format
 
 EXAMPLE_CODE = "x" * CODE_LENGTH  # samma längd som en riktig svarskod
 #: Beskedet efter "Tiden är tillsatt" och "Avsluta": det som patienternas länkar visar efteråt.
-STATUS_MESSAGES = {
+STATUS_MESSAGES: dict[str, str] = {
     Campaign.Status.FILLED: "Tiden är tillsatt. Patienternas länkar visar nu att tiden är tagen.",
     Campaign.Status.CLOSED: "Kampanjen är avslutad. Patienternas länkar visar nu att förfrågan har upphört.",
 }
