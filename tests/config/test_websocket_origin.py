@@ -43,11 +43,16 @@ def connect(dashboard: tuple[int, str], origin: str | None, host: str = "testser
     headers = [(b"host", host.encode()), (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session_key}".encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
+    return open_and_close(f"/ws/campaigns/{campaign_id}/", headers)
+
+
+def open_and_close(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[bool, Any]:
+    """Öppnar en websocket mot portalens ASGI-app; (ansluten, kod), och stänger en öppnad socket igen."""
     result: list[tuple[bool, Any]] = []
 
     async def scenario() -> None:
         """Anslut och koppla ner."""
-        socket = WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/", headers=headers)
+        socket = WebsocketCommunicator(application, path, headers=headers)
         connected, code = await socket.connect()
         result.append((connected, code))
         if connected:

@@ -6,11 +6,10 @@ import logging
 from typing import Any
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
-from config.asgi import application
 from tests.campaigns.factories import make_campaign
-from tests.campaigns.test_live import run, session_cookie
+from tests.campaigns.test_live import session_cookie
+from tests.config.test_websocket_origin import open_and_close
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,18 +22,7 @@ def connect(path: str, session_key: str | None = None) -> tuple[bool, Any]:
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
     if session_key:
         headers.append((b"cookie", f"sessionid={session_key}".encode()))
-    result: list[tuple[bool, Any]] = []
-
-    async def scenario() -> None:
-        """Anslut och koppla ner om det gick."""
-        socket = WebsocketCommunicator(application, path, headers=headers)
-        connected, code = await socket.connect()
-        result.append((connected, code))
-        if connected:
-            await socket.disconnect()
-
-    run(scenario)
-    return result[0]
+    return open_and_close(path, headers)
 
 
 @pytest.mark.parametrize("path", ["/ws/nope/", "/ws/campaigns/abc/", "/personal/akut-sms/", "/", "/ws/campaigns/1/x/"])
