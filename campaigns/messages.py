@@ -81,6 +81,19 @@ def _with_deadline(head: str, tail: str, answer_deadline: datetime | None) -> st
     return without
 
 
+def thanks_text(slot_at: datetime) -> str:
+    """Tack-SMS:et till övriga JA när tiden är tillsatt: vilken tid det gäller och signaturen.
+
+    Det kan komma långt efter förfrågan, så det säger själv vilken tid och från vem. Bara
+    GSM-7-tecken: ett SMS.
+    """
+    local = timezone.localtime(slot_at)
+    return (
+        f"Den lediga tiden {short_date(local.date())} kl {local:%H:%M} är nu tillsatt. Din ordinarie tid "
+        f"kvarstår. Tack för att du svarade!\n{settings.SMS_SIGNATURE}"
+    )
+
+
 def first_name(name: str) -> str:
     """Förnamnet: första ordet i namnet (tomt om namnet är tomt)."""
     words = name.split()

@@ -21,13 +21,13 @@ from accounts.sessions import background_request
 from audit.services import AccessKind, record_access
 from campaigns.dashboard import dashboard_rows, snapshot
 from campaigns.forms import AddRecipientsForm, CampaignForm
-from campaigns.messages import format_cost, message_for, message_with_consent, message_without_consent
+from campaigns.messages import format_cost, message_for, message_with_consent, message_without_consent, thanks_text
 from campaigns.models import CODE_LENGTH, Campaign, Recipient
 from campaigns.outcomes import CALL_BUTTONS, CallResult, record_call_outcome, reopen_campaign
 from campaigns.services import add_recipients, change_status, create_campaign
 from campaigns.watch import watch_token
 from campaigns.waves import release_wave
-from campaigns.yes_numbers import THANKS_TEXT, reveal_number, send_thanks, skip_thanks, thanks_offer
+from campaigns.yes_numbers import reveal_number, send_thanks, skip_thanks, thanks_offer
 from common.smstext import analyse
 from common.users import signed_in_user
 from smsportal.phone import national_format
@@ -187,7 +187,7 @@ def _detail_page(
         "watch_token": token,
         "call_buttons": CALL_BUTTONS,
         "keep_yes_numbers": settings.CAMPAIGN_KEEP_YES_NUMBERS,
-        "thanks_text": THANKS_TEXT,
+        "thanks_text": thanks_text(campaign.slot_at),
         "add_form": add_form or AddRecipientsForm(),
         "duplicates": duplicates or [],
         "max_recipients": settings.CAMPAIGN_MAX_RECIPIENTS,

@@ -29,7 +29,7 @@ from django.utils import timezone
 from audit.models import AccessKind, Action
 from audit.services import record, record_access
 from campaigns.events import campaign_changed
-from campaigns.messages import format_cost
+from campaigns.messages import format_cost, thanks_text
 from campaigns.models import Campaign, Recipient
 from campaigns.phones import PhoneDecryptionError, decrypt_phone
 from common.smstext import analyse
@@ -37,7 +37,6 @@ from smsportal.phone import national_format
 from smsportal.sending import Purpose, send_and_record
 
 #: Tack-SMS:et till övriga JA när tiden är tillsatt (exakt klinikens text).
-THANKS_TEXT = "Tiden är nu tillsatt. Din ordinarie tid kvarstår. Tack för att du svarade!"
 #: Så länge efter tillsättningen som övriga JA-nummer finns kvar för tack-SMS:et (högst).
 THANKS_WINDOW = timedelta(minutes=15)
 #: Sändningar som är klara: numret har gjort sitt för själva förfrågan.
@@ -143,7 +142,7 @@ def thanks_offer(campaign: Campaign) -> ThanksOffer | None:
     count = len(thanks_recipients(campaign))
     if not count:
         return None
-    segments = analyse(THANKS_TEXT).segments * count
+    segments = analyse(thanks_text(campaign.slot_at)).segments * count
     return ThanksOffer(count=count, segments=segments, cost=format_cost(segments))
 
 
@@ -163,6 +162,7 @@ def send_thanks(campaign: Campaign, user: Any) -> ThanksResult:
     begäran (ett fåtal SMS): inget nummer hamnar någonsin i kön. Audit får bara antal och id.
     """
     sent = failed = 0
+    text = thanks_text(campaign.slot_at)
     for recipient in thanks_recipients(campaign):
         token = recipient.phone_encrypted
         if not Recipient.objects.filter(pk=recipient.pk, phone_encrypted=token).update(phone_encrypted=""):
@@ -172,7 +172,7 @@ def send_thanks(campaign: Campaign, user: Any) -> ThanksResult:
         except PhoneDecryptionError:
             failed += 1
             continue
-        outcome = send_and_record(to, THANKS_TEXT, purpose=Purpose.CAMPAIGN, actor=user, campaign_id=campaign.pk)
+        outcome = send_and_record(to, text, purpose=Purpose.CAMPAIGN, actor=user, campaign_id=campaign.pk)
         if outcome.sent:
             sent += 1
         else:

@@ -9,16 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AccessEvent, AccessKind, Action, AuditEvent
+from campaigns.messages import short_date
 from campaigns.models import Campaign, Recipient
 from campaigns.outcomes import record_call_outcome
 from campaigns.phones import decrypt_phone
 from campaigns.services import change_status, purge_expired, record_answer
-from campaigns.yes_numbers import THANKS_TEXT, THANKS_WINDOW
+from campaigns.yes_numbers import THANKS_WINDOW
 from smsportal.backends.base import SmsError
 from smsportal.backends.locmem import LocmemBackend
 from smsportal.models import SendAttempt
@@ -245,9 +247,15 @@ def test_thanks_shows_count_and_cost_before_confirming_and_sends_once(
     url = reverse("campaigns:thanks", args=[campaign.pk])
     response = staff_client.post(url, {"val": "skicka"}, follow=True)
     assert "Tack-SMS skickat till 2 patienter. Numren är raderade." in response.content.decode()
+    # Tiden och avsändaren står i SMS:et: det kan komma långt efter förfrågan.
+    slot = timezone.localtime(campaign.slot_at)
+    expected = (
+        f"Den lediga tiden {short_date(slot.date())} kl {slot:%H:%M} är nu tillsatt. Din ordinarie tid kvarstår. "
+        f"Tack för att du svarade!\n{settings.SMS_SIGNATURE}"
+    )
     assert sorted((m.to, m.text) for m in sms_outbox) == [
-        (NUMBERS["Anna Andersson"], THANKS_TEXT),
-        (NUMBERS["Olle Olsson"], THANKS_TEXT),
+        (NUMBERS["Anna Andersson"], expected),
+        (NUMBERS["Olle Olsson"], expected),
     ]
     assert kept_numbers(campaign) == {}
     attempts = SendAttempt.objects.filter(campaign_id=campaign.pk, actor=staff_user)
