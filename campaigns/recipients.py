@@ -48,7 +48,7 @@ def parse_recipients(text: str, *, max_recipients: int, default_consent: bool = 
     """Tolkar listan rad för rad; tomma rader hoppas över, dubbletter och för långa listor är fel."""
     recipients: list[ParsedRecipient] = []
     errors: list[str] = []
-    first_line_for: dict[str, int] = {}
+    first_line_for: dict[str, ParsedRecipient] = {}
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
     lines = [(number, line) for number, line in lines if line]
     if lines and is_header_line(lines[0][1]):
@@ -60,11 +60,17 @@ def parse_recipients(text: str, *, max_recipients: int, default_consent: bool = 
         if isinstance(parsed, str):
             errors.append(parsed)
         elif parsed.phone in first_line_for:
-            errors.append(f"Rad {number}: samma nummer som rad {first_line_for[parsed.phone]}.")
+            errors.append(_duplicate_error(parsed, first_line_for[parsed.phone]))
         else:
-            first_line_for[parsed.phone] = number
+            first_line_for[parsed.phone] = parsed
             recipients.append(parsed)
     return ParseResult(recipients=recipients, errors=errors)
+
+
+def _duplicate_error(again: ParsedRecipient, first: ParsedRecipient) -> str:
+    """Felet för en rad med samma nummer som en tidigare rad, med båda namnen: personalen ser direkt
+    vilka två patienter det gäller i en lång lista (rutan har inga radnummer)."""
+    return f"Rad {again.line} ({again.name}): samma nummer som rad {first.line} ({first.name})."
 
 
 def is_header_line(line: str) -> bool:

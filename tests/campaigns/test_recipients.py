@@ -44,7 +44,7 @@ def test_every_bad_line_is_named() -> None:
         "Rad 2: ogiltigt mobilnummer – ange ett svenskt mobilnummer, t.ex. 070-123 45 67.",
         "Rad 3: ange namn och mobilnummer åtskilda av komma eller tabb.",
         "Rad 4: namn saknas.",
-        "Rad 5: samma nummer som rad 1.",
+        "Rad 5 (Olle Olsson): samma nummer som rad 1 (Anna Andersson).",
         "Rad 6: okänt värde för samtycke – skriv ja eller nej.",
     ]
 

@@ -321,7 +321,7 @@ def test_add_recipients_without_waves_are_sent_at_once(
     [
         ("Ny Patient, 070-12", "Rad 1: ogiltigt mobilnummer"),
         ("", "Klistra in minst en mottagare."),
-        ("A, 0701234591\nB, 0701234591", "Rad 2: samma nummer som rad 1."),
+        ("A, 0701234591\nB, 0701234591", "Rad 2 (B): samma nummer som rad 1 (A)."),
     ],
 )
 def test_add_recipients_refuses_bad_lists_in_swedish(

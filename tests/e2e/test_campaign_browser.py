@@ -136,7 +136,10 @@ def test_bad_lines_are_named_and_the_list_is_kept(
     page.get_by_role("button", name="Förhandsgranska").click()
     page.wait_for_load_state()
     errors = page.get_by_test_id("radfel").inner_text()
-    assert "Rad 2: ogiltigt mobilnummer" in errors and "Rad 3: samma nummer som rad 1." in errors
+    assert (
+        "Rad 2: ogiltigt mobilnummer" in errors
+        and "Rad 3 (Anna Andersson igen): samma nummer som rad 1 (Anna Andersson)." in errors
+    )
     assert page.get_by_label("Mottagare", exact=True).input_value() == bad
     assert page.get_by_label("Klockslag").input_value() == "13:30"
     assert page.get_by_test_id("forhandsgranskning").count() == 0 and sms_outbox == []
