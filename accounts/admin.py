@@ -22,6 +22,12 @@ from audit.services import record
 from common.users import signed_in_user
 
 User = get_user_model()
+#: Djangos kryssruta is_staff ("Personalstatus") i användarformuläret: i portalen betyder den administratör.
+STAFF_FLAG_LABEL = "Administratör (får logga in i administrationen)"
+STAFF_FLAG_HELP = (
+    "Bara för den som ska sköta mallar, användare och audit-loggen, tillsammans med gruppen "
+    "Administratörer. Receptionen och annan personal loggar in i portalen utan den."
+)
 
 
 class PortalUserAdmin(UserAdmin):
@@ -60,6 +66,15 @@ class PortalUserAdmin(UserAdmin):
             self.log_change(request, user, "Inloggningen upplåst (spärr efter felaktiga inloggningar).")
             names.append(user.get_username())
         self.message_user(request, f"Inloggningen är upplåst för {', '.join(names)}.", messages.SUCCESS)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """Djangos "Personalstatus" heter här vad den betyder i portalen: all personal kan logga in i
+        portalen utan den; den ger inloggning i administrationen (rättigheterna kommer från gruppen)."""
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "is_staff" and field is not None:
+            field.label = STAFF_FLAG_LABEL
+            field.help_text = STAFF_FLAG_HELP
+        return field
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         """Andra än superanvändare kan inte ändra superanvändarflaggan eller enskilda rättigheter."""

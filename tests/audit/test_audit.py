@@ -83,3 +83,12 @@ def test_group_admin_cannot_become_superuser(admin_client_: Client, admin_user: 
     )
     admin_user.refresh_from_db()
     assert not admin_user.is_superuser
+
+
+def test_the_staff_flag_is_called_administrator_in_the_user_form(admin_client_: Client, staff_user: Any) -> None:
+    """Djangos "Personalstatus" heter "Administratör" i användarformuläret, med vad den ger: en chef som lägger
+    till receptionister ska inte tro att kryssrutan behövs för att de ska kunna logga in i portalen."""
+    page = admin_client_.get(f"/admin/auth/user/{staff_user.pk}/change/").content.decode()
+    assert "Administratör (får logga in i administrationen)" in page
+    assert "Receptionen och annan personal loggar in i portalen utan den." in page
+    assert "Personalstatus" not in page
