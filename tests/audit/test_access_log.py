@@ -264,9 +264,12 @@ def test_hourly_purge_removes_rows_older_than_the_retention(settings: Any, staff
 def test_data_protection_page_tells_of_the_access_log(client: Client, settings: Any, db: Any) -> None:
     """Dataskyddspolicyn säger att åtkomstloggen finns och hur länge den sparas."""
     page = client.get("/dataskydd/").content.decode()
-    assert "En åtkomstlogg visar vem i personalen" in page and "sparas i 1827 dagar" in page
+    # Standard 5 × 365 + 2 dagar (skottdagar): "5 år", inte "1827 dagar".
+    assert "En åtkomstlogg visar vem i personalen" in page and "Åtkomstloggen sparas i 5 år och raderas" in page
     settings.ACCESS_LOG_RETENTION_DAYS = 365
-    assert "Åtkomstloggen sparas i 365 dagar" in client.get("/dataskydd/").content.decode()
+    assert "Åtkomstloggen sparas i 1 år och raderas" in client.get("/dataskydd/").content.decode()
+    settings.ACCESS_LOG_RETENTION_DAYS = 400
+    assert "Åtkomstloggen sparas i 400 dagar och raderas" in client.get("/dataskydd/").content.decode()
 
 
 def test_retention_below_one_day_stops_startup() -> None:
