@@ -222,6 +222,8 @@ PATIENT_PAGE_FIELDS = (
 # (bara när inget sparas: stängd kampanj eller samma svar igen).
 ANSWER_CAMPAIGN_FIELDS = ("status", "slot_at", "answer_deadline", "notify_phone")
 ANSWER_RECIPIENT_FIELDS = ("campaign", "answer", "yes_rank", "call_outcome")
+#: JA som personalen ännu inte ringt: de som har en plats i kön ("Ring först", reserverna).
+UNCALLED_YES = Q(answer=Recipient.Answer.YES, call_outcome=Recipient.CallOutcome.NONE)
 
 
 def _could_be_code(code: str) -> bool:
@@ -330,10 +332,7 @@ def _next_yes_place(campaign: Campaign) -> tuple[int, int]:
     inte: är den redan JA sparas ingenting (samma svar), och annars har den ingen plats. JA som
     personalen redan ringt räknas inte bland dem före (som i `yes_position`).
     """
-    places = campaign.recipients.aggregate(
-        top=Max("yes_rank"),
-        ahead=Count("pk", filter=Q(answer=Recipient.Answer.YES, call_outcome=Recipient.CallOutcome.NONE)),
-    )
+    places = campaign.recipients.aggregate(top=Max("yes_rank"), ahead=Count("pk", filter=UNCALLED_YES))
     return (places["top"] or 0) + 1, places["ahead"] + 1
 
 
@@ -347,10 +346,7 @@ def yes_position(recipient: Recipient) -> int | None:
     if recipient.answer != Recipient.Answer.YES or recipient.yes_rank is None or recipient.call_outcome:
         return None
     ahead = Recipient.objects.filter(
-        campaign_id=recipient.campaign_id,
-        answer=Recipient.Answer.YES,
-        call_outcome=Recipient.CallOutcome.NONE,
-        yes_rank__lt=recipient.yes_rank,
+        UNCALLED_YES, campaign_id=recipient.campaign_id, yes_rank__lt=recipient.yes_rank
     ).count()
     return ahead + 1
 

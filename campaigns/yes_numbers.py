@@ -36,7 +36,6 @@ from common.smstext import analyse
 from smsportal.phone import national_format
 from smsportal.sending import Purpose, send_and_record
 
-#: Tack-SMS:et till övriga JA när tiden är tillsatt (exakt klinikens text).
 #: Så länge efter tillsättningen som övriga JA-nummer finns kvar för tack-SMS:et (högst).
 THANKS_WINDOW = timedelta(minutes=15)
 #: Sändningar som är klara: numret har gjort sitt för själva förfrågan.

@@ -193,11 +193,11 @@ def client_error(record: logging.LogRecord) -> bool:
     """Sant för en loggrad om en begäran som var klientens fel (4xx): svaret är en svensk felsida, inget fel att rätta.
 
     Django loggar sina säkerhetsvägringar (django.security.*: för stor kropp, för många fält, okänd
-    värd, manipulerade admin-adresser) som ERROR med status 400. Vem som helst på internet kan
+    värd, manipulerade admin-adresser) som ERROR med status 400 i posten (`status_code`). Vem som helst på internet kan
     skicka sådana begäranden: som brev skulle de fylla IT:s brevlåda. Raden står kvar i loggen.
     """
     status = getattr(record, "status_code", None)
-    return (isinstance(status, int) and 400 <= status < 500) or record.name.startswith(SECURITY_LOGGER_PREFIX)
+    return isinstance(status, int) and 400 <= status < 500
 
 
 def report(record: logging.LogRecord, skipped: int = 0) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 /*
  * Sändsidan: klick på en mall fyller texten, räknaren visar tecken, kodning och SMS-delar,
- * förhandsgranskningen visar exakt SMS (med signatur), och knappen kan bara tryckas en gång.
+ * förhandsgranskningen visar exakt SMS (med signatur). Knappen kan bara tryckas en gång (js/one-submit.js).
  */
 (function () {
   "use strict";
@@ -88,32 +88,15 @@
 
   body.addEventListener("input", update);
 
-  form.addEventListener("submit", function (event) {
-    if (sendButton.dataset.sending === "true") {
-      event.preventDefault(); // dubbelklick: formuläret är redan på väg
-      return;
-    }
-    sendButton.dataset.sending = "true";
-    sendButton.textContent = "Skickar …";
-    sendButton.setAttribute("aria-disabled", "true");
-  });
-
   // Utloggad (sessionsvakten, static/js/session.js): inget kan skickas härifrån. Knappen stängs och
   // säger det, och numret tas bort från skärmen (receptionens dator kan stå obevakad), som
   // kampanjsidan döljer namnen. Förut såg knappen ut att fungera och ledde till inloggningen,
   // där ingenting sade att SMS:et inte hade skickats.
   document.addEventListener("portal:utloggad", function () {
     phone.value = "";
-    sendButton.dataset.sending = "true"; // samma spärr som mot dubbelklick
+    form.dataset.sent = "true"; // samma spärr som mot dubbelklick (js/one-submit.js)
     sendButton.textContent = "Utloggad – SMS:et skickas inte. Logga in igen.";
     sendButton.setAttribute("aria-disabled", "true");
-  });
-
-  // Tillbaka-knappen kan visa sidan ur webbläsarens cache: släpp knappen igen.
-  window.addEventListener("pageshow", function () {
-    sendButton.dataset.sending = "false";
-    sendButton.textContent = "Skicka SMS";
-    sendButton.removeAttribute("aria-disabled");
   });
 
   markSelected(templateInput.value);
