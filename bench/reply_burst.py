@@ -14,13 +14,19 @@ kvoten portal/minimal skrivs ut: den går att jämföra mellan maskiner. Dessuto
 CPU-tid per besök i båda skurarna (ur /proc) och kvoten mellan dem: svar/s påverkas mycket av
 andra program på en delad maskin, CPU-tiden per besök mindre.
 
+En enda skur per vy ger en kvot som på en delad maskin svänger mellan 0,43 och 0,55 från
+körning till körning. Därför görs mätningen i `--rounds` varv (standard 3) i samma server:
+varje varv har nya patienter och kör den minimala vyn och sedan patientsvaren. Kvoterna är
+medianen av varvens kvoter (varje varvs kvot skrivs också ut); svar/s, median och p99 gäller
+alla varv tillsammans.
+
 Var tionde patient dubbelklickar: två POST samtidigt med samma svar (båda ska ge 302).
 Efteråt kontrolleras i databasen att varje svar sparats exakt en gång (rätt svar,
 svarstid satt; ett dubbelsparat JA skulle ta en ny JA-plats och lämna en lucka) och att
 varje kampanj har exakt ett första JA: JA-platserna är 1..k utan luckor, k är antalet
 patienter som svarade JA, och platserna följer svarstiderna (plats 1 = tidigaste JA). Skriptet avslutas med felkod om en kontroll ger FEL. Körs inte av `make test`.
 
-    .venv/bin/python bench/reply_burst.py [--campaigns 10] [--per-campaign 50] [--concurrency 0]
+    .venv/bin/python bench/reply_burst.py [--campaigns 10] [--per-campaign 50] [--concurrency 0] [--rounds 3]
     .venv/bin/python bench/reply_burst.py --recipients 60     # snabb provkörning
     .venv/bin/python bench/reply_burst.py --staff-pages 2       # med personalens sidor öppna
     .venv/bin/python bench/reply_burst.py --processes 2 [--redis-url redis://127.0.0.1:6379/0]
@@ -40,7 +46,7 @@ startade som systemd-enheterna, DEBUG av, PostgreSQL och Redis (Redis-databasen 
 `--redis-url` töms). I samma körning mäts först 1 och sedan N daphne-processer, var gång med
 en ny engångsdatabas och samma antal patienter och samtidighet (standard högst 400 patienter
 samtidigt: stackens nginx har 1 024 anslutningar och varje pågående begäran tar två);
-samma kontroller görs efter varje mätning. Utöver tabellerna ovan skrivs kvoten N processer ÷
+samma kontroller görs efter varje mätning (ett varv per mätning). Utöver tabellerna ovan skrivs kvoten N processer ÷
 1 process (svar/s, median, p99) och hur många kärnor som i genomsnitt var upptagna under
 patientsvaren: klienten (det här skriptet, som delar maskinen med servern), daphne, nginx,
 PostgreSQL (hela servern, även andras databaser), övrigt och hela maskinen. nginx lägger 127.0.0.1 sist i X-Forwarded-For, så stacken körs med
@@ -140,6 +146,36 @@ class Burst:
         return sum(self.errors.values())
 
 
+def pooled(bursts: list[Burst]) -> Burst:
+    """Flera varvs skurar som en: besök, tid, latenser, fel, CPU-tid och lägen summeras."""
+    errors: dict[str, int] = {}
+    for burst in bursts:
+        for kind, count in burst.errors.items():
+            errors[kind] = errors.get(kind, 0) + count
+    return Burst(
+        visits=sum(burst.visits for burst in bursts),
+        seconds=sum(burst.seconds for burst in bursts),
+        latencies=[latency for burst in bursts for latency in burst.latencies],
+        errors=errors,
+        cpu_seconds=sum(burst.cpu_seconds for burst in bursts),
+        snapshots=sum(burst.snapshots for burst in bursts),
+    )
+
+
+def round_ratios(portal: list[Burst], minimal: list[Burst]) -> list[float]:
+    """Varje varvs kvot svar/s patientsvar ÷ minimal vy (varv utan lyckade svar räknas inte)."""
+    return [p.throughput / m.throughput for p, m in zip(portal, minimal, strict=True) if p.latencies and m.latencies]
+
+
+def round_cpu_ratios(portal: list[Burst], minimal: list[Burst]) -> list[float]:
+    """Varje varvs kvot CPU-tid per besök minimal vy ÷ patientsvar (varv utan mätt CPU-tid räknas inte)."""
+    return [
+        m.cpu_ms_per_visit / p.cpu_ms_per_visit
+        for p, m in zip(portal, minimal, strict=True)
+        if p.cpu_seconds and m.cpu_seconds
+    ]
+
+
 def address(index: int) -> str:
     """En påhittad klientadress per patient (10.x.y.z), så gränsen per IP inte slår till."""
     return f"10.{index // 65536 % 256}.{index // 256 % 256}.{index % 256}"
@@ -160,7 +196,9 @@ def create_patients(campaigns: int, per_campaign: int) -> list[Patient]:
 
     from campaigns.models import Campaign, Recipient
 
-    user = get_user_model().objects.create_user(username="bench", password=secrets.token_urlsafe(16))
+    user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_user(
+        username="bench", password=secrets.token_urlsafe(16)
+    )
     patients: list[Patient] = []
     for number in range(campaigns):
         campaign = Campaign.objects.create(slot_at=timezone.now() + timedelta(days=1), created_by=user)
@@ -385,12 +423,12 @@ def verify(patients: list[Patient]) -> tuple[bool, bool, list[str]]:
     return answers_ok, ranks_ok, problems
 
 
-def measured(patients: list[Patient], portal: Burst, minimal: Burst) -> dict[str, object]:
-    """En mätnings resultat: båda skurarna och kontrollen att varje svar sparats rätt."""
+def measured(patients: list[Patient], portal: list[Burst], minimal: list[Burst]) -> dict[str, object]:
+    """En mätnings resultat: båda vyernas skurar (en per varv) och kontrollen att varje svar sparats rätt."""
     answers_ok, ranks_ok, problems = verify(patients)
     return {
-        "portal": asdict(portal),
-        "minimal": asdict(minimal),
+        "portal": [asdict(burst) for burst in portal],
+        "minimal": [asdict(burst) for burst in minimal],
         "answers_ok": answers_ok,
         "ranks_ok": ranks_ok,
         "problems": problems[:10],
@@ -412,28 +450,37 @@ def staff_pages(patients: list[Patient], per_campaign: int) -> StaffPages | None
 
 
 def measure_database(
-    database_url: str, campaigns: int, per_campaign: int, concurrency: int, pages_per_campaign: int = 0
+    database_url: str, campaigns: int, per_campaign: int, concurrency: int, pages_per_campaign: int = 0, rounds: int = 1
 ) -> dict[str, object]:
-    """Hela mätningen mot en databas (körs i en egen process, eftersom Django sätts upp en gång)."""
+    """Hela mätningen mot en databas i `rounds` varv (körs i en egen process, eftersom Django sätts upp en gång).
+
+    Varje varv har egna patienter (alla skapas före start) och kör den minimala vyn och sedan patientsvaren.
+    """
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="reply-burst-static-") as static_root:
         pages_env = WITHOUT_SECOND_FACTOR if pages_per_campaign else {}
         env = environment(database_url, port, Path(static_root), BENCH_LIVE_POLL_SECONDS="600", **pages_env)
-        patients = prepare(env, campaigns, per_campaign)
-        pages = staff_pages(patients, pages_per_campaign)
-        answers = shuffled_answers(patients)
+        by_round = [prepare(env, campaigns, per_campaign)]
+        by_round += [create_patients(campaigns, per_campaign) for _ in range(rounds - 1)]
         base = f"http://127.0.0.1:{port}"
         daphne = start_daphne(env, port)
+        minimal: list[Burst] = []
+        portal: list[Burst] = []
         try:
             asyncio.run(warm_up(base))
             pid = daphne.process.pid
-            minimal = burst_with_cpu(pid, base, [(MINIMAL_PATH, c) for _, c in answers], 200, concurrency, pages)
-            portal = burst_with_cpu(pid, base, answers, 302, concurrency, pages)
-            if minimal.errors or portal.errors:
+            for patients in by_round:
+                pages = staff_pages(patients, pages_per_campaign)
+                answers = shuffled_answers(patients)
+                minimal.append(
+                    burst_with_cpu(pid, base, [(MINIMAL_PATH, c) for _, c in answers], 200, concurrency, pages)
+                )
+                portal.append(burst_with_cpu(pid, base, answers, 302, concurrency, pages))
+            if any(burst.errors for burst in minimal + portal):
                 print("daphne skrev (sista raderna):\n" + daphne.output(2000))
         finally:
             stop(daphne)
-    return measured(patients, portal, minimal)
+    return measured([patient for patients in by_round for patient in patients], portal, minimal)
 
 
 @dataclass(frozen=True)
@@ -571,7 +618,7 @@ def measure_stack(
                 print(nginx_problems(Path(tmp) / "logs"))
     finally:
         elks46.stop()
-    return {**measured(patients, portal, minimal), "cpu": {part: after[part] - before[part] for part in after}}
+    return {**measured(patients, [portal], [minimal]), "cpu": {part: after[part] - before[part] for part in after}}
 
 
 def run_child(database_url: str, args: argparse.Namespace, processes: int = 0) -> dict[str, object]:
@@ -590,6 +637,7 @@ def run_child(database_url: str, args: argparse.Namespace, processes: int = 0) -
                 f"--per-campaign={args.per_campaign}",
                 f"--concurrency={args.concurrency}",
                 f"--staff-pages={args.staff_pages}",
+                f"--rounds={args.rounds}",
                 f"--database-url={database_url}",
                 f"--result-file={result_file}",
                 *stack,
@@ -624,9 +672,13 @@ def burst_row(database: str, view: str, burst: Burst) -> list[str]:
 
 
 def report(
-    results: dict[str, dict[str, object] | None], visits: int, concurrency: int, column: str = "databas"
+    results: dict[str, dict[str, object] | None],
+    visits: int,
+    concurrency: int,
+    column: str = "databas",
+    rounds: int = 1,
 ) -> bool:
-    """Skriver tabellerna (första kolumnen heter `column`); sant om alla kontroller gav OK."""
+    """Skriver tabellerna (första kolumnen heter `column`, `visits` besök per varv); sant om alla kontroller gav OK."""
     headers = [column, "vy", "svar/s", "median (ms)", "p99 (ms)", "fel"]
     rows: list[list[str]] = []
     ratios: list[list[str]] = []
@@ -640,16 +692,19 @@ def report(
             checks.append([database, "FEL", "FEL"])
             all_ok = False
             continue
-        portal, minimal = Burst(**result["portal"]), Burst(**result["minimal"])
+        portal_rounds = [Burst(**burst) for burst in result["portal"]]
+        minimal_rounds = [Burst(**burst) for burst in result["minimal"]]
+        portal, minimal = pooled(portal_rounds), pooled(minimal_rounds)
         rows += [burst_row(database, "patientsvar", portal), burst_row(database, "minimal vy", minimal)]
         for kind, count in portal.errors.items():
             print(f"  {database}: {count} × {kind}")
-        if portal.latencies and minimal.latencies:
-            ratio = portal.throughput / minimal.throughput
+        if by_round := round_ratios(portal_rounds, minimal_rounds):
+            ratio = statistics.median(by_round)
             ratios.append(
                 [
                     database,
                     f"{ratio:.2f}",
+                    ", ".join(f"{value:.2f}" for value in by_round),
                     "nått" if ratio >= GOAL_RATIO else "inte nått",
                     f"{statistics.median(portal.latencies) / statistics.median(minimal.latencies):.1f}",
                     f"{percentile(portal.latencies, 0.99) / percentile(minimal.latencies, 0.99):.1f}",
@@ -657,13 +712,14 @@ def report(
             )
         if portal.snapshots:
             snapshots.append([database, str(portal.snapshots), str(len(portal.latencies))])
-        if portal.cpu_seconds and minimal.cpu_seconds:
+        if cpu_by_round := round_cpu_ratios(portal_rounds, minimal_rounds):
             cpu.append(
                 [
                     database,
                     f"{portal.cpu_ms_per_visit:.1f}",
                     f"{minimal.cpu_ms_per_visit:.1f}",
-                    f"{minimal.cpu_ms_per_visit / portal.cpu_ms_per_visit:.2f}",
+                    f"{statistics.median(cpu_by_round):.2f}",
+                    ", ".join(f"{value:.2f}" for value in cpu_by_round),
                 ]
             )
         checks.append([database, "OK" if result["answers_ok"] else "FEL", "OK" if result["ranks_ok"] else "FEL"])
@@ -671,13 +727,16 @@ def report(
         for problem in result["problems"]:
             print(f"  {database}: {problem}")
     together = "alla på en gång" if not concurrency else f"högst {concurrency} samtidigt"
-    print(f"\n{visits} patienter (GET + POST), {together}.")
+    times = f" per varv, {rounds} varv (kvoterna: medianen av varvens)" if rounds > 1 else ""
+    print(f"\n{visits} patienter (GET + POST){times}, {together}.")
     print_table(headers, rows, left=2)
     goal = f"mål ≥ {GOAL_RATIO:.1f}".replace(".", ",")
-    print_table([column, "svar/s portal ÷ minimal", goal, "median portal ÷ minimal", "p99 portal ÷ minimal"], ratios)
+    print_table(
+        [column, "svar/s portal ÷ minimal", "per varv", goal, "median portal ÷ minimal", "p99 portal ÷ minimal"], ratios
+    )
     if cpu:
         print("\ndaphnes CPU-tid per besök (GET + POST), mindre störd av andra program än svar/s:")
-        print_table([column, "CPU-ms portal", "CPU-ms minimal", "minimal ÷ portal"], cpu)
+        print_table([column, "CPU-ms portal", "CPU-ms minimal", "minimal ÷ portal", "per varv"], cpu)
     if snapshots:
         print("\nPersonalens öppna kampanjsidor under patientsvaren (--staff-pages):")
         print_table([column, "lägen till sidorna", "svar"], snapshots)
@@ -691,7 +750,8 @@ def report_processes(one: dict[str, object] | None, many: dict[str, object] | No
     if one is not None and many is not None and processes > 1:
         rows = []
         for view, name in (("portal", "patientsvar"), ("minimal", "minimal vy")):
-            single, several = Burst(**one[view]), Burst(**many[view])
+            single = pooled([Burst(**burst) for burst in one[view]])
+            several = pooled([Burst(**burst) for burst in many[view]])
             if single.latencies and several.latencies:
                 rows.append(
                     [
@@ -738,6 +798,12 @@ def parse_arguments() -> argparse.Namespace:
         type=int,
         help=f"högst så många patienter samtidigt (0 = alla; standard alla, med --processes {STACK_CONCURRENCY})",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="varv per databas, vart och ett med nya patienter (standard 3; med --processes alltid 1)",
+    )
     parser.add_argument("--skip-postgres", action="store_true", help="mät bara mot SQLite")
     parser.add_argument(
         "--staff-pages", type=int, default=0, help="öppna kampanjsidor per kampanj under skurarna (standard 0)"
@@ -760,6 +826,8 @@ def parse_arguments() -> argparse.Namespace:
         args.per_campaign = math.ceil(args.recipients / args.campaigns)
     if args.campaigns < 1 or args.per_campaign < 1:
         parser.error("minst en kampanj med minst en mottagare")
+    if args.rounds < 1:
+        parser.error("--rounds ska vara minst 1")
     if args.processes < 0:
         parser.error("--processes ska vara minst 1")
     if args.staff_pages < 0 or (args.staff_pages and args.processes):
@@ -807,7 +875,7 @@ def main() -> int:
         return 0
     if args.database_url:
         result = measure_database(
-            args.database_url, args.campaigns, args.per_campaign, args.concurrency, args.staff_pages
+            args.database_url, args.campaigns, args.per_campaign, args.concurrency, args.staff_pages, args.rounds
         )
         Path(args.result_file).write_text(json.dumps(result))
         return 0
@@ -816,7 +884,7 @@ def main() -> int:
     results: dict[str, dict[str, object] | None] = {}
     visits = args.campaigns * args.per_campaign
     with tempfile.TemporaryDirectory(prefix="reply-burst-") as tmp:
-        print(f"SQLite: {args.campaigns} kampanjer × {args.per_campaign} patienter ...")
+        print(f"SQLite: {args.rounds} varv × {args.campaigns} kampanjer × {args.per_campaign} patienter ...")
         results["SQLite"] = run_child(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args)
     if not args.skip_postgres:
         with throwaway_postgres() as database_url:
@@ -826,10 +894,10 @@ def main() -> int:
             else:
                 print(
                     f"PostgreSQL (max_connections {postgres_max_connections(database_url)}): "
-                    f"{args.campaigns} kampanjer × {args.per_campaign} patienter ..."
+                    f"{args.rounds} varv × {args.campaigns} kampanjer × {args.per_campaign} patienter ..."
                 )
                 results["PostgreSQL"] = run_child(database_url, args)
-    return 0 if report(results, visits, args.concurrency) else 1
+    return 0 if report(results, visits, args.concurrency, rounds=args.rounds) else 1
 
 
 if __name__ == "__main__":
