@@ -4,7 +4,7 @@ Av (standard, förstudiens regel): inget nummer finns kvar efter sändningen. P�
 den som svarat JA ligger krypterat kvar tills kampanjen tar slut, för "Visa nummer" (varje
 visning i åtkomstloggen) och ett valfritt tack-SMS till övriga JA när tiden är tillsatt.
 
-Regeln, på ett ställe (`keeps_number`): efter en avslutad sändning finns numret kvar bara om
+Regeln, på ett ställe (`_kept`): efter en avslutad sändning finns numret kvar bara om
 inställningen är på, SMS:et gick iväg, patienten inte svarat NEJ och kampanjen är aktiv och
 varken tiden eller svarstiden har passerat. Obesvarade behålls alltså tills svaret kommer eller
 kampanjen tar slut. Enda undantaget: när tiden tillsatts ("Bokad" eller "Tiden är tillsatt")

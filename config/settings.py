@@ -407,7 +407,7 @@ ELKS46_API_PASSWORD = env.str("ELKS46_API_PASSWORD", default="")
 SINCH_BASE_URL = env.str("SINCH_BASE_URL", default="")
 TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
 ELKS46_BASE_URL = env.str("ELKS46_BASE_URL", default="https://api.46elks.com/a1")
-# Max antal envägs-SMS per användare och rullande timme (räknas ur audit-loggen).
+# Max antal envägs-SMS per användare och rullande timme (räknas ur SMS-registret, smsportal.quota).
 SMS_RATE_LIMIT_PER_HOUR = env.int("SMS_RATE_LIMIT_PER_HOUR", default=30)
 if SMS_RATE_LIMIT_PER_HOUR < 1:
     raise ImproperlyConfigured("SMS_RATE_LIMIT_PER_HOUR måste vara minst 1.")

@@ -1,10 +1,10 @@
-"""Appkonfiguration: Patienternas svarssidor /s/<kod>, de enda vyerna utan inloggning."""
+"""Appkonfiguration: Patienternas svarssidor /s/<kod> (utan inloggning: koden i länken är nyckeln)."""
 
 from django.apps import AppConfig
 
 
 class RepliesConfig(AppConfig):
-    """Patienternas svarssidor /s/<kod>, de enda vyerna utan inloggning."""
+    """Patienternas svarssidor /s/<kod> (utan inloggning: koden i länken är nyckeln)."""
 
     name = "replies"
     verbose_name = "Patientsvar"

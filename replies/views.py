@@ -1,4 +1,4 @@
-"""Patientens sidor /s/<kod>: de enda vyerna utan inloggning.
+"""Patientens sidor /s/<kod>: utan inloggning, koden i länken är nyckeln.
 
 GET ändrar ingenting (meddelandeappar öppnar länkar för att bygga förhandsvisningar).
 Svaret är en POST med CSRF. Okända, utgångna och raderade koder får samma sida. Förnamn och

@@ -1,10 +1,10 @@
-"""Appkonfiguration: Envägs-SMS: sändsidan, kvoten, telefonnummer och SMS-textregler."""
+"""Appkonfiguration: Envägs-SMS: sändsidan, kvoten, leverantörerna och SMS-registret."""
 
 from django.apps import AppConfig
 
 
 class SmsportalConfig(AppConfig):
-    """Envägs-SMS: sändsidan, kvoten, telefonnummer och SMS-textregler."""
+    """Envägs-SMS: sändsidan, kvoten, leverantörerna och SMS-registret (SMS-textreglerna: common.smstext)."""
 
     name = "smsportal"
     verbose_name = "SMS-utskick"
