@@ -525,13 +525,16 @@ EXAMPLE_VALUES = {
     "ADMIN_PASSWORD": EXAMPLE_ADMIN_PASSWORD,
     "PHONE_HASH_KEY": "generera-en-annan-lång-slumpmässig-nyckel",
     "SMS_WEBHOOK_TOKEN": "generera-en-lång-slumpmässig-token",
-    "SINCH_SERVICE_PLAN_ID": "xxx",
-    "SINCH_API_TOKEN": "xxx",
-    "TWILIO_ACCOUNT_SID": "xxx",
-    "TWILIO_AUTH_TOKEN": "xxx",
-    "ELKS46_API_USERNAME": "xxx",
-    "ELKS46_API_PASSWORD": "xxx",
 }
+# Leverantörernas uppgifter prövas bara för leverantörer i SMS_PROVIDERS: en oanvänd leverantörs
+# rader får stå kvar som i .env.example.
+PROVIDER_EXAMPLE_VALUES = {
+    "sinch": {"SINCH_SERVICE_PLAN_ID": "xxx", "SINCH_API_TOKEN": "xxx"},
+    "twilio": {"TWILIO_ACCOUNT_SID": "xxx", "TWILIO_AUTH_TOKEN": "xxx"},
+    "elks46": {"ELKS46_API_USERNAME": "xxx", "ELKS46_API_PASSWORD": "xxx"},
+}
+for _provider in SMS_PROVIDERS:
+    EXAMPLE_VALUES.update(PROVIDER_EXAMPLE_VALUES.get(_provider, {}))
 _copied = [name for name, example in EXAMPLE_VALUES.items() if globals()[name] == example]
 if _copied and not DEBUG:
     raise ImproperlyConfigured(

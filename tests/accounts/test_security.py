@@ -87,6 +87,17 @@ def test_example_secrets_stop_startup(name: str) -> None:
     assert result.returncode != 0 and f"{name} har exempelvärdet" in result.stderr
 
 
+def test_unused_provider_may_keep_example_values() -> None:
+    """En leverantör som inte står i SMS_PROVIDERS får behålla raderna ur .env.example: starten går igenom.
+
+    IT kopierar .env.example och väljer en leverantör; de andra leverantörernas "xxx" ska inte
+    tvinga fram påhittade uppgifter till tjänster kliniken inte använder.
+    """
+    unused = {"SINCH_SERVICE_PLAN_ID": "xxx", "SINCH_API_TOKEN": "xxx", "ELKS46_API_USERNAME": "xxx"}
+    result = manage("check", env=production_env(**unused))
+    assert result.returncode == 0, result.stderr
+
+
 def test_example_admin_password_stops_startup() -> None:
     """Exempellösenordet från .env.example stoppar starten när DEBUG är av."""
     result = manage("check", env=production_env(ADMIN_PASSWORD="byt-detta-lösenord"))
