@@ -41,8 +41,9 @@ MIN_BITS_PER_CHARACTER = 3.0
 # Kortare värden än så jämförs bara på likhet, inte på om det ena finns inuti det andra.
 MIN_SHARED_LENGTH = 16
 
-GENERATE_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
-GENERATE_FERNET = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+GENERATE_TOKEN = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+# cryptography finns bara i portalens virtuella miljö: kommandot körs i portalens mapp.
+GENERATE_FERNET = '.venv/bin/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 _BASE64 = set(string.ascii_letters + string.digits + "+/-_=")
 # Alfabet från det minsta: (tecken, bitar per tecken). Det första som rymmer hela värdet gäller.

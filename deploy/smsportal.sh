@@ -18,7 +18,7 @@ PYTHON="${SMSPORTAL_PYTHON:-$INSTALL_DIR/.venv/bin/python}"
 BIND="${SMSPORTAL_BIND:-127.0.0.1}"
 
 usage() {
-  echo "Användning: $0 web <port> | worker | upgrade | check" >&2
+  echo "Användning: $0 web <port> | worker | upgrade | check | manage <kommando> [argument …]" >&2
   exit 2
 }
 
@@ -42,10 +42,17 @@ case "${1:-}" in
   upgrade)
     "$PYTHON" manage.py migrate --noinput
     "$PYTHON" manage.py collectstatic --noinput --verbosity 0
-    "$PYTHON" manage.py ensure_admin
+    # Bara om kontot saknas: en avstängd administratör eller ett bytt lösenord står kvar.
+    "$PYTHON" manage.py ensure_admin --if-missing
     ;;
   check)
     exec "$PYTHON" manage.py check --deploy --fail-level WARNING
+    ;;
+  manage)
+    # Ett manage.py-kommando för hand (städning, provmejl, shell) med samma Python och mapp.
+    shift
+    [[ $# -gt 0 ]] || usage
+    exec "$PYTHON" manage.py "$@"
     ;;
   *)
     usage

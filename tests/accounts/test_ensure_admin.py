@@ -31,6 +31,25 @@ def test_creates_then_leaves_unchanged(db: Any) -> None:
     assert get_user_model().objects.filter(username="klinikchef").count() == 1
 
 
+def test_if_missing_leaves_an_existing_account_alone(db: Any) -> None:
+    """Uppgraderingens `--if-missing`: ett avstängt konto med bytt lösenord förblir så; ett saknat skapas."""
+    settings = {"ADMIN_USERNAME": "klinikchef", "ADMIN_PASSWORD": "Ett-Långt-Eget-Lösenord-77"}
+    out = StringIO()
+    with override_settings(**settings):
+        call_command("ensure_admin", "--if-missing", stdout=out)
+    assert "skapad" in out.getvalue()
+    user = get_user_model().objects.get(username="klinikchef")
+    user.is_active = False
+    user.set_password("Bytt-I-Administrationen-55")
+    user.save()
+    out = StringIO()
+    with override_settings(**settings):
+        call_command("ensure_admin", "--if-missing", stdout=out)
+    assert "lämnas orörd" in out.getvalue()
+    user.refresh_from_db()
+    assert not user.is_active and user.check_password("Bytt-I-Administrationen-55")
+
+
 def test_updates_password_and_restores_rights(db: Any) -> None:
     """Ett nytt lösenord i miljön och borttagna rättigheter rättas till."""
     with override_settings(ADMIN_USERNAME="klinikchef", ADMIN_PASSWORD="Ett-Långt-Eget-Lösenord-77"):

@@ -312,6 +312,25 @@ def test_smoke_test_script_against_web_process_and_nginx(stack: Stack) -> None:
     )
     assert check.returncode == 0, check.stdout + check.stderr
 
+    # Kommandon för hand (README): inställningarna ur filen i ENV_FILE, inte ur skalets miljö.
+    shell_only = {"PATH", "LANG", "ENV_FILE", "SMSPORTAL_PYTHON", "NO_PROXY", "no_proxy"}
+    env_file = stack.folder / "etc-smsportal-env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in stack.env.items() if key not in shell_only))
+    by_hand = subprocess.run(
+        [
+            str(DEPLOY / "smsportal.sh"),
+            "manage",
+            "shell",
+            "-c",
+            "from smsportal.ledger import purge_ledger; print(purge_ledger())",
+        ],
+        env={key: value for key, value in stack.env.items() if key in shell_only} | {"ENV_FILE": str(env_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert by_hand.returncode == 0 and by_hand.stdout.strip().endswith("0"), by_hand.stdout + by_hand.stderr
+
     # På servern själv: namnet löses inte (sms.example.se), SMOKE_CONNECT_TO ansluter till 127.0.0.1.
     https_port = stack.base_url.rsplit(":", 1)[1]
     connect_to = subprocess.run(

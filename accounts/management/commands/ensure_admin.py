@@ -1,7 +1,14 @@
-"""`manage.py ensure_admin`: skapar eller uppdaterar administratören från miljön."""
+"""`manage.py ensure_admin`: skapar eller uppdaterar administratören från miljön.
+
+Uppgraderingen (deploy/smsportal.sh upgrade) kör `--if-missing`: ett konto som redan finns lämnas
+orört, så att en administratör som kliniken stängt av eller gett ett nytt lösenord i
+administrationen inte blir aktiv igen med lösenordet ur miljön vid varje uppdatering. Utan
+flaggan återställs kontot (glömt lösenord, borttagna rättigheter).
+"""
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +26,14 @@ class Command(BaseCommand):
 
     help = "Skapar eller uppdaterar administratören från ADMIN_USERNAME och ADMIN_PASSWORD."
 
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        """`--if-missing`: skapa bara ett konto som saknas (uppgraderingen)."""
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="skapa bara om kontot saknas; ett befintligt konto lämnas orört (även avstängt)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         """Kontrollerar lösenordet och skapar eller uppdaterar kontot."""
         username = settings.ADMIN_USERNAME.strip()
@@ -29,6 +44,9 @@ class Command(BaseCommand):
 
         user_model = get_user_model()
         existing = user_model.objects.filter(username=username).first()
+        if existing is not None and options["if_missing"]:
+            self.stdout.write(f"Administratören {username!r} finns redan och lämnas orörd.")
+            return
         created = existing is None
         user = user_model(username=username) if existing is None else existing
         changed = created or not (user.is_active and user.is_staff and user.is_superuser)
