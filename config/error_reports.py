@@ -180,13 +180,19 @@ def send_report(subject: str, body: str) -> None:
 
 
 def fingerprint(record: logging.LogRecord) -> tuple[str, ...]:
-    """Vad som gör två fel "samma": logger, loggradens plats, feltyp och innersta ram."""
+    """Vad som gör två fel "samma": logger, loggradens plats, feltyp, innersta ram och innersta egna ram.
+
+    Den innersta egna ramen (portalens kod, inte ett bibliotek) skiljer fel som slutar på samma
+    ställe i ett bibliotek: varje databasfel slutar i Djangos databaslager och loggas av
+    django.request, men ett fel i patientsvaret och ett i envägssändningen är två fel för IT.
+    """
     error = _exception(record)
-    innermost = ""
+    innermost = own = ""
     if error is not None and error.__traceback__ is not None:
-        last = traceback.extract_tb(error.__traceback__)[-1]
-        innermost = f"{last.filename}:{last.lineno}"
-    return (record.name, record.pathname, str(record.lineno), _type_name(error), innermost)
+        frames = traceback.extract_tb(error.__traceback__)
+        innermost = f"{frames[-1].filename}:{frames[-1].lineno}"
+        own = next((f"{frame.filename}:{frame.lineno}" for frame in reversed(frames) if _is_own(frame.filename)), "")
+    return (record.name, record.pathname, str(record.lineno), _type_name(error), innermost, own)
 
 
 def client_error(record: logging.LogRecord) -> bool:
@@ -318,6 +324,12 @@ def _frame_lines(error: BaseException) -> list[str]:
         if frame.line:
             lines.append(f"      {frame.line.strip()}")
     return lines
+
+
+def _is_own(filename: str) -> bool:
+    """Sant för en fil i portalens egen kod (under projektet, inte i en installerad modul)."""
+    base = str(Path(settings.BASE_DIR).resolve()) + os.sep
+    return filename.startswith(base) and "site-packages" not in filename
 
 
 def _short_path(filename: str) -> str:

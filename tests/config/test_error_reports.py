@@ -9,6 +9,7 @@ Sentrys standardinställningar, står numret och texten i rapporten och testerna
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -280,6 +281,46 @@ def test_same_error_is_mailed_once_per_window_then_counted(settings: Any) -> Non
     log_portal_error(8)
     assert len(mail.outbox) == 3
     assert "Samma fel har dessutom inträffat 2 gång(er) sedan förra brevet." in mail.outbox[2].body
+
+
+def library_error_from_answer() -> BaseException:
+    """Ett fel som slutar i ett bibliotek, anropat från en första plats i portalens kod."""
+    try:
+        json.loads("{")
+    except ValueError as error:
+        return error
+    raise AssertionError("json.loads borde ha kastat")
+
+
+def library_error_from_send() -> BaseException:
+    """Samma fel i samma biblioteksrad, anropat från en annan plats i portalens kod."""
+    try:
+        json.loads("{")
+    except ValueError as error:
+        return error
+    raise AssertionError("json.loads borde ha kastat")
+
+
+def log_request_error(error: BaseException) -> None:
+    """Som django.request loggar ett serverfel: samma logger och samma loggrad varje gång."""
+    logging.getLogger("django.request").error(
+        "Internal Server Error", exc_info=(type(error), error, error.__traceback__)
+    )
+
+
+def test_errors_ending_in_the_same_library_line_from_different_code_are_two_mails() -> None:
+    """Två fel som slutar på samma rad i ett bibliotek men kommer från olika ställen i portalen ger två brev.
+
+    Varje databasfel slutar i Djangos databaslager och loggas av django.request: utan den egna
+    ramen blev ett trasigt patientsvar och en trasig envägssändning samma fel, och IT fick bara
+    veta om det första. Samma fel från samma ställe ger fortfarande ett brev.
+    """
+    log_request_error(library_error_from_answer())
+    log_request_error(library_error_from_answer())
+    log_request_error(library_error_from_send())
+    assert len(mail.outbox) == 2, [message.subject for message in mail.outbox]
+    assert re.search(r"tests/config/test_error_reports\.py:\d+ i library_error_from_answer\n", mail.outbox[0].body)
+    assert re.search(r"tests/config/test_error_reports\.py:\d+ i library_error_from_send\n", mail.outbox[1].body)
 
 
 def log_portal_error(recipient_id: int) -> None:
