@@ -167,6 +167,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Också antalet HTTP-begäranden en daphne-process kör åt gången (config.asgi, config.concurrency):
 # fler än poolen har anslutningar ger bara trådar som väntar.
 DATABASE_POOL_SIZE = env.int("DATABASE_POOL_SIZE", default=20)
+# Längsta väntan på en anslutning ur poolen. I vanlig drift väntar en begäran aldrig (högst en
+# begäran per anslutning, se ovan); den här gränsen gäller när databasen inte svarar: då får
+# patienten "Tekniskt fel" och /healthz 503 efter så här många sekunder, inom övervakningens
+# tidsgräns (omkring 10 s, se README), i stället för efter poolens standard 30 s.
+DATABASE_POOL_TIMEOUT_SECONDS = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # daphne kör varje pågående begäran i en egen tråd med egen anslutning: utan pool ger
     # många samtidiga patienter fler anslutningar än PostgreSQL:s max_connections (100) och
@@ -174,7 +179,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": DATABASE_POOL_SIZE,
-        "timeout": 30,
+        "timeout": DATABASE_POOL_TIMEOUT_SECONDS,
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

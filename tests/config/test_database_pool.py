@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import socket
+import time
 from multiprocessing.connection import Connection as Pipe
+from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.backends.postgresql.base import DatabaseWrapper
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="bara med PostgreSQL (DATABASE_URL)")
 
@@ -48,3 +52,29 @@ def test_forked_worker_gets_its_own_connection() -> None:
     assert child_pid != parent_pid
     # Förälderns pool fungerar fortfarande: ingen av dess anslutningar har tagits av barnet.
     assert backend_pid() != child_pid
+
+
+def closed_port() -> int:
+    """En port på 127.0.0.1 där ingen lyssnar (som en databas som är nere)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.django_db
+def test_database_that_is_down_fails_within_the_monitors_time_limit(settings: Any) -> None:
+    """En databas som inte svarar ger fel inom övervakningens tidsgräns (10 s), inte efter poolens 30 s.
+
+    Så får /healthz sitt 503 och patienten sin sida "Tekniskt fel" medan övervakaren fortfarande väntar.
+    Anslutningen byggs med portalens inställningar (poolen), bara porten är en där ingen lyssnar.
+    """
+    down = {**settings.DATABASES["default"], "PORT": str(closed_port()), "HOST": "127.0.0.1"}
+    down["OPTIONS"] = {**down["OPTIONS"], "pool": {**down["OPTIONS"]["pool"]}}
+    wrapper = DatabaseWrapper(down, alias="nere")
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationalError):
+            wrapper.ensure_connection()
+    finally:
+        wrapper.close_pool()
+    assert time.monotonic() - started < 10
