@@ -117,7 +117,7 @@ def send_staff_alert(campaign_id: int) -> bool:
     try:
         return _send_and_audit(campaign)
     except Exception as error:  # noqa: BLE001 – django-q2 skulle annars spara felets text (kanske numret) i jobbtabellen
-        logger.error("Kampanj %s: aviseringen avbröts av ett oväntat fel (%s)", campaign_id, type(error).__name__)
+        logger.exception("Kampanj %s: aviseringen avbröts av ett oväntat fel (%s)", campaign_id, type(error).__name__)
         return False
 
 

@@ -193,7 +193,8 @@ def send_to_recipient(recipient_id: int) -> None:
         _send(recipient)
     except Exception as error:  # noqa: BLE001 – numret får aldrig ligga kvar efter ett oväntat fel
         _finish(recipient_id, Recipient.SendStatus.UNCERTAIN, campaign_id=recipient.campaign_id)
-        logger.error("Kampanjmottagare %s: oväntat fel (%s), status osäkert", recipient_id, type(error).__name__)
+        # Med anropskedjan (IT:s brev och loggen visar typ och ramar, aldrig felets text).
+        logger.exception("Kampanjmottagare %s: oväntat fel (%s), status osäkert", recipient_id, type(error).__name__)
 
 
 def open_campaigns(now: datetime) -> Q:

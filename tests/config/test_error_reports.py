@@ -30,6 +30,7 @@ from django.utils.log import AdminEmailHandler
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
+from campaigns.dispatch import send_to_recipient
 from campaigns.models import Campaign, Recipient
 from config.error_reports import (
     SENTRY_EVENT_KEYS,
@@ -321,6 +322,28 @@ def test_errors_ending_in_the_same_library_line_from_different_code_are_two_mail
     assert len(mail.outbox) == 2, [message.subject for message in mail.outbox]
     assert re.search(r"tests/config/test_error_reports\.py:\d+ i library_error_from_answer\n", mail.outbox[0].body)
     assert re.search(r"tests/config/test_error_reports\.py:\d+ i library_error_from_send\n", mail.outbox[1].body)
+
+
+def test_crashed_campaign_send_mail_has_the_chain_but_no_number(
+    staff_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ett kampanjjobb som kraschar ger IT ett brev med feltyp och anropskedja (som README lovar),
+    aldrig felets text med patientens nummer; serverns logg likaså."""
+
+    def broken(to: str, text: str) -> None:
+        """En bugg vars text ekar numret."""
+        raise ProviderCrash(f"trasig för {to}")
+
+    monkeypatch.setattr("smsportal.sending.send_sms", broken)
+    campaign = make_campaign(staff_user)
+    person = campaign.recipients.get(name=PATIENT[0])
+    with portal_log() as log:
+        send_to_recipient(person.pk)
+    report = the_report()
+    assert "Fel: tests.config.test_error_reports.ProviderCrash (texten visas inte)" in report
+    assert re.search(r"campaigns/dispatch\.py:\d+ i send_to_recipient\n", report)
+    assert "ProviderCrash: (felets text visas inte" in log.getvalue()
+    assert leaks(number_needles(PATIENT[1]), rapport=report, logg=log.getvalue()) == []
 
 
 def log_portal_error(recipient_id: int) -> None:
