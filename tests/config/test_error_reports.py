@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -284,22 +284,23 @@ def test_same_error_is_mailed_once_per_window_then_counted(settings: Any) -> Non
     assert "Samma fel har dessutom inträffat 2 gång(er) sedan förra brevet." in mail.outbox[2].body
 
 
-def library_error_from_answer() -> BaseException:
-    """Ett fel som slutar i ett bibliotek, anropat från en första plats i portalens kod."""
+def library_error(call: Callable[[], object]) -> BaseException:
+    """Felet som `call` kastar i ett bibliotek, fångat med sin anropskedja."""
     try:
-        json.loads("{")
+        call()
     except ValueError as error:
         return error
-    raise AssertionError("json.loads borde ha kastat")
+    raise AssertionError("anropet borde ha kastat")
 
 
-def library_error_from_send() -> BaseException:
-    """Samma fel i samma biblioteksrad, anropat från en annan plats i portalens kod."""
-    try:
-        json.loads("{")
-    except ValueError as error:
-        return error
-    raise AssertionError("json.loads borde ha kastat")
+def parse_answer() -> object:
+    """En plats i portalens kod vars fel slutar på en rad i json."""
+    return json.loads("{")
+
+
+def parse_send() -> object:
+    """En annan plats i portalens kod, vars fel slutar på samma rad i json."""
+    return json.loads("{")
 
 
 def log_request_error(error: BaseException) -> None:
@@ -316,12 +317,12 @@ def test_errors_ending_in_the_same_library_line_from_different_code_are_two_mail
     ramen blev ett trasigt patientsvar och en trasig envägssändning samma fel, och IT fick bara
     veta om det första. Samma fel från samma ställe ger fortfarande ett brev.
     """
-    log_request_error(library_error_from_answer())
-    log_request_error(library_error_from_answer())
-    log_request_error(library_error_from_send())
+    log_request_error(library_error(parse_answer))
+    log_request_error(library_error(parse_answer))
+    log_request_error(library_error(parse_send))
     assert len(mail.outbox) == 2, [message.subject for message in mail.outbox]
-    assert re.search(r"tests/config/test_error_reports\.py:\d+ i library_error_from_answer\n", mail.outbox[0].body)
-    assert re.search(r"tests/config/test_error_reports\.py:\d+ i library_error_from_send\n", mail.outbox[1].body)
+    assert re.search(r"tests/config/test_error_reports\.py:\d+ i parse_answer\n", mail.outbox[0].body)
+    assert re.search(r"tests/config/test_error_reports\.py:\d+ i parse_send\n", mail.outbox[1].body)
 
 
 def test_crashed_campaign_send_mail_has_the_chain_but_no_number(
