@@ -85,6 +85,13 @@ class Campaign(models.Model):
         return f"Ledig tid {self.slot_at:%Y-%m-%d %H:%M}"
 
     @property
+    def creator_name(self) -> str:
+        """Vem som skapade kampanjen: namnet, annars användarnamnet; "(borttaget konto)" när kontot raderats."""
+        if self.created_by is None:
+            return "(borttaget konto)"
+        return self.created_by.get_full_name() or self.created_by.get_username()
+
+    @property
     def is_open(self) -> bool:
         """Sant så länge patienterna kan svara: aktiv, och varken svarstiden eller tiden har passerat.
 

@@ -250,6 +250,21 @@ def test_status_buttons_only_accept_post(staff_client: Client, staff_user: Any) 
     assert campaign.status == Campaign.Status.ACTIVE
 
 
+def test_campaign_pages_still_work_after_its_creator_is_deleted(staff_client: Client, django_user_model: Any) -> None:
+    """En administratör raderar kontot som skapade en kampanj: listan och kampanjsidan visas som vanligt.
+
+    Kampanjen står kvar (skaparen blir tom) och sidorna säger "(borttaget konto)"; förut gav båda
+    felsidan 500 för all personal tills kampanjen raderades efter sju dagar.
+    """
+    creator = django_user_model.objects.create_user(username="sara", first_name="Sara", last_name="Sjöberg")
+    campaign = make_campaign(creator)
+    creator.delete()
+    listing = staff_client.get(LIST_URL)
+    detail = staff_client.get(reverse("campaigns:detail", args=[campaign.pk]))
+    assert (listing.status_code, detail.status_code) == (200, 200)
+    assert "(borttaget konto)" in listing.content.decode() and "(borttaget konto)" in detail.content.decode()
+
+
 def test_unknown_campaign_is_404(staff_client: Client) -> None:
     """En kampanj som inte finns (eller raderats): 404, ingen 500."""
     assert staff_client.get("/personal/akut-sms/999/").status_code == 404
