@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -19,10 +21,37 @@ def describe_segments(text: str) -> str:
     return f"{info.characters} tecken, {info.encoding}, {parts}"
 
 
+class MessageTemplateForm(forms.ModelForm):
+    """Mallformuläret, också i listan och på kategorisidan, där bara några kolumner finns.
+
+    Mallens kontroll (`MessageTemplate.clean`) kan gälla ett fält som raden inte har, t.ex. texten
+    när en mall med XXX kryssas i som aktiv i listan. Django kastar då ValueError (felsidan 500);
+    här visas felet i stället för hela raden, och inget sparas.
+    """
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """Som Djangos, men ett fel på ett fält som formuläret saknar blir ett fel för hela raden."""
+        if field is None:
+            error = self._absent_fields_to_row(error)
+        super().add_error(field, error)
+
+    def _absent_fields_to_row(self, error: Any) -> Any:
+        """Felen per fält, med fält som formuläret saknar flyttade till raden (NON_FIELD_ERRORS)."""
+        details = error if isinstance(error, dict) else getattr(error, "error_dict", None)
+        if details is None:
+            return error
+        moved: dict[str, list[Any]] = {}
+        for name, errors in details.items():
+            key = name if name == NON_FIELD_ERRORS or name in self.fields else NON_FIELD_ERRORS
+            moved.setdefault(key, []).extend(errors if isinstance(errors, list) else [errors])
+        return ValidationError(moved)
+
+
 class MessageTemplateInline(admin.TabularInline):
     """Kategorins mallar, direkt på kategorisidan (grupperat per kategori)."""
 
     model = MessageTemplate
+    form = MessageTemplateForm
     fields = ("title", "active", "order", "segments")
     readonly_fields = ("segments",)
     extra = 0
@@ -52,6 +81,7 @@ class CategoryAdmin(admin.ModelAdmin):
 class MessageTemplateAdmin(admin.ModelAdmin):
     """SMS-mallarna, sorterade och filtrerade per kategori."""
 
+    form = MessageTemplateForm
     list_display = ("title", "category", "active", "segments", "order")
     list_filter = ("category", "active")
     list_editable = ("active", "order")
@@ -83,6 +113,10 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             text,
             describe_segments(text) if text else "Skriv text och länk ovan: här visas exakt det SMS som skickas.",
         )
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm]:
+        """Listans rader med mallformuläret (fel på fält som listan saknar visas för raden)."""
+        return super().get_changelist_form(request, form=MessageTemplateForm, **kwargs)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Nya mallar hamnar sist i sin kategori."""

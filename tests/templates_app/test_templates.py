@@ -96,6 +96,51 @@ def test_admin_refuses_activating_unfinished_template(admin_client_: Client) -> 
     assert not template.active
 
 
+def formset_post(formset: Any, changes: dict[str, Any]) -> dict[str, Any]:
+    """En admin-formsets POST-data som sidan visar den (varje rads värden), med `changes` för en rad.
+
+    `changes` nyckelas med fältnamnet utan prefix och gäller raden vars mall har titeln i "title".
+    """
+    data = {f"{formset.prefix}-{key}": value for key, value in formset.management_form.initial.items()}
+    for form in formset.forms:
+        values = {name: form.initial.get(name) for name in form.fields}
+        values["id"] = form.instance.pk
+        if form.instance.title == changes["title"]:
+            values.update({key: value for key, value in changes.items() if key != "title"})
+        for name, value in values.items():
+            if value is True:
+                data[form.add_prefix(name)] = "on"
+            elif value not in (None, False):
+                data[form.add_prefix(name)] = getattr(value, "pk", value)
+    return data
+
+
+def test_activating_an_unfinished_template_in_a_list_shows_the_reason(admin_client_: Client) -> None:
+    """Kryssa i "Aktiv" på en mall med XXX eller [LÄNK] utan länk, i mallistan eller på kategorisidan:
+    ett svenskt fel på raden och inget sparat (förut felsidan 500, eftersom felet gäller texten eller
+    länken, som raden inte har)."""
+    contact = MessageTemplate.objects.get(title="Kontaktinfo")
+    listing_url = f"/admin/templates_app/messagetemplate/?category__id__exact={contact.category.pk}"
+    formset = admin_client_.get(listing_url).context["cl"].formset
+    listing = admin_client_.post(
+        listing_url, {**formset_post(formset, {"title": "Kontaktinfo", "active": True}), "_save": "Spara"}
+    )
+    assert listing.status_code == 200
+    assert "platshållaren XXX" in listing.content.decode()
+
+    sick_leave = MessageTemplate.objects.get(title="Sjukskrivningspolicy")
+    category_url = f"/admin/templates_app/category/{sick_leave.category.pk}/change/"
+    page = admin_client_.get(category_url)
+    inline = page.context["inline_admin_formsets"][0].formset
+    category = {"name": sick_leave.category.name, "order": sick_leave.category.order}
+    inline_post = admin_client_.post(
+        category_url, {**category, **formset_post(inline, {"title": "Sjukskrivningspolicy", "active": True})}
+    )
+    assert inline_post.status_code == 200
+    assert "fyll i länken eller avaktivera mallen" in inline_post.content.decode()
+    assert not MessageTemplate.objects.filter(title__in=["Kontaktinfo", "Sjukskrivningspolicy"], active=True).exists()
+
+
 def test_staff_cannot_edit_templates(staff_client: Client) -> None:
     """Vanlig personal kommer inte åt mallredigeringen."""
     assert staff_client.get("/admin/templates_app/messagetemplate/", follow=True).status_code == 403
