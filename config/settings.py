@@ -418,7 +418,8 @@ if SMS_RATE_LIMIT_PER_HOUR < 1:
     raise ImproperlyConfigured("SMS_RATE_LIMIT_PER_HOUR måste vara minst 1.")
 # Signaturen som avslutar varje mall-SMS.
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="/Södermalms Ortopedi")
-# Längsta text som går att skicka från sändsidan (tecken): fyra SMS-delar à 153 tecken.
+# Längsta meddelandetext som går att skicka från sändsidan (tecken): fyra SMS-delar à 153 tecken.
+# Signaturen läggs till efter (och kan ge en femte del); en aktiv mall får inte bli längre.
 SMS_MAX_LENGTH = 612
 
 # --- Akut-SMS-kampanjer ---------------------------------------------------------------

@@ -90,7 +90,8 @@ class MessageTemplate(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        """Aktiv mall: inga platshållare, länken finns; rubriken får inte likna ett telefonnummer."""
+        """Aktiv mall: inga platshållare, länken finns, går att skicka från sändsidan (längden);
+        rubriken får inte likna ett telefonnummer."""
         if looks_like_phone_number(self.title):
             raise ValidationError(
                 {"title": "Rubriken får inte innehålla något som liknar ett telefonnummer (den loggas)."}
@@ -107,6 +108,14 @@ class MessageTemplate(models.Model):
             )
         if re.search(r"\s", self.link.strip()):
             raise ValidationError({"link": "Länken får inte innehålla mellanslag."})
+        length = len(render_body(self.text.replace("\r\n", "\n"), self.link))
+        if length > settings.SMS_MAX_LENGTH:
+            raise ValidationError(
+                {
+                    "text": f"Texten med länken blir {length} tecken; sändsidan skickar högst "
+                    f"{settings.SMS_MAX_LENGTH}. Korta texten eller länken."
+                }
+            )
 
 
 def render_body(text: str, link: str) -> str:

@@ -96,6 +96,27 @@ def test_admin_refuses_activating_unfinished_template(admin_client_: Client) -> 
     assert not template.active
 
 
+def test_admin_refuses_an_active_template_the_send_page_cannot_send(admin_client_: Client) -> None:
+    """En aktiv mall vars text med länk är längre än sändsidan tar vägras med ett svenskt fel:
+    förut sparades den, och receptionen fick "Meddelandet är för långt" varje gång den valdes."""
+    template = MessageTemplate.objects.filter(active=True).first()
+    response = admin_client_.post(
+        f"/admin/templates_app/messagetemplate/{template.pk}/change/",
+        {
+            "category": template.category.pk,
+            "title": template.title,
+            "text": "Lång text. " * 50,
+            "link": "https://www.sodermalmsortopedi.se/" + "a" * 150,
+            "active": "on",
+            "order": 1,
+        },
+    )
+    assert response.status_code == 200
+    assert "sändsidan skickar högst 612" in response.content.decode()
+    template.refresh_from_db()
+    assert len(template.body()) <= 612
+
+
 def formset_post(formset: Any, changes: dict[str, Any]) -> dict[str, Any]:
     """En admin-formsets POST-data som sidan visar den (varje rads värden), med `changes` för en rad.
 
