@@ -6,6 +6,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Action(models.TextChoices):
@@ -110,7 +111,7 @@ class AuditEvent(AppendOnlyLog):
 
     def __str__(self) -> str:
         """Kort beskrivning för admin och felsökning."""
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.get_action_display()}"
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.get_action_display()}"
 
 
 class AccessKind(models.TextChoices):
@@ -165,7 +166,7 @@ class AccessEvent(AppendOnlyLog):
     def __str__(self) -> str:
         """Kort beskrivning för felsökning."""
         target = f" kampanj {self.campaign_id}" if self.campaign_id else ""
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.shown_kind}{target}"
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.actor_username} {self.shown_kind}{target}"
 
     @property
     def shown_kind(self) -> str:

@@ -82,7 +82,7 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         """Kort beskrivning med tiden."""
-        return f"Ledig tid {self.slot_at:%Y-%m-%d %H:%M}"
+        return f"Ledig tid {timezone.localtime(self.slot_at):%Y-%m-%d %H:%M}"
 
     @property
     def creator_name(self) -> str:

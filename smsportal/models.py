@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Purpose(models.TextChoices):
@@ -93,7 +94,7 @@ class SendAttempt(models.Model):
 
     def __str__(self) -> str:
         """Tid, syfte och status (aldrig nummer eller text)."""
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_purpose_display()}: {self.get_status_display()}"
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M} {self.get_purpose_display()}: {self.get_status_display()}"
 
     @property
     def delivery(self) -> str:
@@ -119,4 +120,4 @@ class DevOutboxMessage(models.Model):
 
     def __str__(self) -> str:
         """Tid och maskerat nummer (aldrig texten)."""
-        return f"{self.sent_at:%Y-%m-%d %H:%M:%S} till {self.masked_phone}"
+        return f"{timezone.localtime(self.sent_at):%Y-%m-%d %H:%M:%S} till {self.masked_phone}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 
 from audit.models import Action, AuditEvent
@@ -51,6 +53,17 @@ def test_admin_can_view_but_not_change(admin_client_: Client, staff_user: Any) -
     assert admin_client_.post(f"{base}{event.pk}/change/", {"status": "x"}).status_code == 403
     assert admin_client_.post(f"{base}{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.get(pk=event.pk).status == "skickat"
+
+
+def test_admin_headings_show_the_clinics_clock(admin_client_: Client, staff_user: Any) -> None:
+    """Händelsens rubrik i admin visar samma klockslag som fältet Tidpunkt (Stockholm), inte UTC.
+
+    Rubriken gick en timme (sommar två) efter fältet under den, i en logg som ska läsas vid en utredning.
+    """
+    with time_machine.travel(datetime(2026, 12, 4, 20, 11, tzinfo=UTC), tick=False):
+        event = record(Action.SMS_SENT, actor=staff_user, status="skickat", template_title="Receptpolicy")
+    page = admin_client_.get(f"/admin/audit/auditevent/{event.pk}/change/").content.decode()
+    assert "2026-12-04 21:11 " in page and "2026-12-04 20:11 " not in page
 
 
 def test_staff_cannot_open_admin(staff_client: Client) -> None:
