@@ -48,7 +48,14 @@ class PortalUserAdmin(UserAdmin):
         names = []
         for user in queryset:
             mfa.reset_devices(user)
-            record(Action.MFA_RESET, actor=signed_in_user(request), status="ok", data={"konto": user.get_username()})
+            # Vems: i orsaken (syns i loggen /logg/ och dess CSV) och i data.
+            record(
+                Action.MFA_RESET,
+                actor=signed_in_user(request),
+                status="ok",
+                reason=f"kontot {user.get_username()}",
+                data={"konto": user.get_username()},
+            )
             names.append(user.get_username())
         self.message_user(
             request,

@@ -253,6 +253,9 @@ def test_admin_reset_is_audited_and_leads_to_new_enrolment(staff_user: Any, admi
     assert not TOTPDevice.objects.filter(user=staff_user).exists()
     event = AuditEvent.objects.get(action=Action.MFA_RESET)
     assert event.actor == admin_user and event.data == {"konto": "anna"}
+    # Vems det gällde syns i audit-loggen som personalen läser den (/logg/), inte bara i admin.
+    log = admin.get(reverse("audit:log")).content.decode()
+    assert "Tvåstegsverifiering nollställd" in log and "kontot anna" in log
 
     after = anna.get("/", follow=True)
     assert "Inloggningen kräver tvåstegsverifiering" in after.content.decode()
