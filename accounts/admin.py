@@ -30,12 +30,28 @@ STAFF_FLAG_HELP = (
 )
 
 
+class AdministratorFilter(admin.BooleanFieldListFilter):
+    """Djangos filter för is_staff, med rubriken "Administratör" i stället för "personalstatus"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Som Djangos, med portalens rubrik."""
+        super().__init__(*args, **kwargs)
+        self.title = "administratör"
+
+
 class PortalUserAdmin(UserAdmin):
     """Som Djangos användaradmin, men superanvändare och enskilda rättigheter är bara för superanvändare."""
 
-    # Djangos kolumner (UserAdmin.list_display) och om kontot har en app.
-    list_display = ("username", "email", "first_name", "last_name", "is_staff", "has_second_factor")
+    # Djangos kolumner (UserAdmin.list_display) och om kontot har en app; is_staff som "Administratör".
+    list_display = ("username", "email", "first_name", "last_name", "is_administrator", "has_second_factor")
+    # Djangos filter (UserAdmin.list_filter), med is_staff under rubriken "administratör".
+    list_filter = (("is_staff", AdministratorFilter), "is_superuser", "is_active", "groups")
     actions = ["reset_second_factor", "unlock_login"]
+
+    @admin.display(description="Administratör", boolean=True, ordering="is_staff")
+    def is_administrator(self, obj: Any) -> bool:
+        """Djangos is_staff, med det namn den har i portalen (formulärets STAFF_FLAG_LABEL)."""
+        return bool(obj.is_staff)
 
     @admin.display(description="Tvåstegsverifiering", boolean=True)
     def has_second_factor(self, obj: Any) -> bool:

@@ -105,3 +105,6 @@ def test_the_staff_flag_is_called_administrator_in_the_user_form(admin_client_: 
     assert "Administratör (får logga in i administrationen)" in page
     assert "Receptionen och annan personal loggar in i portalen utan den." in page
     assert "Personalstatus" not in page
+    # Listan och filtret säger detsamma (förut "Personalstatus" och "På personalstatus").
+    listing = admin_client_.get("/admin/auth/user/").content.decode()
+    assert "Administratör" in listing and "ersonalstatus" not in listing
