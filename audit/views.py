@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -45,23 +45,40 @@ ACCESS_CSV_COLUMNS = ["Tidpunkt", "Användare", "Visning", "Kampanj-id"]
 
 
 class PeriodFilterForm(forms.Form):
-    """Filter som båda flikarna har: användare och datum (från och med, till och med)."""
+    """Filter som båda flikarna har: användare och datum (från och med, till och med).
 
-    user = forms.ModelChoiceField(
-        label="Användare",
-        queryset=get_user_model().objects.order_by("username"),
-        required=False,
-        empty_label="Alla",
-    )
+    Användaren väljs med användarnamnet: dagens konton, och konton som raderats men har rader i
+    loggen (raden har kvar namnet, kopplingen till kontot är borta). "Vad gjorde U" ska gå att
+    fråga också om den som slutat.
+    """
+
+    #: Loggen som fliken visar (AuditEvent eller AccessEvent).
+    model: type[AuditEvent] | type[AccessEvent]
+
+    user = forms.ChoiceField(label="Användare", required=False)
     date_from = forms.DateField(label="Från och med", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="Till och med", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Användarvalet: dagens konton och raderade konton som finns i loggen."""
+        super().__init__(*args, **kwargs)
+        current = set(get_user_model().objects.values_list("username", flat=True))
+        deleted = set(
+            self.model.objects.filter(actor__isnull=True)
+            .exclude(actor_username="")
+            .values_list("actor_username", flat=True)
+        )
+        users = [(name, name) for name in current] + [(name, f"{name} (borttaget konto)") for name in deleted - current]
+        cast(forms.ChoiceField, self.fields["user"]).choices = [("", "Alla"), *sorted(users)]
 
     def filter(self, events: QuerySet[Any]) -> QuerySet[Any]:
         """Tillämpar varje giltigt filter för sig; ett ogiltigt värde tar inte bort de andra."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         if data.get("user"):
-            events = events.filter(actor=data["user"])
+            # Dagens konto via kopplingen (också rader från före ett namnbyte), ett raderat via namnet.
+            name = data["user"]
+            events = events.filter(Q(actor__username=name) | Q(actor__isnull=True, actor_username=name))
         if data.get("date_from"):
             events = events.filter(created_at__gte=_start_of(data["date_from"]))
         if data.get("date_to"):
@@ -75,6 +92,8 @@ class PeriodFilterForm(forms.Form):
 
 class AuditFilterForm(PeriodFilterForm):
     """Händelser: användare, datum, händelse och status."""
+
+    model = AuditEvent
 
     action = forms.ChoiceField(label="Händelse", choices=[("", "Alla"), *Action.choices], required=False)
     status = forms.CharField(label="Status", required=False, max_length=32)
@@ -90,6 +109,8 @@ class AuditFilterForm(PeriodFilterForm):
 
 class AccessFilterForm(PeriodFilterForm):
     """Åtkomstloggen: användare ("vad tittade U på"), datum och kampanj-id ("vem såg kampanj N")."""
+
+    model = AccessEvent
 
     campaign = forms.IntegerField(label="Kampanj-id", required=False, min_value=1, max_value=_MAX_ID)
 

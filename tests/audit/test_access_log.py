@@ -165,7 +165,7 @@ def test_filters_answer_who_saw_a_campaign_and_what_a_user_saw(
     who = csv_rows(admin_client_.get(access, {"campaign": 7, "format": "csv"}))
     assert [row[1:] for row in who] == [["chef", "Kampanjsidan", "7"], ["anna", "Kampanjsidan", "7"]]
     assert who[0][0] == f"{FIRST_DAY:%Y-%m-%d} 10:00:00"
-    what = csv_rows(admin_client_.get(access, {"user": staff_user.pk, "format": "csv"}))
+    what = csv_rows(admin_client_.get(access, {"user": staff_user.username, "format": "csv"}))
     assert [row[1:] for row in what] == [
         ["anna", "Kampanjens läge (statusadressen)", "8"],
         ["anna", "Kampanjsidan", "7"],
@@ -202,7 +202,7 @@ def test_bad_filter_values_give_a_swedish_message_never_a_500(
     earlier_views(staff_user, admin_user)
     access = reverse("audit:access")
     for value, message in [("abc", "Fyll i ett heltal."), ("0", "större än eller lika med 1"), ("9" * 30, "mindre än")]:
-        response = admin_client_.get(access, {"campaign": value, "user": staff_user.pk})
+        response = admin_client_.get(access, {"campaign": value, "user": staff_user.username})
         page = response.content.decode()
         assert response.status_code == 200 and message in page and "is-invalid" in page
         assert page.count("<td>anna</td>") == 2 and "<td>chef</td>" not in page
@@ -213,7 +213,7 @@ def test_bad_filter_values_give_a_swedish_message_never_a_500(
 def test_staff_without_the_audit_permission_see_nothing(staff_client: Client, staff_user: Any, admin_user: Any) -> None:
     """Personal utan audit-rättighet får 403 på fliken och exporten, och ingen länk dit."""
     earlier_views(staff_user, admin_user)
-    for params in ({}, {"format": "csv"}, {"user": staff_user.pk}):
+    for params in ({}, {"format": "csv"}, {"user": staff_user.username}):
         response = staff_client.get(reverse("audit:access"), params)
         assert response.status_code == 403
         assert "Kampanjsidan" not in response.content.decode()

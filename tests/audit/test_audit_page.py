@@ -33,7 +33,7 @@ def make_events(staff_user: Any, admin_user: Any) -> None:
 def test_filters_by_user_date_and_status(admin_client_: Client, staff_user: Any, admin_user: Any) -> None:
     """Filter på användare, datum och status ger rätt rader."""
     make_events(staff_user, admin_user)
-    page = admin_client_.get("/logg/", {"user": staff_user.pk}).content.decode()
+    page = admin_client_.get("/logg/", {"user": staff_user.username}).content.decode()
     assert page.count("Inför besök – Hitta till oss") == 2 and "kvoten överskriden" not in page
     page = admin_client_.get(
         "/logg/", {"date_from": "2026-11-19", "date_to": "2026-11-19", "action": "sms_sent"}
@@ -41,6 +41,21 @@ def test_filters_by_user_date_and_status(admin_client_: Client, staff_user: Any,
     assert page.count("Inför besök – Hitta till oss") == 1
     page = admin_client_.get("/logg/", {"status": "misslyckat"}).content.decode()
     assert "kvoten överskriden" in page and "Inför besök – Hitta till oss" not in page
+
+
+def test_a_deleted_account_can_still_be_chosen_in_the_user_filter(
+    admin_client_: Client, staff_user: Any, admin_user: Any
+) -> None:
+    """Kontot som gjorde något raderas: det står kvar i användarfiltret, märkt, och filtret ger dess rader.
+
+    Raderna har kvar användarnamnet men inte kopplingen till kontot; förut gick "vad gjorde U" inte
+    att fråga om den som slutat.
+    """
+    make_events(staff_user, admin_user)
+    staff_user.delete()
+    page = admin_client_.get("/logg/", {"user": "anna"}).content.decode()
+    assert "anna (borttaget konto)" in page
+    assert page.count("Inför besök – Hitta till oss") == 2 and "kvoten överskriden" not in page
 
 
 def test_csv_export_and_counts_per_template(admin_client_: Client, staff_user: Any, admin_user: Any) -> None:
