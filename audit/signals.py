@@ -43,7 +43,20 @@ def log_login_failed(sender: Any, credentials: dict, request: HttpRequest | None
     if kwargs.get("second_factor"):
         return  # fel kod i andra steget: accounts.mfa loggar den som MFA_FAILED
     user = _known_user(credentials.get("username"))
-    record(Action.LOGIN_FAILED, actor=user, status="fel lösenord" if user else "okänt konto")
+    record(Action.LOGIN_FAILED, actor=user, status=_failure_status(user, request))
+
+
+def _failure_status(user: Any, request: HttpRequest | None) -> str:
+    """Varför inloggningen nekades, så långt det går att veta: spärrad, avstängt konto, fel lösenord, okänt konto.
+
+    Spärren (django-axes) och ett avstängt konto nekar oavsett lösenord: att logga dem som "fel
+    lösenord" gav fel svar på frågan "varför kommer Sara inte in".
+    """
+    if request is not None and getattr(request, "axes_locked_out", False):
+        return "spärrad"
+    if user is None:
+        return "okänt konto"
+    return "fel lösenord" if user.is_active else "kontot avstängt"
 
 
 @receiver(user_locked_out)

@@ -57,6 +57,23 @@ def test_wrong_password_gives_swedish_error(client: Client, staff_user: Any) -> 
     assert AuditEvent.objects.get().action == Action.LOGIN_FAILED
 
 
+def test_disabled_or_locked_account_is_logged_as_such(client: Client, staff_user: Any) -> None:
+    """Rätt lösenord på ett avstängt konto, och på ett spärrat, loggas med rätt orsak (inte "fel lösenord")."""
+    staff_user.is_active = False
+    staff_user.save()
+    login(client, "anna", STAFF_PASSWORD)
+    staff_user.is_active = True
+    staff_user.save()
+    for _ in range(6):
+        login(client, "anna", "fel", ip="10.0.0.9")
+    login(client, "anna", STAFF_PASSWORD, ip="10.0.0.9")
+    statuses = list(
+        AuditEvent.objects.filter(action=Action.LOGIN_FAILED).order_by("id").values_list("status", flat=True)
+    )
+    assert statuses[0] == "kontot avstängt"
+    assert statuses[1] == "fel lösenord" and statuses[-1] == "spärrad"
+
+
 def test_unknown_username_is_not_stored(client: Client, db: Any) -> None:
     """Ett inskrivet användarnamn som inte finns (kanske ett lösenord) sparas inte."""
     login(client, "hemligt-lösenord-av-misstag", "x")
