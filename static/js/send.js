@@ -40,9 +40,17 @@
     counter.classList.toggle("fw-semibold", info.segments > 1);
     if (info.nonGsmCharacters.length > 0) {
       const names = info.nonGsmCharacters.map(characterName);
+      // Knappen bara när något går att byta; en emoji har ingen vanlig motsvarighet.
+      const replaceable = info.nonGsmCharacters.filter(function (character) {
+        return Object.hasOwn(window.SmsText.SUGGESTED_REPLACEMENTS, character);
+      });
+      const byHand = replaceable.length < info.nonGsmCharacters.length
+        ? " Tecken utan vanlig motsvarighet (t.ex. emoji) tas bort för hand."
+        : "";
       warning.querySelector("[data-ucs2-text]").textContent =
         "Dessa tecken gör att SMS:et kodas som UCS-2 (70 tecken per del i stället för 160): " +
-        names.join(", ") + ".";
+        names.join(", ") + "." + byHand;
+      warning.querySelector("[data-ucs2-replace]").hidden = replaceable.length === 0;
       warning.hidden = false;
     } else {
       warning.hidden = true;

@@ -89,6 +89,12 @@ def test_counter_names_ucs2_characters_and_replaces_them(
     assert body.input_value().startswith('Hej! "Välkommen" - vi ses... ')
     assert "GSM-7 · 2 SMS-delar" in counter.inner_text()
     assert warning.is_hidden()
+    # En emoji har ingen vanlig motsvarighet: ingen knapp som inte gör något, men ett besked.
+    body.fill("Välkommen! 😊")
+    assert "tas bort för hand" in warning.inner_text()
+    assert page.get_by_role("button", name="Byt till vanliga tecken").is_hidden()
+    body.fill("Välkommen – 😊")
+    assert page.get_by_role("button", name="Byt till vanliga tecken").is_visible()
     assert console_errors == []
 
 
