@@ -36,7 +36,9 @@ def test_template_preview_updates_while_typing(
     assert "GSM-7, 2 SMS-delar" in count.inner_text()
     screenshot(page, "admin-mall")
     page.get_by_role("button", name="Spara", exact=True).click()
-    page.wait_for_load_state()
+    # Sidan och allt den hämtar (ikonen) klart innan testet slutar och databasen töms.
+    page.wait_for_load_state("networkidle")
     template.refresh_from_db()
     assert template.text == "x" * 170
+    assert page.locator('link[rel="icon"]').get_attribute("href").endswith(".svg")
     assert console_errors == []
