@@ -156,6 +156,11 @@ def analyse(text: str) -> SmsInfo:
     )
 
 
+def unix_newlines(text: str) -> str:
+    """Radbrytningar som webbläsarens räknare räknar dem: CRLF och CR från ett formulär blir LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def replace_non_gsm(text: str) -> str:
     """Byter ut vanliga UCS-2-tecken (typografiska citattecken, tankstreck m.m.) mot GSM-tecken."""
     return "".join(SUGGESTED_REPLACEMENTS.get(char, char) for char in text)

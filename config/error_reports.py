@@ -326,18 +326,24 @@ def _frame_lines(error: BaseException) -> list[str]:
     return lines
 
 
+_INSTALLED = "site-packages/"
+
+
+def _project_prefix() -> str:
+    """Projektmappen som början på en sökväg (med avslutande snedstreck)."""
+    return str(Path(settings.BASE_DIR).resolve()) + os.sep
+
+
 def _is_own(filename: str) -> bool:
     """Sant för en fil i portalens egen kod (under projektet, inte i en installerad modul)."""
-    base = str(Path(settings.BASE_DIR).resolve()) + os.sep
-    return filename.startswith(base) and "site-packages" not in filename
+    return filename.startswith(_project_prefix()) and _INSTALLED not in filename
 
 
 def _short_path(filename: str) -> str:
     """Sökvägen relativt projektet eller site-packages (kortare att läsa, samma information)."""
-    marker = "site-packages/"
-    if marker in filename:
-        return filename.split(marker, 1)[1]
-    base = str(Path(settings.BASE_DIR).resolve()) + os.sep
+    if _INSTALLED in filename:
+        return filename.split(_INSTALLED, 1)[1]
+    base = _project_prefix()
     return filename[len(base) :] if filename.startswith(base) else filename
 
 

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 
+from common.smstext import unix_newlines
 from smsportal.phone import ERROR_MESSAGE as INVALID_PHONE_MESSAGE
 from smsportal.phone import InvalidPhoneNumber, parse_swedish_mobile
 from templates_app.models import MessageTemplate
@@ -50,7 +51,7 @@ class SendForm(forms.Form):
 
     def clean_body(self) -> str:
         """Radbrytningar som i webbläsarens räknare (CRLF från formuläret blir LF)."""
-        return self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n")
+        return unix_newlines(self.cleaned_data["body"])
 
     def clean_phone(self) -> str:
         """Tolkar det inklistrade numret till E.164; bara svenska mobilnummer godtas."""

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from common.privacy import looks_like_phone_number
+from common.smstext import unix_newlines
 
 # Platsen för länken i mallens text (klinikens egen notation i specifikationen).
 LINK_PLACEHOLDER = "[LÄNK]"
@@ -86,7 +87,7 @@ class MessageTemplate(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Sparar med radbrytningar som LF (som webbläsarens räknare räknar dem)."""
-        self.text = self.text.replace("\r\n", "\n").replace("\r", "\n")
+        self.text = unix_newlines(self.text)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -108,7 +109,7 @@ class MessageTemplate(models.Model):
             )
         if re.search(r"\s", self.link.strip()):
             raise ValidationError({"link": "Länken får inte innehålla mellanslag."})
-        length = len(render_body(self.text.replace("\r\n", "\n"), self.link))
+        length = len(render_body(unix_newlines(self.text), self.link))
         if length > settings.SMS_MAX_LENGTH:
             raise ValidationError(
                 {
