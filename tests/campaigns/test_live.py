@@ -7,6 +7,7 @@ Körs med kanal-lagret i minnet och (andra körningen i .ci/run, `REDIS_URL`) me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -75,7 +76,31 @@ def communicator(campaign_id: int, session_key: str | None = None, origin: bytes
     headers = [(b"origin", origin), (b"host", b"testserver")]
     if session_key:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
-    return WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/", headers=headers)
+    return tracked_socket(WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/", headers=headers))
+
+
+# Scenariots websockets, som `run` stänger ordnat innan loopen stängs (se `run`).
+_sockets: list[WebsocketCommunicator] = []
+
+
+def tracked_socket(socket: WebsocketCommunicator) -> WebsocketCommunicator:
+    """Noterar en websocket som scenariot skapar, så att `run` kan stänga den efteråt."""
+    _sockets.append(socket)
+    return socket
+
+
+async def close_sockets() -> None:
+    """Skickar "stängd av webbläsaren" till varje websocket vars konsument fortfarande kör, och väntar in den.
+
+    Konsumenten avslutar då som i drift (lämnar sina grupper, avbryter sin egen mottagning) medan
+    loopen går, i stället för att alla dess uppgifter avbryts på en gång när loopen stängs.
+    """
+    while _sockets:
+        socket = _sockets.pop()
+        if socket._future is None or socket._future.done():
+            continue
+        with contextlib.suppress(Exception):  # scenariots egna kontroller har redan körts
+            await socket.disconnect(timeout=WAIT)
 
 
 async def open_dashboard(campaign_id: int, session_key: str) -> WebsocketCommunicator:
@@ -112,11 +137,25 @@ def run(scenario: Scenario) -> None:
     som avbröts när en tidigare loop stängdes lämnade dem bundna till den döda loopen. Nästa
     tests mottagning väntade då på loopen som aldrig mer kör, och testet hängde när dess egen
     loop skulle stängas (sett i PostgreSQL + Redis-körningen). I drift har en process en loop.
+
+    Websockets som scenariot lämnar öppna (även de som servern redan stängt men vars konsument
+    väntar på webbläsarens svar) stängs ordnat innan loopen stängs (`close_sockets`): en gång hängde
+    ett test i PostgreSQL + Redis-körningen när loopens nedstängning avbröt en sådan konsument.
     """
+
+    async def scenario_then_close() -> None:
+        """Scenariot, och sedan dess kvarvarande websockets."""
+        try:
+            await scenario()
+        finally:
+            await close_sockets()
+
     channel_layers.backends.clear()
+    _sockets.clear()
     try:
-        async_to_sync(scenario)()
+        async_to_sync(scenario_then_close)()
     finally:
+        _sockets.clear()
         channel_layers.backends.clear()
 
 
@@ -148,10 +187,12 @@ def test_foreign_origin_is_refused(staff_user: Any) -> None:
         socket = communicator(campaign.pk, key, origin=b"https://evil.example")
         assert await socket.connect() == (False, 1000)
         # Utan Origin-rubrik (inte en webbläsare från portalen) vägras den också.
-        bare = WebsocketCommunicator(
-            application,
-            f"/ws/campaigns/{campaign.pk}/",
-            headers=[(b"host", b"testserver"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())],
+        bare = tracked_socket(
+            WebsocketCommunicator(
+                application,
+                f"/ws/campaigns/{campaign.pk}/",
+                headers=[(b"host", b"testserver"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode())],
+            )
         )
         assert await bare.connect() == (False, 1000)
         # Kontroll: samma kaka från portalens eget ursprung släpps in.

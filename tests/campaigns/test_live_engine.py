@@ -44,6 +44,7 @@ from tests.campaigns.test_live import (  # noqa: F401 – fixturerna empty_queue
     run,
     session_cookie,
     snapshot_where,
+    tracked_socket,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +56,7 @@ IDLE_SECONDS = 60
 def signal_socket(campaign_id: int, origin: bytes = ORIGIN) -> WebsocketCommunicator:
     """JA-signalens websocket, utan någon sessionskaka (sidan efter utloggning)."""
     headers = [(b"origin", origin), (b"host", b"testserver")]
-    return WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/ja/", headers=headers)
+    return tracked_socket(WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/ja/", headers=headers))
 
 
 async def open_signal(campaign_id: int, token: str) -> WebsocketCommunicator:
