@@ -4,7 +4,7 @@
  *
  * Vid varje nytt JA: raden blinkar till, ett kort ljud spelas (efter att personalen slagit på
  * ljudet med ett klick – webbläsare spelar inget ljud före ett klick) och fliken visar antalet,
- * t.ex. "(1) JA – Akut-SMS". Är websocketen nere frågar sidan statusadressen var 5:e sekund
+ * t.ex. "(1) JA – Akut-SMS 5/12 kl 08:00 – Södermalms Ortopedi". Är websocketen nere frågar sidan statusadressen var 5:e sekund
  * (det förlänger aldrig sessionen) och försöker koppla upp igen med växande väntetid.
  *
  * När sessionen tar slut (inaktivitet, utloggning i en annan flik) tas namn, nummer och
@@ -357,7 +357,7 @@
 
   /** Titel, banderoll, uppläsning, ljud och notis om nya JA – utan namn eller detaljer. */
   function announceYesAfterLogout(count) {
-    document.title = "(" + newYesAfterLogout + ") Nytt JA – logga in";
+    document.title = "(" + newYesAfterLogout + ") Nytt JA – logga in – " + plainTitle;
     showMessage(
       (newYesAfterLogout === 1 ? "Nytt JA från en patient!" : newYesAfterLogout + " nya JA från patienter!") +
         " Logga in igen för att se vem och ringa.",
@@ -775,9 +775,9 @@
 
   // --- Larm vid nytt JA ---------------------------------------------------------------------
 
-  /** Flikens titel: "(N) JA – Akut-SMS", eller den vanliga titeln när ingen svarat JA. */
+  /** Flikens titel: "(N) JA – " före den vanliga titeln (med tiden, så två kampanjers flikar skiljs åt). */
   function updateTitle(yesCount) {
-    document.title = yesCount > 0 ? "(" + yesCount + ") JA – Akut-SMS" : plainTitle;
+    document.title = yesCount > 0 ? "(" + yesCount + ") JA – " + plainTitle : plainTitle;
   }
 
   /** Markerar raden med en kort animering (klassen tas bort efteråt). */

@@ -206,7 +206,7 @@ SHOWS_FIRST_YES = """() => {
   return document.querySelector('[data-testid=ja]').textContent === '1'
     && row !== null && row.textContent.includes('Lisa Larsson') && row.textContent.includes('Ring först')
     && row.textContent.includes('JA') && row.classList.contains('ja-ny')
-    && document.title === '(1) JA – Akut-SMS';
+    && document.title.startsWith('(1) JA – Akut-SMS ');
 }"""
 SOUND_PLAYED = "n => Number(document.getElementById('ja-ljud').dataset.played || '0') >= n"
 FIRST_YES_WITH_SOUND = f"() => ({SHOWS_FIRST_YES})() && ({SOUND_PLAYED})(1)"
@@ -280,7 +280,8 @@ def test_live_dashboard_shows_yes_within_a_second(asgi_server: AsgiServer, staff
         wait_for_state(tab, "live")
         assert tab.get_by_test_id("live").is_visible()
         tab.evaluate(NO_RELOAD_MARK)
-    assert staff.title().startswith("Akut-SMS")
+    plain_title = staff.title()  # "Akut-SMS 5/12 kl 08:00 – …": tiden skiljer två kampanjers flikar åt
+    assert plain_title.startswith("Akut-SMS ") and " kl " in plain_title
     staff.get_by_role("button", name="Slå på ljud").click()
     assert staff.get_by_role("button", name="Ljud på").get_attribute("aria-pressed") == "true"
     assert staff.evaluate("() => document.getElementById('ja-ljud').dataset.played || '0'") == "0"
@@ -298,6 +299,7 @@ def test_live_dashboard_shows_yes_within_a_second(asgi_server: AsgiServer, staff
     seen_within(other, started_ms, SHOWS_FIRST_YES, 1000)
     for tab in staff_tabs:
         assert tab.evaluate(NOT_RELOADED)
+        assert tab.title() == "(1) JA – " + plain_title
     # Skärmläsare får beskedet i en statusregion, utan patientens namn.
     assert staff.get_by_test_id("uppläsning").text_content() == "Nytt JA från en patient. Totalt 1 JA."
     assert other.evaluate("() => document.getElementById('ja-ljud').dataset.played || '0'") == "0"  # ljudet är av där
@@ -310,7 +312,7 @@ def test_live_dashboard_shows_yes_within_a_second(asgi_server: AsgiServer, staff
         rows = row_texts(tab)
         assert "Lisa Larsson" in rows[0] and "Karl Karlsson" in rows[1] and "NEJ" in rows[1]
         assert "Anna Andersson" in rows[2] and "ej svarat" in rows[2]
-        assert tab.title() == "(1) JA – Akut-SMS"
+        assert tab.title().startswith("(1) JA – Akut-SMS ")
     assert staff.evaluate("() => document.getElementById('ja-ljud').dataset.played") == "1"  # NEJ låter inte
     screenshot(staff, "akut-sms-live-nej")
     # Karls tacksida står kvar öppen i telefonen (han kan ändra sig så länge tiden är ledig).
@@ -318,7 +320,7 @@ def test_live_dashboard_shows_yes_within_a_second(asgi_server: AsgiServer, staff
     other_phone = phone.context.new_page()
     answer(other_phone, asgi_server, "Anna Andersson", "JA, jag kan komma!")
     for tab in staff_tabs:
-        tab.wait_for_function("() => document.title === '(2) JA – Akut-SMS'", timeout=1000)
+        tab.wait_for_function("() => document.title.startsWith('(2) JA – Akut-SMS ')", timeout=1000)
         rows = row_texts(tab)
         assert "Lisa Larsson" in rows[0] and "Ring först" in rows[0]
         assert "Anna Andersson" in rows[1] and "Reserv 1" in rows[1]
@@ -404,14 +406,14 @@ def test_remembered_sound_waits_for_a_click(asgi_server: AsgiServer, browser: An
         staff.wait_for_timeout(300)  # sidan ritar och webbläsaren vägrar uppspelningen (ett löfte)
         assert staff.get_by_test_id("ljud").inner_text() == "Klicka för att tillåta ljud"
         assert staff.evaluate("() => document.getElementById('ja-ljud').dataset.played || '0'") == "0"
-        assert staff.title() == "(1) JA – Akut-SMS"
+        assert staff.title().startswith("(1) JA – Akut-SMS ")
         screenshot(staff, "akut-sms-live-klicka-for-ljud")
 
         staff.get_by_test_id("mottagare").click()  # ett klick någonstans på sidan låser upp ljudet
         staff.get_by_role("button", name="Ljud på").wait_for(timeout=2000)
         answer(phone, asgi_server, "Anna Andersson", "JA, jag kan komma!")
         staff.wait_for_function(SOUND_PLAYED, arg=1, timeout=2000)
-        assert staff.title() == "(2) JA – Akut-SMS"
+        assert staff.title().startswith("(2) JA – Akut-SMS ")
         assert errors == []
     finally:
         context.close()
@@ -446,7 +448,7 @@ def test_polling_when_the_socket_is_down_then_live_again_then_logged_out(
         answer(phone, asgi_server, "Anna Andersson", "JA, jag kan komma!")
         staff.wait_for_function("() => document.querySelector('[data-testid=ja]').textContent === '1'", timeout=6500)
         assert "Ring först" in staff.get_by_test_id("mottagare").locator("tbody tr").first.inner_text()
-        assert staff.title() == "(1) JA – Akut-SMS" and live_state(staff) == "polling"
+        assert staff.title().startswith("(1) JA – Akut-SMS ") and live_state(staff) == "polling"
 
         blocked["on"] = False
         wait_for_state(staff, "live", timeout=35000)  # nästa försök: högst 30 s bort
@@ -571,7 +573,7 @@ for row in Session.objects.all():
 """
 # Två minuter kvar av sessionen.
 SESSIONS_NEAR_TIMEOUT = EXPIRE_SESSIONS.replace("- timeout_seconds() - 5", "- timeout_seconds() + 100")
-NEW_YES_AFTER_LOGOUT = """() => document.title === '(1) Nytt JA – logga in'
+NEW_YES_AFTER_LOGOUT = """() => document.title.startsWith('(1) Nytt JA – logga in – Akut-SMS ')
   && document.querySelector('[data-testid=livestatus]').textContent.includes('Nytt JA från en patient')
   && !document.querySelector('[data-testid=livestatus]').hidden"""
 
@@ -629,7 +631,7 @@ def test_page_keeps_announcing_yes_after_the_session_ends(asgi_server: AsgiServe
         wait_for_state(staff, "live")
         rows = row_texts(staff)
         assert "Lisa Larsson" in rows[0] and "Ring först" in rows[0]
-        assert staff.title() == "(1) JA – Akut-SMS"
+        assert staff.title().startswith("(1) JA – Akut-SMS ")
         assert [error for error in errors if "WebSocket" not in error] == []
     finally:
         context.close()
@@ -681,7 +683,7 @@ def test_show_number_and_thanks_sms_with_keep_yes_numbers(
         other.evaluate(NO_RELOAD_MARK)
         answer(phone, server, "Lisa Larsson", "JA, jag kan komma!")
         answer(phone, server, "Anna Andersson", "JA, jag kan komma!")
-        other.wait_for_function("() => document.title === '(2) JA – Akut-SMS'", timeout=2000)
+        other.wait_for_function("() => document.title.startsWith('(2) JA – Akut-SMS ')", timeout=2000)
 
         other.locator("tr", has_text="Lisa Larsson").get_by_role("button", name="Visa nummer").click()
         other.get_by_test_id("visat-nummer").wait_for(timeout=2000)
