@@ -17,6 +17,8 @@ from common.users import signed_in_user
 
 EXPIRED_MESSAGE = "Du har loggats ut efter {minutes} minuters inaktivitet. Logga in igen."
 UNVERIFIED_MESSAGE = "Inloggningen kräver tvåstegsverifiering. Logga in igen med lösenord och kod."
+# Utloggningens status i audit-loggen när sessionen saknar bekräftad andra faktor (t.ex. efter nollställning).
+SECOND_FACTOR_MISSING = "andra faktor saknas"
 
 
 class ViewCheckMiddleware:
@@ -83,6 +85,8 @@ class SecondFactorMiddleware(ViewCheckMiddleware):
         """Loggar ut en inloggad session som saknar bekräftad andra faktor när den krävs."""
         if not request.user.is_authenticated or session_is_verified(request.session):
             return None
+        # Audit-händelsens status (audit.signals): portalen loggade ut, inte personen.
+        request.logout_status = SECOND_FACTOR_MISSING  # type: ignore[attr-defined]
         logout(request)
         if getattr(view_func, "background_request", False):
             return JsonResponse({"fel": UNVERIFIED_MESSAGE}, status=401)

@@ -32,9 +32,13 @@ def log_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> No
 
 @receiver(user_logged_out)
 def log_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    """Loggar en utloggning (inaktivitet loggas separat av middleware)."""
+    """Loggar en utloggning (inaktivitet loggas separat av middleware).
+
+    Status "ok" när personen loggade ut själv; en utloggning som portalen gjorde sätter sitt skäl
+    i `request.logout_status` (t.ex. när andra faktorn nollställts).
+    """
     if user is not None and not getattr(request, "session_expired", False):
-        record(Action.LOGOUT, actor=user, status="ok")
+        record(Action.LOGOUT, actor=user, status=getattr(request, "logout_status", "ok"))
 
 
 @receiver(user_login_failed)

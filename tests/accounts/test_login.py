@@ -43,8 +43,8 @@ def test_login_and_logout(client: Client, staff_user: Any) -> None:
     response = client.post(reverse("accounts:logout"))
     assert response.status_code == 302
     assert client.get("/").status_code == 302
-    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
-    assert actions == [Action.LOGIN, Action.LOGOUT]
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "status"))
+    assert events == [(Action.LOGIN, "ok"), (Action.LOGOUT, "ok")]
 
 
 def test_wrong_password_gives_swedish_error(client: Client, staff_user: Any) -> None:
