@@ -1,0 +1,90 @@
+"""Ändringar i Django admin hamnar i audit-loggen: vem, tillagd/ändrad/raderad och vad – aldrig fältens värden
+eller patienters namn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import reverse
+
+from audit.admin_changes import describe
+from audit.models import Action, AuditEvent
+from campaigns.models import Recipient
+from templates_app.models import Category, MessageTemplate
+
+TEMPLATE_TEXT = "Hej! Om gipset: [LÄNK]"
+
+
+def admin_changes() -> list[tuple[str, str, str]]:
+    """Audit-loggens rader "Ändring i admin": (användare, status, orsak), äldst först."""
+    events = AuditEvent.objects.filter(action=Action.ADMIN_CHANGE).order_by("id")
+    return list(events.values_list("actor_username", "status", "reason"))
+
+
+def template_form(category: Category, **changes: Any) -> dict[str, Any]:
+    """Mallformulärets fält i admin."""
+    form = {"category": category.pk, "title": "Gips", "text": TEMPLATE_TEXT, "link": "a.se/gips", "order": 5}
+    form["active"] = "on"
+    return {**form, **changes}
+
+
+def test_template_added_changed_and_deleted_in_admin_are_in_the_audit_log(admin_client_: Client) -> None:
+    """Administratören lägger till, ändrar och tar bort en mall: tre rader med namn, fält – aldrig texten."""
+    category = Category.objects.get(name="Efter besök")
+    added = admin_client_.post(reverse("admin:templates_app_messagetemplate_add"), template_form(category))
+    assert added.status_code == 302
+    template = MessageTemplate.objects.get(title="Gips")
+    change_url = reverse("admin:templates_app_messagetemplate_change", args=[template.pk])
+    changed = admin_client_.post(change_url, template_form(category, text="Hej! Om gipset igen: [LÄNK]"))
+    assert changed.status_code == 302
+    delete_url = reverse("admin:templates_app_messagetemplate_delete", args=[template.pk])
+    assert admin_client_.post(delete_url, {"post": "yes"}).status_code == 302
+
+    assert admin_changes() == [
+        ("chef", "tillagd", 'SMS-mall "Efter besök – Gips"'),
+        ("chef", "ändrad", 'SMS-mall "Efter besök – Gips": Ändrade Meddelandetext.'),
+        ("chef", "raderad", 'SMS-mall "Efter besök – Gips"'),
+    ]
+    log_page = admin_client_.get(reverse("audit:log")).content.decode()
+    assert "Ändring i admin" in log_page and "Ändrade Meddelandetext." in log_page
+    stored = str(list(AuditEvent.objects.values()))
+    assert "gipset" not in stored  # mallens text hamnar aldrig i loggen
+
+
+def test_bulk_deletion_of_accounts_gives_one_row_per_account(admin_client_: Client, staff_user: Any) -> None:
+    """ "Ta bort markerade" med två personalkonton: en rad per konto, med användarnamnet."""
+    bertil = get_user_model().objects.create_user(username="bertil", password="x" * 20)
+    response = admin_client_.post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [staff_user.pk, bertil.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not get_user_model().objects.filter(username__in=["anna", "bertil"]).exists()
+    assert sorted(admin_changes()) == [
+        ("chef", "raderad", 'Användare "anna"'),
+        ("chef", "raderad", 'Användare "bertil"'),
+    ]
+
+
+def test_unlocking_an_account_is_an_admin_change(admin_client_: Client, staff_user: Any) -> None:
+    """Listans åtgärd "Lås upp inloggningen" blir en rad med vad åtgärden gjorde."""
+    admin_client_.post(
+        reverse("admin:auth_user_changelist"), {"action": "unlock_login", "_selected_action": [staff_user.pk]}
+    )
+    assert admin_changes() == [
+        ("chef", "ändrad", 'Användare "anna": Inloggningen upplåst (spärr efter felaktiga inloggningar).')
+    ]
+
+
+def test_patient_data_and_numbers_never_name_the_object(db: Any) -> None:
+    """Modeller med patientdata får bara sitt id; ett namn som liknar ett telefonnummer också."""
+    recipient_type = ContentType.objects.get_for_model(Recipient)
+    patient = LogEntry(content_type=recipient_type, object_id="7", object_repr="Lisa Larsson", action_flag=CHANGE)
+    assert describe(patient) == "Mottagare id 7"
+    template_type = ContentType.objects.get_for_model(MessageTemplate)
+    numbered = LogEntry(content_type=template_type, object_id="3", object_repr="Ring 070-123 45 67", action_flag=CHANGE)
+    assert describe(numbered) == "SMS-mall id 3"
