@@ -112,8 +112,8 @@ P95_GOAL = 1.0
 STAFF_USERNAME = "personal"
 STAFF_PASSWORD = "Bench-Personal-Lösenord-42!"
 CAMPAIGN_TABLES = ("campaigns_campaign", "campaigns_recipient")
-# För sammanhanget: leveransrapporter (del av ögonblicksbilden), audit och sessionskontrollen.
-CONTEXT_TABLES = ("audit_deliveryreport", "audit_auditevent", "django_session", "auth_user")
+# För sammanhanget: SMS-registret (sändförsök och leveransrapporter), audit och sessionskontrollen.
+CONTEXT_TABLES = ("smsportal_sendattempt", "audit_auditevent", "django_session", "auth_user")
 ALL_TABLES = CAMPAIGN_TABLES + CONTEXT_TABLES
 SCHEDULE_FUNC = "campaigns.tasks.requeue_stuck_work"
 # Minutschemats period (sekunder): tomgångsfönstret börjar och slutar mitt emellan två körningar.
