@@ -18,7 +18,7 @@ from common.users import signed_in_user
 EXPIRED_MESSAGE = "Du har loggats ut efter {minutes} minuters inaktivitet. Logga in igen."
 UNVERIFIED_MESSAGE = "Inloggningen kräver tvåstegsverifiering. Logga in igen med lösenord och kod."
 # Utloggningens status i audit-loggen när sessionen saknar bekräftad andra faktor (t.ex. efter nollställning).
-SECOND_FACTOR_MISSING = "andra faktor saknas"
+SECOND_FACTOR_MISSING = "andra faktorn saknas"
 
 
 class ViewCheckMiddleware:

@@ -1,14 +1,14 @@
 """Ändringar i Django admin till audit-loggen: vem lade till, ändrade eller raderade vad, och när.
 
 Django skriver varje ändring i objektets historik (`LogEntry`, "Historik" i admin), men den syns
-bara objekt för objekt och försvinner med objektet. Portalens adminsajt (config.admin_site) lägger
-`AuditedAdmin` i varje registrerad admin, så varje historikrad också blir en rad "Ändring i admin"
+bara på objektets egen sida (borta när objektet raderats) och raderas med kontot som gjorde ändringen. Portalens adminsajt (config.admin_site) lägger
+`AuditedAdmin` i varje registrerad admin, så varje historikrad också blir en rad "Ändring i administrationen"
 i audit-loggen: status tillagd/ändrad/raderad och i orsaken vad (modellen, namnet och Djangos
 beskrivning av ändringen, t.ex. "Ändrade Meddelandetext och Aktiv." – fältens namn, aldrig deras värden).
 
-Namnet skrivs bara för modeller utan patientdata (`NAMED_APPS`: mallar, kategorier, personalkonton,
-grupper, schemalagda jobb); andra får bara sitt id, och ett namn som liknar ett telefonnummer
-ersätts också av id:t.
+Namnet skrivs bara för modeller utan patientdata (`NAMED_MODELS`: mallar, kategorier, personalkonton,
+grupper, schemalagda jobb); andra får bara sitt id, och en rad som liknar ett telefonnummer får
+också bara modellen och id:t.
 """
 
 from __future__ import annotations
@@ -28,8 +28,21 @@ from common.privacy import looks_like_phone_number
 
 #: Status per slags ändring i Djangos historik.
 STATUS = {ADDITION: "tillagd", CHANGE: "ändrad", DELETION: "raderad"}
-#: Appar vars objekt får sitt namn i loggen (inga patientuppgifter i namnen).
-NAMED_APPS = frozenset({"templates_app", "auth", "django_q"})
+#: Modeller ("app.modell") vars objekt får sitt namn i loggen: inga patientuppgifter i namnen.
+NAMED_MODELS = frozenset(
+    {"templates_app.category", "templates_app.messagetemplate", "auth.user", "auth.group", "django_q.schedule"}
+)
+#: Svenska namn för modeller från paket utan svensk översättning (django-q2, django-axes).
+SWEDISH_NAMES = {
+    "django_q.schedule": "Schemalagt jobb",
+    "django_q.success": "Lyckad uppgift",
+    "django_q.failure": "Misslyckad uppgift",
+    "django_q.ormq": "Köad uppgift",
+    "django_q.task": "Uppgift",
+    "axes.accessattempt": "Inloggningsförsök",
+    "axes.accessfailurelog": "Misslyckad inloggning",
+    "axes.accesslog": "Inloggning",
+}
 #: Audit-händelsens orsak rymmer så här många tecken.
 REASON_LENGTH = 200
 
@@ -63,14 +76,19 @@ def record_admin_change(request: HttpRequest, entry: LogEntry) -> None:
 
 
 def describe(entry: LogEntry) -> str:
-    """T.ex. 'SMS-mall "Före besök – Fasta": Ändrade Meddelandetext och Aktiv.', eller 'Mottagare id 7' för andra modeller."""
+    """T.ex. 'SMS-mall "Före besök – Fasta": Ändrade Meddelandetext och Aktiv.', eller 'Mottagare id 7' för andra modeller.
+
+    Hela texten prövas till sist (efter avkortningen, som kan ge ett nummer av längre siffror):
+    liknar den ett telefonnummer blir det bara modellen och id:t.
+    """
     content_type = ContentType.objects.get_for_id(entry.content_type_id) if entry.content_type_id else None
+    key = f"{content_type.app_label}.{content_type.model}" if content_type else ""
     model = content_type.model_class() if content_type else None
-    kind = capfirst(model._meta.verbose_name) if model else "Objekt"
-    named = content_type is not None and content_type.app_label in NAMED_APPS
-    name = f'"{entry.object_repr}"' if named and not looks_like_phone_number(entry.object_repr) else None
-    text = f"{kind} {name or f'id {entry.object_id}'}"
+    kind = SWEDISH_NAMES.get(key) or (capfirst(model._meta.verbose_name) if model else "Objekt")
+    by_id = f"{kind} id {entry.object_id}"
+    text = f'{kind} "{entry.object_repr}"' if key in NAMED_MODELS else by_id
     message = entry.get_change_message() if entry.action_flag == CHANGE else ""
-    if message and not looks_like_phone_number(message):
+    if message:
         text += f": {message}"
-    return text[:REASON_LENGTH]
+    text = text[:REASON_LENGTH]
+    return by_id if looks_like_phone_number(text) else text

@@ -35,7 +35,7 @@ class Action(models.TextChoices):
     CAMPAIGN_REOPENED = "campaign_reopened", "Kampanj öppnad igen"
     CALL_OUTCOME = "call_outcome", "Samtal med JA-patient noterat"
     CAMPAIGN_THANKS = "campaign_thanks", "Tack-SMS till övriga JA-patienter"
-    ADMIN_CHANGE = "admin_change", "Ändring i admin"
+    ADMIN_CHANGE = "admin_change", "Ändring i administrationen"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -261,7 +261,7 @@ def test_admin_reset_is_audited_and_leads_to_new_enrolment(staff_user: Any, admi
     assert "Inloggningen kräver tvåstegsverifiering" in after.content.decode()
     # Utloggningen gjorde portalen, inte Anna: det står i loggen.
     logout = AuditEvent.objects.get(action=Action.LOGOUT)
-    assert (logout.actor, logout.status) == (staff_user, "andra faktor saknas")
+    assert (logout.actor, logout.status) == (staff_user, "andra faktorn saknas")
     assert password_step(anna, "anna")["Location"] == ENROL_URL
     assert admin.get("/").status_code == 200
 

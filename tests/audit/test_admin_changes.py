@@ -20,7 +20,7 @@ TEMPLATE_TEXT = "Hej! Om gipset: [LÄNK]"
 
 
 def admin_changes() -> list[tuple[str, str, str]]:
-    """Audit-loggens rader "Ändring i admin": (användare, status, orsak), äldst först."""
+    """Audit-loggens rader "Ändring i administrationen": (användare, status, orsak), äldst först."""
     events = AuditEvent.objects.filter(action=Action.ADMIN_CHANGE).order_by("id")
     return list(events.values_list("actor_username", "status", "reason"))
 
@@ -50,7 +50,7 @@ def test_template_added_changed_and_deleted_in_admin_are_in_the_audit_log(admin_
         ("chef", "raderad", 'SMS-mall "Efter besök – Gips"'),
     ]
     log_page = admin_client_.get(reverse("audit:log")).content.decode()
-    assert "Ändring i admin" in log_page and "Ändrade Meddelandetext." in log_page
+    assert "Ändring i administrationen" in log_page and "Ändrade Meddelandetext." in log_page
     stored = str(list(AuditEvent.objects.values()))
     assert "gipset" not in stored  # mallens text hamnar aldrig i loggen
 
@@ -78,6 +78,36 @@ def test_unlocking_an_account_is_an_admin_change(admin_client_: Client, staff_us
     assert admin_changes() == [
         ("chef", "ändrad", 'Användare "anna": Inloggningen upplåst (spärr efter felaktiga inloggningar).')
     ]
+
+
+def test_a_name_cut_into_a_number_gives_the_id_and_the_template_is_saved(admin_client_: Client) -> None:
+    """En lång rubrik som efter avkortningen till orsakens 200 tecken slutar som ett nummer: id:t, ingen 500."""
+    category = Category.objects.create(name="k" * 100)
+    title = "y" * 73 + " 070-123 45 678"
+    response = admin_client_.post(
+        reverse("admin:templates_app_messagetemplate_add"), template_form(category, title=title)
+    )
+    assert response.status_code == 302
+    template = MessageTemplate.objects.get(title=title)
+    assert admin_changes() == [("chef", "tillagd", f"SMS-mall id {template.pk}")]
+
+
+def test_other_packages_models_have_swedish_names(db: Any) -> None:
+    """django-q2:s schemalagda jobb och django-axes inloggningsförsök heter något på svenska i loggen."""
+    schedule = LogEntry(
+        content_type=ContentType.objects.get_by_natural_key("django_q", "schedule"),
+        object_id="2",
+        object_repr="Radera gamla kampanjer",
+        action_flag=CHANGE,
+    )
+    assert describe(schedule) == 'Schemalagt jobb "Radera gamla kampanjer"'
+    attempt = LogEntry(
+        content_type=ContentType.objects.get_by_natural_key("axes", "accessattempt"),
+        object_id="1",
+        object_repr="Attempted Access: 2026-12-04",
+        action_flag=CHANGE,
+    )
+    assert describe(attempt) == "Inloggningsförsök id 1"
 
 
 def test_patient_data_and_numbers_never_name_the_object(db: Any) -> None:
