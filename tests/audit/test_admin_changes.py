@@ -13,7 +13,6 @@ from django.urls import reverse
 
 from audit.admin_changes import describe
 from audit.models import Action, AuditEvent
-from campaigns.models import Recipient
 from templates_app.models import Category, MessageTemplate
 
 TEMPLATE_TEXT = "Hej! Om gipset: [LÄNK]"
@@ -92,29 +91,21 @@ def test_a_name_cut_into_a_number_gives_the_id_and_the_template_is_saved(admin_c
     assert admin_changes() == [("chef", "tillagd", f"SMS-mall id {template.pk}")]
 
 
+def changed(app_label: str, model: str, object_id: str, object_repr: str) -> str:
+    """Loggens orsak för en ändrad rad i en modells historik (utan att spara något)."""
+    content_type = ContentType.objects.get_by_natural_key(app_label, model)
+    return describe(
+        LogEntry(content_type=content_type, object_id=object_id, object_repr=object_repr, action_flag=CHANGE)
+    )
+
+
 def test_other_packages_models_have_swedish_names(db: Any) -> None:
     """django-q2:s schemalagda jobb och django-axes inloggningsförsök heter något på svenska i loggen."""
-    schedule = LogEntry(
-        content_type=ContentType.objects.get_by_natural_key("django_q", "schedule"),
-        object_id="2",
-        object_repr="Radera gamla kampanjer",
-        action_flag=CHANGE,
-    )
-    assert describe(schedule) == 'Schemalagt jobb "Radera gamla kampanjer"'
-    attempt = LogEntry(
-        content_type=ContentType.objects.get_by_natural_key("axes", "accessattempt"),
-        object_id="1",
-        object_repr="Attempted Access: 2026-12-04",
-        action_flag=CHANGE,
-    )
-    assert describe(attempt) == "Inloggningsförsök id 1"
+    assert changed("django_q", "schedule", "2", "Radera gamla kampanjer") == 'Schemalagt jobb "Radera gamla kampanjer"'
+    assert changed("axes", "accessattempt", "1", "Attempted Access: 2026-12-04") == "Inloggningsförsök id 1"
 
 
 def test_patient_data_and_numbers_never_name_the_object(db: Any) -> None:
     """Modeller med patientdata får bara sitt id; ett namn som liknar ett telefonnummer också."""
-    recipient_type = ContentType.objects.get_for_model(Recipient)
-    patient = LogEntry(content_type=recipient_type, object_id="7", object_repr="Lisa Larsson", action_flag=CHANGE)
-    assert describe(patient) == "Mottagare id 7"
-    template_type = ContentType.objects.get_for_model(MessageTemplate)
-    numbered = LogEntry(content_type=template_type, object_id="3", object_repr="Ring 070-123 45 67", action_flag=CHANGE)
-    assert describe(numbered) == "SMS-mall id 3"
+    assert changed("campaigns", "recipient", "7", "Lisa Larsson") == "Mottagare id 7"
+    assert changed("templates_app", "messagetemplate", "3", "Ring 070-123 45 67") == "SMS-mall id 3"
