@@ -1,14 +1,15 @@
 """Ändringar i Django admin till audit-loggen: vem lade till, ändrade eller raderade vad, och när.
 
 Django skriver varje ändring i objektets historik (`LogEntry`, "Historik" i admin), men den syns
-bara på objektets egen sida (borta när objektet raderats) och raderas med kontot som gjorde ändringen. Portalens adminsajt (config.admin_site) lägger
-`AuditedAdmin` i varje registrerad admin, så varje historikrad också blir en rad "Ändring i administrationen"
-i audit-loggen: status tillagd/ändrad/raderad och i orsaken vad (modellen, namnet och Djangos
-beskrivning av ändringen, t.ex. "Ändrade Meddelandetext och Aktiv." – fältens namn, aldrig deras värden).
+bara på objektets egen sida (borta när objektet raderats) och raderas med kontot som gjorde
+ändringen. Portalens adminsajt (config.admin_site) lägger `AuditedAdmin` i varje registrerad admin,
+så varje historikrad också blir en rad "Ändring i administrationen" i audit-loggen: status
+tillagd/ändrad/raderad och i orsaken vad (modellen, namnet och Djangos beskrivning av ändringen,
+t.ex. "Ändrade Meddelandetext och Aktiv." – fältens namn, aldrig deras värden).
 
-Namnet skrivs bara för modeller utan patientdata (`NAMED_MODELS`: mallar, kategorier, personalkonton,
-grupper, schemalagda jobb); andra får bara sitt id, och en rad som liknar ett telefonnummer får
-också bara modellen och id:t.
+Namnet skrivs bara för modeller utan patientdata (`NAMED_MODELS`: mallar, kategorier,
+personalkonton, grupper, schemalagda jobb); andra får bara sitt id, och en rad som liknar ett
+telefonnummer får också bara modellen och id:t.
 """
 
 from __future__ import annotations
