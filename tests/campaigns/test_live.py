@@ -79,13 +79,17 @@ def communicator(campaign_id: int, session_key: str | None = None, origin: bytes
     return tracked_socket(WebsocketCommunicator(application, f"/ws/campaigns/{campaign_id}/", headers=headers))
 
 
-# Scenariots websockets, som `run` stänger ordnat innan loopen stängs (se `run`).
-_sockets: list[WebsocketCommunicator] = []
+# Websockets som skapas medan `run` kör ett scenario; `run` stänger dem ordnat innan loopen
+# stängs. Utanför `run` noteras ingenting: en lista som levde kvar mellan testerna höll deras
+# konsumenter vid liv till processens slut, och en konsument som slutat med ett fel loggade det
+# då först när Python stängdes ("Exception ignored … sys.meta_path is None").
+_sockets: list[WebsocketCommunicator] | None = None
 
 
 def tracked_socket(socket: WebsocketCommunicator) -> WebsocketCommunicator:
-    """Noterar en websocket som scenariot skapar, så att `run` kan stänga den efteråt."""
-    _sockets.append(socket)
+    """Noterar en websocket som scenariot i `run` skapar, så att `run` kan stänga den efteråt."""
+    if _sockets is not None:
+        _sockets.append(socket)
     return socket
 
 
@@ -150,12 +154,13 @@ def run(scenario: Scenario) -> None:
         finally:
             await close_sockets()
 
+    global _sockets
     channel_layers.backends.clear()
-    _sockets.clear()
+    _sockets = []
     try:
         async_to_sync(scenario_then_close)()
     finally:
-        _sockets.clear()
+        _sockets = None
         channel_layers.backends.clear()
 
 
