@@ -703,8 +703,9 @@ def report(
             ratios.append(
                 [
                     database,
-                    f"{ratio:.2f}",
-                    ", ".join(f"{value:.2f}" for value in by_round),
+                    # Tre decimaler: 0,497 avrundat till 0,50 stod annars bredvid "inte nått".
+                    f"{ratio:.3f}",
+                    ", ".join(f"{value:.3f}" for value in by_round),
                     "nått" if ratio >= GOAL_RATIO else "inte nått",
                     f"{statistics.median(portal.latencies) / statistics.median(minimal.latencies):.1f}",
                     f"{percentile(portal.latencies, 0.99) / percentile(minimal.latencies, 0.99):.1f}",
