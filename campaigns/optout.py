@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from audit.models import Action
@@ -40,9 +41,13 @@ def opt_out(recipient: Recipient) -> bool:
     return created
 
 
-def has_opted_out(recipient: Recipient) -> bool:
-    """Sant om mottagarens nummer har bett att inte få fler förfrågningar."""
-    return OptOut.objects.filter(phone_hash=recipient.phone_hash).exists()
+# Annoteringens namn för `opted_out()` på en fråga på mottagare.
+OPTED_OUT = "opted_out"
+
+
+def opted_out() -> Exists:
+    """Uttrycket "mottagarens nummer har bett att inte få fler förfrågningar", för en fråga på mottagare."""
+    return Exists(OptOut.objects.filter(phone_hash=OuterRef("phone_hash")))
 
 
 @dataclass(frozen=True)

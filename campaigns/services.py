@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DateTimeField, Max, Min, Q, QuerySet, Value
+from django.db.models import CharField, Count, DateTimeField, IntegerField, Max, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -22,11 +22,13 @@ from campaigns.alerts import queue_staff_alert
 from campaigns.dispatch import UNSENT, cancel_unsendable, enqueue_dispatch, enqueue_recipients
 from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
+from campaigns.optout import OPTED_OUT, opted_out
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
 from campaigns.summary import save_summaries
 from campaigns.waves import release_wave
 from campaigns.yes_numbers import wipe_ended_numbers
+from common.compiled import CompiledQuery, CompiledUpdate, Param
 from smsportal import devoutbox
 from smsportal.phone import mask_phone
 
@@ -202,9 +204,8 @@ def add_recipients(campaign: Campaign, user: Any, recipients: list[ParsedRecipie
     return Addition(added=len(new), duplicates=duplicates)
 
 
-# Fälten som patientsidorna läser (mallarna, `is_open`, `yes_position`, avböjandet): varje fält till
-# kostar i Djangos frågebygge på varje sidvisning. Ett fält som saknas här hämtas med en egen fråga
-# när det läses (rätt, men långsamt): tests/replies räknar frågorna.
+# Fälten som patientsidorna läser (mallarna, `is_open`, `yes_position`, avböjandet). Ett fält som
+# saknas här hämtas med en egen fråga när det läses (rätt, men långsamt): tests/replies räknar frågorna.
 PATIENT_PAGE_FIELDS = (
     "code",
     "name",
@@ -234,18 +235,64 @@ def _could_be_code(code: str) -> bool:
     return bool(code) and len(code) <= 32 and set(code) <= _CODE_CHARACTERS
 
 
-def find_by_code(code: str) -> Recipient | None:
-    """Mottagaren med svarskoden, eller None (okänd, raderad, eller tecken som ingen kod har).
+@dataclass(frozen=True)
+class PatientLink:
+    """Det patientsidorna vet om en svarskod: mottagaren (med kampanjen) och om numret avböjt fler förfrågningar."""
 
-    `get` och inte `first`: koden är unik, och `first` sorterar, vilket i Djangos frågebygge
-    kostar mer än hela resten av patientsidans fråga (en position per vald kolumn).
+    recipient: Recipient
+    opted_out: bool
+
+
+# Svarskoden i de byggda frågorna nedan (common.compiled: SQL:en byggs en gång per process, eftersom
+# Djangos frågebygge annars kostade flera gånger mer än frågorna på patientsidorna).
+_CODE = Param("code", CharField())
+# Patientsidornas uppslag, med avböjandet i samma fråga (en rundresa till databasen).
+_PATIENT_LINK = CompiledQuery(
+    Recipient.objects.select_related("campaign")
+    .only(*PATIENT_PAGE_FIELDS)
+    .annotate(**{OPTED_OUT: opted_out()})
+    .filter(code=_CODE)
+)
+# Svarets lås på kampanjen, direkt via mottagarens kod (se `_save_answer`).
+_CAMPAIGN_TO_LOCK = CompiledQuery(
+    Campaign.objects.filter(recipients__code=_CODE).select_for_update(of=("self",)).only(*ANSWER_CAMPAIGN_FIELDS)
+)
+
+
+def _answer_update(answer: str) -> CompiledUpdate:
+    """Svarets villkorliga uppdatering (bara om svaret är ett annat, se `_save_answer`) för JA eller NEJ.
+
+    Värdena vid varje svar: `code`, `now` (svarstiden) och, för JA, `yes_rank` (platsen i kön).
     """
+    now = Param("now", DateTimeField())
+    changes: dict[str, Any] = {
+        "answer": answer,
+        "answered_at": now,
+        # Den som svarat har öppnat sidan, även utan JavaScript (som annars noterar öppningen):
+        # tratten och statistiken visar då aldrig fler svarade än öppnade.
+        "opened_at": Coalesce("opened_at", now),
+    }
+    if answer == Recipient.Answer.YES:
+        changes["yes_rank"] = Param("yes_rank", IntegerField())
+    else:
+        # NEJ lämnar kön, och numret sparas aldrig (CAMPAIGN_KEEP_YES_NUMBERS).
+        changes.update(yes_rank=None, phone_encrypted="")
+    return CompiledUpdate(Recipient.objects.filter(code=_CODE).exclude(answer=answer), **changes)
+
+
+_SAVE_ANSWER: dict[str, CompiledUpdate] = {
+    answer: _answer_update(answer) for answer in (Recipient.Answer.YES, Recipient.Answer.NO)
+}
+
+
+def find_by_code(code: str) -> PatientLink | None:
+    """Mottagaren med svarskoden och om numret avböjt, eller None (okänd, raderad, eller tecken som ingen kod har)."""
     if not _could_be_code(code):
         return None
-    try:
-        return Recipient.objects.select_related("campaign").only(*PATIENT_PAGE_FIELDS).get(code=code)
-    except Recipient.DoesNotExist:
+    recipient = _PATIENT_LINK.fetch(code=code)
+    if recipient is None:
         return None
+    return PatientLink(recipient=recipient, opted_out=bool(getattr(recipient, OPTED_OUT)))
 
 
 def mark_opened(recipient: Recipient) -> None:
@@ -263,10 +310,11 @@ class AnswerOutcome:
 
 
 def record_answer(recipient: Recipient, answer: str) -> AnswerOutcome:
-    """Sparar JA eller NEJ för mottagaren (se `_save_answer`)."""
-    return _save_answer(
-        Campaign.objects.filter(pk=recipient.campaign_id), Recipient.objects.filter(pk=recipient.pk), answer
-    )
+    """Sparar JA eller NEJ för mottagaren (se `_save_answer`); samma väg som patientsidans svar."""
+    outcome = record_answer_by_code(recipient.code, answer)
+    if outcome is None:
+        raise Recipient.DoesNotExist("Mottagaren finns inte längre.")
+    return outcome
 
 
 def record_answer_by_code(code: str, answer: str) -> AnswerOutcome | None:
@@ -277,16 +325,16 @@ def record_answer_by_code(code: str, answer: str) -> AnswerOutcome | None:
     if not _could_be_code(code):
         return None
     try:
-        return _save_answer(Campaign.objects.filter(recipients__code=code), Recipient.objects.filter(code=code), answer)
-    except (Campaign.DoesNotExist, Recipient.DoesNotExist):
+        return _save_answer(code, answer)
+    except Recipient.DoesNotExist:
         return None
 
 
-def _save_answer(campaigns: QuerySet[Campaign], recipients: QuerySet[Recipient], answer: str) -> AnswerOutcome:
+def _save_answer(code: str, answer: str) -> AnswerOutcome | None:
     """Sparar JA eller NEJ. Kampanjens rad låses, så exakt ett JA blir först även vid samtidiga svar.
 
-    `campaigns` och `recipients` ger en rad var: kampanjen och mottagaren. Bara kampanjens rad
-    låses (`of=("self",)`, även när frågan går via mottagarens kod); varje svar går genom samma
+    Mottagaren är den med svarskoden `code`; None om den (eller kampanjen) inte finns. Bara
+    kampanjens rad låses (`of=("self",)`, fast frågan går via mottagarens kod); varje svar går genom samma
     lås, så mottagarens svar ändras inte av någon annan under tiden. Svaret sparas med en
     villkorlig uppdatering (bara om svaret är ett annat): ett dubbelklick ändrar då ingenting,
     och det vanliga svaret kostar ingen egen läsning av mottagaren. Ett nytt JA hamnar sist bland
@@ -296,27 +344,19 @@ def _save_answer(campaigns: QuerySet[Campaign], recipients: QuerySet[Recipient],
     if answer not in (Recipient.Answer.YES, Recipient.Answer.NO):
         raise ValueError("Svaret måste vara yes eller no.")
     with transaction.atomic():
-        campaign = campaigns.select_for_update(of=("self",)).only(*ANSWER_CAMPAIGN_FIELDS).get()
+        campaign = _CAMPAIGN_TO_LOCK.fetch(code=code)
+        if campaign is None:
+            return None
         if not campaign.is_open:
-            current = recipients.only(*ANSWER_RECIPIENT_FIELDS).get()
+            current = Recipient.objects.only(*ANSWER_RECIPIENT_FIELDS).get(code=code)
             return AnswerOutcome(accepted=False, answer=current.answer, position=yes_position(current))
+        values: dict[str, Any] = {"code": code, "now": timezone.now()}
         position = None
-        now = timezone.now()
-        changes: dict[str, Any] = {
-            "answer": answer,
-            "answered_at": now,
-            "yes_rank": None,
-            # Den som svarat har öppnat sidan, även utan JavaScript (som annars noterar öppningen):
-            # tratten och statistiken visar då aldrig fler svarade än öppnade.
-            "opened_at": Coalesce("opened_at", Value(now, output_field=DateTimeField())),
-        }
         if answer == Recipient.Answer.YES:
-            changes["yes_rank"], position = _next_yes_place(campaign)
-        else:
-            changes["phone_encrypted"] = ""  # NEJ: numret sparas aldrig (CAMPAIGN_KEEP_YES_NUMBERS)
-        if not recipients.exclude(answer=answer).update(**changes):
+            values["yes_rank"], position = _next_yes_place(campaign)
+        if not _SAVE_ANSWER[answer].execute(**values):
             # Samma svar som förut (dubbelklick): platsen och svarstiden står kvar.
-            current = recipients.only(*ANSWER_RECIPIENT_FIELDS).get()
+            current = Recipient.objects.only(*ANSWER_RECIPIENT_FIELDS).get(code=code)
             return AnswerOutcome(accepted=True, answer=answer, position=yes_position(current))
         campaign_changed(campaign.pk)
         if answer == Recipient.Answer.YES:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from campaigns.models import Recipient
-from campaigns.optout import has_opted_out, opt_out
+from campaigns.optout import opt_out
 from campaigns.services import find_by_code, mark_opened, record_answer_by_code, yes_position
 
 RATE = "60/m"
@@ -73,16 +73,17 @@ def answer(request: HttpRequest, code: str) -> HttpResponse:
         return _limited(request)
     if request.method == "POST":
         return _answer_posted(request, code)
-    recipient = find_by_code(code)
-    if recipient is None:
+    link = find_by_code(code)
+    if link is None:
         return _unknown(request)
+    recipient = link.recipient
     campaign = recipient.campaign
     context = {
         "recipient": recipient,
         "campaign": campaign,
         "position": yes_position(recipient),
         "details": patient_details(recipient),
-        "opted_out": has_opted_out(recipient),
+        "opted_out": link.opted_out,
         # Efter NEJ står "Jag vill inte få fler sådana SMS" direkt under svaret, annars längst ned.
         "opt_out_inline": campaign.is_open and recipient.answer == Recipient.Answer.NO,
     }
@@ -99,9 +100,9 @@ def opened(request: HttpRequest, code: str) -> HttpResponse:
     """Sidans skript meddelar att en människa öppnat sidan (förhandsvisningar kör inga skript)."""
     if getattr(request, "limited", False):
         return HttpResponse(status=429)
-    recipient = find_by_code(code)
-    if recipient is not None:
-        mark_opened(recipient)
+    link = find_by_code(code)
+    if link is not None:
+        mark_opened(link.recipient)
     return HttpResponse(status=204)
 
 
@@ -115,15 +116,15 @@ def opt_out_page(request: HttpRequest, code: str) -> HttpResponse:
     """
     if getattr(request, "limited", False):
         return _limited(request)
-    recipient = find_by_code(code)
-    if recipient is None:
+    link = find_by_code(code)
+    if link is None:
         return _unknown(request)
     if request.method == "POST":
-        opt_out(recipient)
+        opt_out(link.recipient)
         return redirect("replies:opt_out", code=code)
     context = {
-        "recipient": recipient,
-        "opted_out": has_opted_out(recipient),
+        "recipient": link.recipient,
+        "opted_out": link.opted_out,
         "opt_out_inline": True,
         "retention_days": settings.OPT_OUT_RETENTION_DAYS,
     }
