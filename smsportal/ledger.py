@@ -52,8 +52,8 @@ def one_way_sends_since(user: Any, since: datetime, limit: int) -> tuple[int, da
     """Antalet envägs-SMS som räknas mot kvoten sedan `since`, och (när de är minst `limit`)
     tidpunkten för det `limit`:e senaste, annars None.
 
-    Räknas i databasen ur kvotindexet (som täcker alla fälten), så tiden växer inte med antalet
-    SMS: bara en rad hämtas, och bara när kvoten är full.
+    Räknas i databasen via kvotindexet (aktör, syfte, tid; statusen läses bara på raderna inom
+    timmen), så tiden växer inte med antalet SMS: bara en rad hämtas, och bara när kvoten är full.
     """
     counted = SendAttempt.objects.filter(
         actor=user, purpose=Purpose.ONE_WAY, created_at__gt=since, status__in=COUNTED_STATUSES
