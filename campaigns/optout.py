@@ -41,10 +41,6 @@ def opt_out(recipient: Recipient) -> bool:
     return created
 
 
-# Annoteringens namn för `opted_out()` på en fråga på mottagare.
-OPTED_OUT = "opted_out"
-
-
 def opted_out() -> Exists:
     """Uttrycket "mottagarens nummer har bett att inte få fler förfrågningar", för en fråga på mottagare."""
     return Exists(OptOut.objects.filter(phone_hash=OuterRef("phone_hash")))

@@ -22,7 +22,7 @@ from campaigns.alerts import queue_staff_alert
 from campaigns.dispatch import UNSENT, cancel_unsendable, enqueue_dispatch, enqueue_recipients
 from campaigns.events import campaign_changed
 from campaigns.models import CODE_ALPHABET, Campaign, Recipient
-from campaigns.optout import OPTED_OUT, opted_out
+from campaigns.optout import opted_out
 from campaigns.phones import encrypt_phone, phone_hash
 from campaigns.recipients import ParsedRecipient
 from campaigns.summary import save_summaries
@@ -250,7 +250,7 @@ _CODE = Param("code", CharField())
 _PATIENT_LINK = CompiledQuery(
     Recipient.objects.select_related("campaign")
     .only(*PATIENT_PAGE_FIELDS)
-    .annotate(**{OPTED_OUT: opted_out()})
+    .annotate(opted_out=opted_out())
     .filter(code=_CODE)
 )
 # Svarets lås på kampanjen, direkt via mottagarens kod (se `_save_answer`).
@@ -292,7 +292,7 @@ def find_by_code(code: str) -> PatientLink | None:
     recipient = _PATIENT_LINK.fetch(code=code)
     if recipient is None:
         return None
-    return PatientLink(recipient=recipient, opted_out=bool(getattr(recipient, OPTED_OUT)))
+    return PatientLink(recipient=recipient, opted_out=bool(getattr(recipient, "opted_out")))
 
 
 def mark_opened(recipient: Recipient) -> None:
